@@ -1,0 +1,84 @@
+/** Event codes, as in bpf/mutex.h and the run file's stages/funcs tables. */
+export const Stage = { Request: 0, Acquired: 1, Released: 2 } as const;
+export type StageCode = (typeof Stage)[keyof typeof Stage];
+
+export const Func = {
+  PthreadMutexLock: 1,
+  PthreadMutexTrylock: 2,
+  PthreadMutexTimedlock: 3,
+  PthreadMutexClocklock: 4,
+  PthreadMutexUnlock: 5,
+  PthreadCondWait: 6,
+  PthreadCondTimedwait: 7,
+  PthreadCondClockwait: 8,
+} as const;
+
+export const FUNC_NAMES: Record<number, string> = {
+  1: 'pthread_mutex_lock',
+  2: 'pthread_mutex_trylock',
+  3: 'pthread_mutex_timedlock',
+  4: 'pthread_mutex_clocklock',
+  5: 'pthread_mutex_unlock',
+  6: 'pthread_cond_wait',
+  7: 'pthread_cond_timedwait',
+  8: 'pthread_cond_clockwait',
+};
+
+/** A cond wait re-takes its mutex before returning, whatever it returns (ETIMEDOUT included). */
+export function isCondWait(func: number): boolean {
+  return func === Func.PthreadCondWait || func === Func.PthreadCondTimedwait || func === Func.PthreadCondClockwait;
+}
+
+/** Did this acquired-stage event take the lock? Lock functions return 0 on success, or
+ * EOWNERDEAD for a robust mutex whose owner died (the caller holds it then); cond waits hold the
+ * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
+export function acquiredLock(func: number, ret: number): boolean {
+  if (isCondWait(func)) return ret !== EINVAL && ret !== EPERM;
+  return ret === 0 || ret === EOWNERDEAD;
+}
+
+export const EPERM = 1;
+export const EINVAL = 22;
+export const EBUSY = 16;
+export const ETIMEDOUT = 110;
+export const EDEADLK = 35;
+export const EOWNERDEAD = 130;
+
+const ERRNO_NAMES: Record<number, string> = {
+  [EPERM]: 'EPERM',
+  [EINVAL]: 'EINVAL',
+  [EBUSY]: 'EBUSY',
+  [ETIMEDOUT]: 'ETIMEDOUT',
+  [EDEADLK]: 'EDEADLK',
+  [EOWNERDEAD]: 'EOWNERDEAD',
+  11: 'EAGAIN',
+};
+
+export function errnoName(ret: number): string {
+  return ERRNO_NAMES[ret] ?? String(ret);
+}
+
+/** One raw lock event as stored in the run file. ts: ns since the run's monotonic start. */
+export interface RawEvent {
+  id: number;
+  ts: number;
+  stage: number;
+  func: number;
+  pid: number;
+  tid: number;
+  lock: number;
+  ret: number;
+  caller: number;
+}
+
+/** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
+export function formatAddress(signedAddress: number): string {
+  if (signedAddress >= 0) return `0x${signedAddress.toString(16)}`;
+  return `0x${(BigInt.asUintN(64, BigInt(signedAddress))).toString(16)}`;
+}
+
+export function parseAddress(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (!/^(0x)?[0-9a-f]+$/.test(t)) return null;
+  return Number(BigInt.asIntN(64, BigInt(t.startsWith('0x') ? t : `0x${t}`)));
+}

@@ -1,0 +1,196 @@
+import { Stage, acquiredLock, isCondWait, type RawEvent } from './events';
+
+/**
+ * Joins raw request/acquired/released events into acquisitions. Events must arrive in run-file id
+ * order (per-thread time order, causal order across threads).
+ *
+ * - request -> acquired: per thread; a thread is inside at most one lock call at a time.
+ * - acquired -> released: per lock address, whoever releases it (a release by another thread
+ *   ends the holder's hold). A second successful acquisition by the thread that already holds the
+ *   lock is a recursive re-entry: the hold runs from the outermost acquisition to the release that
+ *   brings the depth back to zero.
+ * - A cond wait's entry releases the mutex; its return re-acquires it with no observable wait
+ *   (wait = null), so hold times never include the time spent waiting on the condition.
+ * - Failed attempts (trylock EBUSY, timedlock ETIMEDOUT, EDEADLK, ...) are never acquisitions.
+ */
+
+export interface Acquisition {
+  pid: number;
+  tid: number;
+  lock: number;
+  func: number; // the function that acquired it
+  requestTs: number;
+  acquiredTs: number;
+  releasedTs: number;
+  wait: number | null; // acquiredTs - requestTs; null for a cond-wait re-acquisition
+  hold: number; // releasedTs - acquiredTs
+  contended: boolean; // another thread held the lock when this one asked for it
+  blockerTid: number | null; // that thread
+  recursiveEntries: number; // nested re-entries of a recursive mutex during this hold
+  releasedByTid: number; // usually tid
+  requestCaller: number;
+  releaseCaller: number;
+}
+
+export interface FailedAttempt {
+  pid: number;
+  tid: number;
+  lock: number;
+  func: number;
+  requestTs: number;
+  returnTs: number;
+  ret: number;
+  contended: boolean;
+  blockerTid: number | null;
+}
+
+/** Something the run's edges cut: still held, still waited for, or released without a seen acquire. */
+export interface OpenItem {
+  kind: 'held-at-end' | 'waiting-at-end' | 'released-before-acquire-seen';
+  pid: number;
+  tid: number;
+  lock: number;
+  func: number;
+  ts: number; // acquiredTs, requestTs or releasedTs respectively
+}
+
+export interface JoinSink {
+  acquisition(a: Acquisition): void;
+  failed(f: FailedAttempt): void;
+  open(o: OpenItem): void;
+  /** An event that contradicts the join state (usually because events were dropped). */
+  anomaly(kind: string, e: RawEvent): void;
+}
+
+interface PendingRequest {
+  lock: number;
+  func: number;
+  ts: number;
+  caller: number;
+  blockerTid: number | null;
+}
+
+interface Hold {
+  pid: number;
+  tid: number;
+  func: number;
+  requestTs: number;
+  acquiredTs: number;
+  wait: number | null;
+  contended: boolean;
+  blockerTid: number | null;
+  requestCaller: number;
+  depth: number;
+  recursiveEntries: number;
+}
+
+export class Joiner {
+  private readonly requests = new Map<number, PendingRequest>(); // by tid
+  private readonly holds = new Map<number, Hold>(); // by lock
+  private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
+
+  constructor(private readonly sink: JoinSink) {}
+
+  push(e: RawEvent): void {
+    if (e.stage === Stage.Request) this.onRequest(e);
+    else if (e.stage === Stage.Acquired) this.onAcquired(e);
+    else if (e.stage === Stage.Released) this.onReleased(e);
+  }
+
+  /** Reports what the run's end cut: holds still open and requests still waiting. */
+  finish(): void {
+    for (const [lock, h] of this.holds) {
+      this.sink.open({ kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs });
+    }
+    for (const [tid, r] of this.requests) {
+      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid, lock: r.lock, func: r.func, ts: r.ts });
+    }
+    this.holds.clear();
+    this.requests.clear();
+  }
+
+  private onRequest(e: RawEvent): void {
+    if (this.requests.has(e.tid)) this.sink.anomaly('request-without-return', e);
+    const holder = this.holds.get(e.lock);
+    const blockerTid = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder.tid : null;
+    this.requests.set(e.tid, { lock: e.lock, func: e.func, ts: e.ts, caller: e.caller, blockerTid });
+  }
+
+  private onAcquired(e: RawEvent): void {
+    const request = this.requests.get(e.tid);
+    if (!request || request.lock !== e.lock) {
+      this.sink.anomaly('return-without-request', e);
+      return;
+    }
+    this.requests.delete(e.tid);
+    const contended = request.blockerTid !== null;
+    if (!acquiredLock(e.func, e.ret)) {
+      this.sink.failed({
+        pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, returnTs: e.ts, ret: e.ret,
+        contended, blockerTid: request.blockerTid,
+      });
+      return;
+    }
+    const current = this.holds.get(e.lock);
+    if (current && current.tid === e.tid) {
+      current.depth++;
+      current.recursiveEntries++;
+      return;
+    }
+    if (current) {
+      // Another thread holds it by our books: its release was lost. Drop that hold, keep going.
+      this.sink.anomaly('acquired-while-held', e);
+    }
+    let depth = 1;
+    if (isCondWait(e.func)) {
+      depth = this.condSavedDepth.get(e.tid) ?? 1;
+      this.condSavedDepth.delete(e.tid);
+    }
+    this.holds.set(e.lock, {
+      pid: e.pid,
+      tid: e.tid,
+      func: e.func,
+      requestTs: request.ts,
+      acquiredTs: e.ts,
+      wait: isCondWait(e.func) ? null : e.ts - request.ts,
+      contended,
+      blockerTid: request.blockerTid,
+      requestCaller: request.caller,
+      depth,
+      recursiveEntries: 0,
+    });
+  }
+
+  private onReleased(e: RawEvent): void {
+    const hold = this.holds.get(e.lock);
+    if (!hold) {
+      this.sink.open({ kind: 'released-before-acquire-seen', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts });
+      return;
+    }
+    // A cond wait releases a recursive mutex entirely and restores its depth when it re-takes it.
+    if (isCondWait(e.func)) {
+      if (hold.depth > 1) this.condSavedDepth.set(e.tid, hold.depth);
+    } else if (hold.depth > 1) {
+      hold.depth--;
+      return;
+    }
+    this.holds.delete(e.lock);
+    this.sink.acquisition({
+      pid: hold.pid,
+      tid: hold.tid,
+      lock: e.lock,
+      func: hold.func,
+      requestTs: hold.requestTs,
+      acquiredTs: hold.acquiredTs,
+      releasedTs: e.ts,
+      wait: hold.wait,
+      hold: e.ts - hold.acquiredTs,
+      contended: hold.contended,
+      blockerTid: hold.blockerTid,
+      recursiveEntries: hold.recursiveEntries,
+      releasedByTid: e.tid,
+      requestCaller: hold.requestCaller,
+      releaseCaller: e.caller,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+#include <napi.h>
+#include <time.h>
+
+#include "bpf_session.h"
+#include "libbpf_errors.h"
+#include "process.h"
+
+static Napi::Value ClockPair(const Napi::CallbackInfo& info) {
+  // Read back to back so the run file can map monotonic event times to wall-clock time.
+  timespec mono{}, real{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("monotonicNs", Napi::BigInt::New(info.Env(), uint64_t(uint64_t(mono.tv_sec) * 1000000000u + uint64_t(mono.tv_nsec))));
+  out.Set("realtimeNs", Napi::BigInt::New(info.Env(), uint64_t(uint64_t(real.tv_sec) * 1000000000u + uint64_t(real.tv_nsec))));
+  return out;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallLibbpfPrinter();
+  exports.Set("BpfSession", BpfSession::Define(env));
+  exports.Set("clockPair", Napi::Function::New(env, ClockPair));
+  DefineProcessFunctions(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(mutexbpf, Init)

@@ -1,0 +1,273 @@
+#include "bpf_session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libbpf_errors.h"
+
+namespace {
+
+Napi::Value Fail(Napi::Env env, const std::string& message) {
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bpf_program* FindProgram(bpf_object* obj, const std::string& name) {
+  return obj ? bpf_object__find_program_by_name(obj, name.c_str()) : nullptr;
+}
+
+// Offset of a `const volatile` global inside .rodata, from the object's BTF.
+long RodataOffset(bpf_object* obj, const std::string& name, __u32* size) {
+  btf* object_btf = bpf_object__btf(obj);
+  if (!object_btf) return -1;
+  int sec_id = btf__find_by_name_kind(object_btf, ".rodata", BTF_KIND_DATASEC);
+  if (sec_id < 0) return -1;
+  const btf_type* sec = btf__type_by_id(object_btf, sec_id);
+  const btf_var_secinfo* var = btf_var_secinfos(sec);
+  for (int i = 0; i < btf_vlen(sec); i++, var++) {
+    const btf_type* t = btf__type_by_id(object_btf, var->type);
+    if (name == btf__name_by_offset(object_btf, t->name_off)) {
+      *size = var->size;
+      return var->offset;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+Napi::Function BpfSession::Define(Napi::Env env) {
+  return DefineClass(env, "BpfSession",
+                     {
+                         InstanceMethod("setGlobal", &BpfSession::SetGlobal),
+                         InstanceMethod("setAutoload", &BpfSession::SetAutoload),
+                         InstanceMethod("setRingBufferSize", &BpfSession::SetRingBufferSize),
+                         InstanceMethod("load", &BpfSession::Load),
+                         InstanceMethod("attachUprobe", &BpfSession::AttachUprobe),
+                         InstanceMethod("attachAuto", &BpfSession::AttachAuto),
+                         InstanceMethod("setTimeBase", &BpfSession::SetTimeBase),
+                         InstanceMethod("drain", &BpfSession::Drain),
+                         InstanceMethod("counters", &BpfSession::Counters),
+                         InstanceMethod("detach", &BpfSession::Detach),
+                         InstanceMethod("close", &BpfSession::Close),
+                     });
+}
+
+// new BpfSession(objectPath)
+BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
+  std::string path = info[0].As<Napi::String>();
+  ClearLibbpfMessage();
+  obj_ = bpf_object__open_file(path.c_str(), nullptr);
+  long err = libbpf_get_error(obj_);
+  if (err) {
+    obj_ = nullptr;
+    Fail(info.Env(), DescribeError("cannot open BPF object " + path, int(err)));
+  }
+}
+
+BpfSession::~BpfSession() { Destroy(); }
+
+void BpfSession::Destroy() {
+  for (bpf_link* link : links_) bpf_link__destroy(link);
+  links_.clear();
+  if (ring_) ring_buffer__free(ring_);
+  ring_ = nullptr;
+  if (obj_) bpf_object__close(obj_);
+  obj_ = nullptr;
+}
+
+// setGlobal(name, value): a u32 `const volatile` global, before load().
+Napi::Value BpfSession::SetGlobal(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  uint32_t value = info[1].As<Napi::Number>().Uint32Value();
+  bpf_map* rodata = obj_ ? bpf_object__find_map_by_name(obj_, ".rodata") : nullptr;
+  __u32 size = 0;
+  long offset = rodata ? RodataOffset(obj_, name, &size) : -1;
+  if (offset < 0 || size != sizeof(uint32_t)) return Fail(info.Env(), "BPF object has no u32 global " + name);
+  size_t total = 0;
+  const void* initial = bpf_map__initial_value(rodata, &total);
+  std::vector<char> data(static_cast<const char*>(initial), static_cast<const char*>(initial) + total);
+  memcpy(data.data() + offset, &value, sizeof(value));
+  int err = bpf_map__set_initial_value(rodata, data.data(), data.size());
+  if (err) return Fail(info.Env(), DescribeError("cannot set " + name, err));
+  return info.Env().Undefined();
+}
+
+// setAutoload(programName, bool): programs not needed (or not loadable) on this kernel are skipped.
+Napi::Value BpfSession::SetAutoload(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  bpf_program* prog = FindProgram(obj_, name);
+  if (!prog) return Fail(info.Env(), "BPF object has no program " + name);
+  bpf_program__set_autoload(prog, info[1].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+// setRingBufferSize(bytes): a power of two, multiple of the page size.
+Napi::Value BpfSession::SetRingBufferSize(const Napi::CallbackInfo& info) {
+  bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "events") : nullptr;
+  if (!map) return Fail(info.Env(), "BPF object has no events ring buffer");
+  int err = bpf_map__set_max_entries(map, info[0].As<Napi::Number>().Uint32Value());
+  if (err) return Fail(info.Env(), DescribeError("cannot size the ring buffer", err));
+  return info.Env().Undefined();
+}
+
+Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
+  if (!obj_) return Fail(info.Env(), "BPF object is closed");
+  ClearLibbpfMessage();
+  int err = bpf_object__load(obj_);
+  if (err) return Fail(info.Env(), DescribeError("cannot load the BPF programs", err));
+  bpf_map* events = bpf_object__find_map_by_name(obj_, "events");
+  if (events) {
+    ring_ = ring_buffer__new(bpf_map__fd(events), OnSample, this, nullptr);
+    if (!ring_) return Fail(info.Env(), DescribeError("cannot open the ring buffer", errno));
+  }
+  return info.Env().Undefined();
+}
+
+// attachUprobe(programName, binaryPath, fileOffset, isReturnProbe, pid)
+Napi::Value BpfSession::AttachUprobe(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  std::string binary = info[1].As<Napi::String>();
+  size_t offset = size_t(info[2].As<Napi::Number>().Int64Value());
+  bool retprobe = info[3].As<Napi::Boolean>().Value();
+  pid_t pid = info[4].As<Napi::Number>().Int32Value();
+  bpf_program* prog = FindProgram(obj_, name);
+  if (!prog) return Fail(info.Env(), "BPF object has no program " + name);
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+  ClearLibbpfMessage();
+  bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1, binary.c_str(), offset, &opts);
+  long err = libbpf_get_error(link);
+  if (err) return Fail(info.Env(), DescribeError("cannot attach " + name + " to " + binary, int(err)));
+  links_.push_back(link);
+  return info.Env().Undefined();
+}
+
+// attachAuto(programName): attach by the program's section (tracepoints, tp_btf, fentry, kprobes).
+Napi::Value BpfSession::AttachAuto(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  bpf_program* prog = FindProgram(obj_, name);
+  if (!prog) return Fail(info.Env(), "BPF object has no program " + name);
+  ClearLibbpfMessage();
+  bpf_link* link = bpf_program__attach(prog);
+  long err = libbpf_get_error(link);
+  if (err) return Fail(info.Env(), DescribeError("cannot attach " + name, int(err)));
+  links_.push_back(link);
+  return info.Env().Undefined();
+}
+
+// setTimeBase(monotonicNs: bigint): drained times are relative to it.
+Napi::Value BpfSession::SetTimeBase(const Napi::CallbackInfo& info) {
+  bool lossless = false;
+  time_base_ns_ = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  return info.Env().Undefined();
+}
+
+int BpfSession::OnSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<BpfSession*>(ctx);
+  if (size < sizeof(mutex_event)) return 0;
+  self->pending_.push_back(*static_cast<const mutex_event*>(data));
+  return 0;
+}
+
+// drain(): everything in the ring buffer, as columns.
+// { count, ts (ns since the time base), lock, caller (signed 64-bit values as doubles: exact for
+//   canonical x86-64 addresses), pid, tid, ret, stackId, cpu, stage, func, threads: [{ts,pid,tid,comm}] }
+Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ring_) return Fail(env, "BPF programs are not loaded");
+  int err = ring_buffer__consume(ring_);
+  if (err < 0) return Fail(env, DescribeError("cannot read the ring buffer", err));
+
+  size_t lock_events = 0;
+  for (const mutex_event& e : pending_) lock_events += e.stage != STAGE_THREAD;
+  Napi::Float64Array ts = Napi::Float64Array::New(env, lock_events);
+  Napi::Float64Array lock = Napi::Float64Array::New(env, lock_events);
+  Napi::Float64Array caller = Napi::Float64Array::New(env, lock_events);
+  Napi::Uint32Array pid = Napi::Uint32Array::New(env, lock_events);
+  Napi::Uint32Array tid = Napi::Uint32Array::New(env, lock_events);
+  Napi::Int32Array ret = Napi::Int32Array::New(env, lock_events);
+  Napi::Int32Array stack = Napi::Int32Array::New(env, lock_events);
+  Napi::Uint16Array cpu = Napi::Uint16Array::New(env, lock_events);
+  Napi::Uint8Array stage = Napi::Uint8Array::New(env, lock_events);
+  Napi::Uint8Array func = Napi::Uint8Array::New(env, lock_events);
+  Napi::Array threads = Napi::Array::New(env);
+
+  size_t i = 0;
+  uint32_t thread_count = 0;
+  for (const mutex_event& e : pending_) {
+    double relative_ts = double(int64_t(e.ts - time_base_ns_));
+    if (e.stage == STAGE_THREAD) {
+      char comm[17] = {};
+      memcpy(comm, &e.lock, 8);
+      memcpy(comm + 8, &e.caller, 8);
+      Napi::Object thread = Napi::Object::New(env);
+      thread.Set("ts", relative_ts);
+      thread.Set("pid", e.pid);
+      thread.Set("tid", e.tid);
+      thread.Set("comm", comm);
+      threads.Set(thread_count++, thread);
+      continue;
+    }
+    ts[i] = relative_ts;
+    lock[i] = double(int64_t(e.lock));
+    caller[i] = double(int64_t(e.caller));
+    pid[i] = e.pid;
+    tid[i] = e.tid;
+    ret[i] = e.ret;
+    stack[i] = e.stack_id;
+    cpu[i] = e.cpu;
+    stage[i] = e.stage;
+    func[i] = e.func;
+    i++;
+  }
+  pending_.clear();
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("count", double(lock_events));
+  out.Set("ts", ts);
+  out.Set("lock", lock);
+  out.Set("caller", caller);
+  out.Set("pid", pid);
+  out.Set("tid", tid);
+  out.Set("ret", ret);
+  out.Set("stackId", stack);
+  out.Set("cpu", cpu);
+  out.Set("stage", stage);
+  out.Set("func", func);
+  out.Set("threads", threads);
+  return out;
+}
+
+// counters(): { emitted, dropped } summed over CPUs since load.
+Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "counters") : nullptr;
+  if (!map) return Fail(env, "BPF object has no counters map");
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<__u64> values(cpus > 0 ? cpus : 1);
+  double totals[CNT_MAX] = {};
+  for (__u32 key = 0; key < CNT_MAX; key++) {
+    if (bpf_map_lookup_elem(bpf_map__fd(map), &key, values.data()) != 0) continue;
+    for (__u64 v : values) totals[key] += double(v);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("emitted", totals[CNT_EMITTED]);
+  out.Set("dropped", totals[CNT_DROPPED]);
+  return out;
+}
+
+// detach(): no new events from now on; what is in the ring buffer can still be drained.
+Napi::Value BpfSession::Detach(const Napi::CallbackInfo& info) {
+  for (bpf_link* link : links_) bpf_link__destroy(link);
+  links_.clear();
+  return info.Env().Undefined();
+}
+
+Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
+  Destroy();
+  return info.Env().Undefined();
+}

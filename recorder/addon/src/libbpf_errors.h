@@ -1,0 +1,9 @@
+// libbpf reports failures through its print callback; keep the last warning so a thrown JS
+// error can carry libbpf's own reason in one line.
+#pragma once
+#include <string>
+
+void InstallLibbpfPrinter();
+std::string LastLibbpfMessage();
+void ClearLibbpfMessage();
+std::string DescribeError(const std::string& what, int err);

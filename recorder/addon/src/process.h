@@ -1,0 +1,5 @@
+// Launching a target stopped before its first instruction, and reaping it.
+#pragma once
+#include <napi.h>
+
+void DefineProcessFunctions(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+
+import { runCli, UserError } from '../core/errors';
+import { record } from './session';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = require('../../package.json').version;
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return previous.concat([value]);
+}
+
+const program = new Command('mutex-rec')
+  .description('Record every pthread mutex request, acquisition and release of a process into a SQLite run file.')
+  .usage('[options] (--pid PID | -- CMD [ARGS...])')
+  .option('-p, --pid <pid>', 'attach to this running process (all its threads, current and future)', positiveNumber('--pid'))
+  .option('-d, --duration <seconds>', 'stop after this many seconds', positiveNumber('--duration'))
+  .option('-o, --output <file>', 'run file to write (default: mutex-<pid>-<yyyymmdd-hhmmss>.db)')
+  .option('-f, --force', 'overwrite the output file if it exists', false)
+  .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
+  .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
+  .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
+  .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
+  .argument('[command...]', 'command to launch and record from its first instruction (after --)')
+  .passThroughOptions()
+  .version(VERSION)
+  .addHelpText(
+    'after',
+    `
+Stops on Ctrl-C, SIGTERM, --duration, or when the target exits; every buffered event is written first.
+Examples:
+  sudo mutex-rec --pid 4242 --duration 30 -o run.db
+  sudo mutex-rec -o run.db -- ./my-server --threads 8
+  mutex-analyze report run.db`,
+  )
+  .exitOverride((err) => {
+    if (err.exitCode === 0) process.exit(0);
+    process.exit(2);
+  })
+  .configureOutput({ outputError: (text, write) => write(`mutex-rec: ${text.replace(/^error: /, '').trim()} (see mutex-rec --help)\n`) });
+
+runCli('mutex-rec', async () => {
+  program.parse();
+  const opts = program.opts<{
+    pid?: number;
+    duration?: number;
+    output?: string;
+    force: boolean;
+    print: boolean;
+    lib: string[];
+    ringbufMb: number;
+    pollMs: number;
+  }>();
+  const command = program.args.length > 0 ? program.args : undefined;
+  const ringBufferBytes = opts.ringbufMb * 1024 * 1024;
+  if (!Number.isInteger(opts.ringbufMb) || (ringBufferBytes & (ringBufferBytes - 1)) !== 0) {
+    throw new UserError('--ringbuf-mb must be a power of two (1, 2, 4, ... 1024)');
+  }
+  const { checkPrivileges } = await import('./privileges');
+  checkPrivileges();
+  const summary = await record({
+    pid: opts.pid,
+    command,
+    durationSec: opts.duration,
+    output: opts.output,
+    force: opts.force,
+    print: opts.print,
+    libs: opts.lib,
+    ringBufferBytes,
+    pollMs: opts.pollMs,
+    toolVersion: VERSION,
+  });
+  const dropNote = summary.dropped > 0 ? ` WARNING: ${summary.dropped} events were dropped (ring buffer full): raise --ringbuf-mb;` : '';
+  process.stderr.write(
+    `mutex-rec: recorded ${summary.events.toLocaleString('en-US')} events (${summary.dropped} dropped) from ${summary.threads} threads on ${summary.locks} locks ` +
+      `in ${summary.seconds.toFixed(2)} s into ${summary.output}; stopped: ${summary.endReason}.${dropNote} ` +
+      `Analyze it with: mutex-analyze report ${summary.output}\n`,
+  );
+});

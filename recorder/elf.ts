@@ -1,0 +1,190 @@
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+
+/** A function symbol an uprobe can be placed on. */
+export interface FunctionSymbol {
+  name: string;
+  address: number; // virtual address in the object
+  fileOffset: number; // where uprobes want it
+  size: number;
+  isDefaultVersion: boolean; // false for hidden versions such as pthread_cond_wait@GLIBC_2.2.5
+}
+
+export interface ElfObject {
+  path: string;
+  buildId: string | null;
+  functions: FunctionSymbol[]; // defined STT_FUNC/STT_GNU_IFUNC symbols, .symtab and .dynsym
+  hasSymtab: boolean;
+  interpreter: string | null; // PT_INTERP: the dynamic loader of an executable
+}
+
+const SHT_SYMTAB = 2;
+const SHT_NOTE = 7;
+const SHT_DYNSYM = 11;
+const SHT_GNU_VERSYM = 0x6fffffff;
+const PT_LOAD = 1;
+const PT_INTERP = 3;
+const STT_FUNC = 2;
+const STT_GNU_IFUNC = 10;
+const NT_GNU_BUILD_ID = 3;
+const VERSYM_HIDDEN = 0x8000;
+
+interface Section {
+  name: string;
+  type: number;
+  offset: number;
+  size: number;
+  link: number;
+  entsize: number;
+}
+
+interface LoadSegment {
+  vaddr: number;
+  offset: number;
+  filesz: number;
+}
+
+/** Reads the symbols of a 64-bit little-endian ELF file (x86-64, aarch64). */
+export function readElf(path: string): ElfObject {
+  const data = readWhole(path);
+  if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path} is not an ELF file`);
+  if (data[4] !== 2 || data[5] !== 1) throw new Error(`${path} is not a 64-bit little-endian ELF file`);
+
+  const sections = readSections(data);
+  const segments = readLoadSegments(data);
+  const toFileOffset = (vaddr: number): number => {
+    const seg = segments.find((s) => vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz);
+    return seg ? vaddr - seg.vaddr + seg.offset : vaddr;
+  };
+
+  const functions: FunctionSymbol[] = [];
+  const seen = new Set<string>();
+  for (const table of sections.filter((s) => s.type === SHT_DYNSYM || s.type === SHT_SYMTAB)) {
+    const strings = sections[table.link];
+    const versym = table.type === SHT_DYNSYM ? sections.find((s) => s.type === SHT_GNU_VERSYM) : undefined;
+    const count = Math.floor(table.size / (table.entsize || 24));
+    for (let i = 1; i < count; i++) {
+      const at = table.offset + i * 24;
+      const nameOffset = data.readUInt32LE(at);
+      const info = data[at + 4];
+      const sectionIndex = data.readUInt16LE(at + 6);
+      const address = Number(data.readBigUInt64LE(at + 8));
+      const size = Number(data.readBigUInt64LE(at + 16));
+      const type = info & 0xf;
+      if ((type !== STT_FUNC && type !== STT_GNU_IFUNC) || sectionIndex === 0 || address === 0) continue;
+      const name = cString(data, strings.offset + nameOffset);
+      const hidden = versym ? (data.readUInt16LE(versym.offset + i * 2) & VERSYM_HIDDEN) !== 0 : false;
+      const key = `${name}@${address}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      functions.push({ name, address, fileOffset: toFileOffset(address), size, isDefaultVersion: !hidden });
+    }
+  }
+  return {
+    path,
+    buildId: readBuildId(data, sections),
+    functions,
+    hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
+    interpreter: readInterpreter(data),
+  };
+}
+
+/** The default-version definition of a function (pthread_cond_wait@@GLIBC_2.3.2, not @GLIBC_2.2.5). */
+export function findFunction(elf: ElfObject, name: string): FunctionSymbol | undefined {
+  const candidates = elf.functions.filter((f) => f.name === name);
+  return candidates.find((f) => f.isDefaultVersion) ?? candidates[0];
+}
+
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const data = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, data, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return data.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readSections(data: Buffer): Section[] {
+  const shoff = Number(data.readBigUInt64LE(0x28));
+  const shentsize = data.readUInt16LE(0x3a);
+  const shnum = data.readUInt16LE(0x3c);
+  const shstrndx = data.readUInt16LE(0x3e);
+  const raw = [];
+  for (let i = 0; i < shnum; i++) {
+    const at = shoff + i * shentsize;
+    if (at + 64 > data.length) break;
+    raw.push({
+      nameOffset: data.readUInt32LE(at),
+      type: data.readUInt32LE(at + 4),
+      offset: Number(data.readBigUInt64LE(at + 0x18)),
+      size: Number(data.readBigUInt64LE(at + 0x20)),
+      link: data.readUInt32LE(at + 0x28),
+      entsize: Number(data.readBigUInt64LE(at + 0x38)),
+    });
+  }
+  const names = raw[shstrndx];
+  return raw.map((s) => ({ ...s, name: names ? cString(data, names.offset + s.nameOffset) : '' }));
+}
+
+function readLoadSegments(data: Buffer): LoadSegment[] {
+  const phoff = Number(data.readBigUInt64LE(0x20));
+  const phentsize = data.readUInt16LE(0x36);
+  const phnum = data.readUInt16LE(0x38);
+  const segments: LoadSegment[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (data.readUInt32LE(at) !== PT_LOAD) continue;
+    segments.push({
+      offset: Number(data.readBigUInt64LE(at + 8)),
+      vaddr: Number(data.readBigUInt64LE(at + 0x10)),
+      filesz: Number(data.readBigUInt64LE(at + 0x20)),
+    });
+  }
+  return segments;
+}
+
+function readInterpreter(data: Buffer): string | null {
+  const phoff = Number(data.readBigUInt64LE(0x20));
+  const phentsize = data.readUInt16LE(0x36);
+  const phnum = data.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (data.readUInt32LE(at) === PT_INTERP) return cString(data, Number(data.readBigUInt64LE(at + 8)));
+  }
+  return null;
+}
+
+function readBuildId(data: Buffer, sections: Section[]): string | null {
+  for (const note of sections.filter((s) => s.type === SHT_NOTE)) {
+    let at = note.offset;
+    const end = note.offset + note.size;
+    while (at + 12 <= end) {
+      const nameSize = data.readUInt32LE(at);
+      const descSize = data.readUInt32LE(at + 4);
+      const type = data.readUInt32LE(at + 8);
+      const nameAt = at + 12;
+      const descAt = nameAt + align4(nameSize);
+      if (type === NT_GNU_BUILD_ID && cString(data, nameAt) === 'GNU') {
+        return data.subarray(descAt, descAt + descSize).toString('hex');
+      }
+      at = descAt + align4(descSize);
+    }
+  }
+  return null;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+function cString(data: Buffer, at: number): string {
+  const end = data.indexOf(0, at);
+  return data.toString('latin1', at, end < 0 ? data.length : end);
+}

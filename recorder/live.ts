@@ -1,0 +1,62 @@
+import type { EventBatch } from './addon';
+import { Joiner } from '../core/join';
+import { ORIGIN_HEADER, originLine } from '../core/origin_format';
+import type { RawEvent } from '../core/events';
+
+/** --print: joins events as they arrive and prints each finished acquisition in the origin's format. */
+export class LivePrinter {
+  private readonly comms = new Map<number, string>();
+  private readonly joiner: Joiner;
+  private readonly out: NodeJS.WritableStream;
+  private nextId = 1;
+
+  constructor(out: NodeJS.WritableStream) {
+    this.out = out;
+    this.joiner = new Joiner({
+      acquisition: (a) => this.out.write(`${originLine(a, this.comms.get(a.tid) ?? '?')}\n`),
+      failed: () => undefined,
+      open: () => undefined,
+      anomaly: () => undefined,
+    });
+    this.out.write(`${ORIGIN_HEADER}\n`);
+  }
+
+  push(batch: EventBatch): void {
+    for (const t of batch.threads) this.comms.set(t.tid, t.comm);
+    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
+    for (let i = 0; i < batch.count; i++) {
+      e.id = this.nextId++;
+      e.ts = batch.ts[i];
+      e.stage = batch.stage[i];
+      e.func = batch.func[i];
+      e.pid = batch.pid[i];
+      e.tid = batch.tid[i];
+      e.lock = batch.lock[i];
+      e.ret = batch.ret[i];
+      e.caller = batch.caller[i];
+      this.joiner.push(e);
+    }
+  }
+}
+
+/** The one-line status on a terminal: elapsed time, event rate, drops. */
+export class StatusLine {
+  private lastEvents = 0;
+  private lastTime = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(elapsedSec: number, events: number, dropped: number): void {
+    const dt = elapsedSec - this.lastTime;
+    if (dt < 0.5) return;
+    const rate = (events - this.lastEvents) / dt;
+    this.lastEvents = events;
+    this.lastTime = elapsedSec;
+    const text = `recording: ${elapsedSec.toFixed(1)} s, ${events.toLocaleString('en-US')} events, ${Math.round(rate).toLocaleString('en-US')} events/s, ${dropped} dropped`;
+    this.out.write(`\r\x1b[K${text}`);
+  }
+
+  clear(): void {
+    this.out.write('\r\x1b[K');
+  }
+}

@@ -1,0 +1,128 @@
+import Database from 'better-sqlite3';
+import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import { UserError } from '../core/errors';
+import type { EventBatch, ThreadRecord } from './addon';
+import type { PlannedProbe } from './probes';
+
+const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
+
+export interface RunInfo {
+  toolVersion: string;
+  host: string;
+  kernelRelease: string;
+  startRealtimeNs: bigint;
+  startMonotonicNs: bigint;
+  targetPid: number;
+  targetComm: string;
+  targetCmdline: string[];
+  launched: boolean;
+  options: Record<string, unknown>;
+}
+
+/** Refuses an existing file (unless forced) and an unwritable directory, before anything starts. */
+export function checkOutputPath(path: string, force: boolean): void {
+  if (existsSync(path) && !force) {
+    throw new UserError(`${path} already exists: pass --force to overwrite it, or choose another file with -o`);
+  }
+  try {
+    accessSync(dirname(path), constants.W_OK);
+  } catch {
+    throw new UserError(`cannot write to ${dirname(path)}: choose a writable directory with -o`);
+  }
+}
+
+/** The run file being written: WAL, committed at every flush, so it can be read while recording. */
+export class RunStore {
+  private readonly db: Database.Database;
+  private readonly insertEvent: Database.Statement;
+  private readonly upsertThread: Database.Statement;
+  private readonly touchThread: Database.Statement;
+  private readonly threadLastSeen = new Map<number, number>();
+  eventCount = 0;
+
+  static create(path: string, force: boolean): RunStore {
+    if (force) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: false });
+    } catch (err) {
+      throw new UserError(`cannot create ${path}: ${(err as Error).message}`);
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
+    return new RunStore(db);
+  }
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.insertEvent = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.upsertThread = db.prepare(
+      `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
+    );
+    this.touchThread = db.prepare('UPDATE threads SET last_ts = max(last_ts, ?) WHERE tid = ?');
+  }
+
+  writeRun(info: RunInfo, probes: PlannedProbe[]): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns,
+             target_pid, target_comm, target_cmdline, launched, options)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          info.toolVersion, info.host, info.kernelRelease, info.startRealtimeNs, info.startMonotonicNs,
+          info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0, JSON.stringify(info.options),
+        );
+      const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, kind) VALUES (?, ?, ?, ?, ?)');
+      for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.kind);
+    })();
+  }
+
+  /** Writes one drained batch in one transaction. */
+  append(batch: EventBatch): void {
+    if (batch.count === 0 && batch.threads.length === 0) return;
+    this.db.transaction(() => {
+      for (const t of batch.threads) this.recordThread(t);
+      const { ts, stage, func, pid, tid, lock, ret, caller, cpu } = batch;
+      for (let i = 0; i < batch.count; i++) {
+        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i]);
+        this.threadLastSeen.set(tid[i], ts[i]);
+      }
+      for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
+      this.threadLastSeen.clear();
+    })();
+    this.eventCount += batch.count;
+  }
+
+  updateCounts(dropped: number): void {
+    this.db.prepare('UPDATE run SET event_count = ?, drop_count = ? WHERE id = 1').run(this.eventCount, dropped);
+  }
+
+  finish(endReason: string, endTs: number, dropped: number, targetExit: string | null): void {
+    this.db
+      .prepare('UPDATE run SET end_reason = ?, end_ts = ?, event_count = ?, drop_count = ?, target_exit = ? WHERE id = 1')
+      .run(endReason, endTs, this.eventCount, dropped, targetExit);
+  }
+
+  counts(): { threads: number; locks: number } {
+    const threads = (this.db.prepare('SELECT count(*) AS n FROM threads').get() as { n: number }).n;
+    const locks = (this.db.prepare('SELECT count(DISTINCT lock) AS n FROM events').get() as { n: number }).n;
+    return { threads, locks };
+  }
+
+  /** Folds the WAL into the main file, so the run is one self-contained file. */
+  close(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.pragma('journal_mode = DELETE');
+    this.db.close();
+  }
+
+  private recordThread(t: ThreadRecord): void {
+    this.upsertThread.run(t.tid, t.pid, t.comm, t.ts, t.ts);
+  }
+}

@@ -1,0 +1,72 @@
+-- Run file of mutex-rec: one recording, raw events as the probes saw them.
+-- Versioned with PRAGMA user_version; readers refuse a version they do not know.
+PRAGMA user_version = 1;
+
+-- One row: what was recorded, where, how, and how it ended.
+CREATE TABLE run (
+  id                  INTEGER PRIMARY KEY CHECK (id = 1),
+  tool_version        TEXT    NOT NULL,
+  host                TEXT    NOT NULL,
+  kernel_release      TEXT    NOT NULL,
+  start_realtime_ns   INTEGER NOT NULL, -- wall clock (CLOCK_REALTIME) at the start, ns since the epoch
+  start_monotonic_ns  INTEGER NOT NULL, -- CLOCK_MONOTONIC at the same moment; event ts are relative to it
+  end_ts              INTEGER,          -- ns since start_monotonic_ns when recording stopped
+  target_pid          INTEGER,
+  target_comm         TEXT,
+  target_cmdline      TEXT,             -- JSON array of strings
+  launched            INTEGER NOT NULL, -- 1: started by mutex-rec (-- CMD), recorded from its first instruction
+  target_exit         TEXT,             -- launched target's exit: "code N" or "signal NAME"
+  end_reason          TEXT,             -- NULL while recording (or if the recorder was killed)
+  event_count         INTEGER NOT NULL DEFAULT 0, -- lock events written to this file
+  drop_count          INTEGER NOT NULL DEFAULT 0, -- events the probes could not hand over (ring buffer full)
+  options             TEXT              -- JSON: the recorder's options
+);
+
+-- Every probe attached: which function of which object, and how.
+CREATE TABLE probes (
+  id        INTEGER PRIMARY KEY,
+  func      INTEGER NOT NULL REFERENCES funcs(id),
+  object    TEXT    NOT NULL, -- file probed (library or executable)
+  build_id  TEXT,
+  offset    INTEGER NOT NULL, -- file offset of the probed instruction
+  kind      TEXT    NOT NULL  -- uprobe | uretprobe | tracepoint | ...
+);
+
+-- Names of the stage and func codes used in events (the numbers of bpf/mutex.h).
+CREATE TABLE stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL);
+
+-- Raw events. id is arrival order from the single ring buffer: time order within each thread, and
+-- causal order across threads (a release is always before the acquisition it enabled).
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY,
+  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns
+  stage   INTEGER NOT NULL, -- 0 request, 1 acquired, 2 released
+  func    INTEGER NOT NULL,
+  pid     INTEGER NOT NULL,
+  tid     INTEGER NOT NULL,
+  lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
+  ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
+  caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
+  cpu     INTEGER NOT NULL
+);
+
+-- Threads seen, with their name (comm) as last seen.
+CREATE TABLE threads (
+  tid       INTEGER PRIMARY KEY,
+  pid       INTEGER NOT NULL,
+  comm      TEXT    NOT NULL,
+  first_ts  INTEGER NOT NULL,
+  last_ts   INTEGER NOT NULL
+);
+
+INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
+INSERT INTO funcs VALUES
+  (1, 'pthread_mutex_lock', 'user'),
+  (2, 'pthread_mutex_trylock', 'user'),
+  (3, 'pthread_mutex_timedlock', 'user'),
+  (4, 'pthread_mutex_clocklock', 'user'),
+  (5, 'pthread_mutex_unlock', 'user'),
+  (6, 'pthread_cond_wait', 'user'),
+  (7, 'pthread_cond_timedwait', 'user'),
+  (8, 'pthread_cond_clockwait', 'user');

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the BPF object, the native addon and the TypeScript. Make-like: skips what is up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+
+# vmlinux.h from the running kernel's BTF; CO-RE relocations make the object portable to others.
+if [[ ! -s build/vmlinux.h ]]; then
+  bpftool btf dump file /sys/kernel/btf/vmlinux format c > build/vmlinux.h.tmp
+  mv build/vmlinux.h.tmp build/vmlinux.h
+fi
+
+newer() { # target is missing or older than any of the sources
+  local target=$1; shift
+  [[ ! -e $target ]] && return 0
+  for src in "$@"; do [[ $src -nt $target ]] && return 0; done
+  return 1
+}
+
+for src in bpf/*.bpf.c; do
+  obj=build/$(basename "${src%.c}").o
+  if newer "$obj" "$src" bpf/*.h; then
+    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I bpf -c "$src" -o "$obj"
+  fi
+done
+
+addon=recorder/addon/build/Release/mutexbpf.node
+if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h; then
+  (cd recorder/addon && npx node-gyp rebuild --silent)
+fi
+
+npx tsc -p .
+chmod +x dist/recorder/cli.js dist/analyzer/cli.js 2>/dev/null || true
