@@ -75,6 +75,8 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
       },
       plan.probes,
     );
+    const objects = [...new Set(plan.probes.map((p) => p.object))].join(', ');
+    process.stderr.write(`mutex-rec: recording pid ${target.pid} (${target.comm}) into ${output}: ${plan.probes.length} probes on ${objects}; Ctrl-C to stop\n`);
     if (target.launched) {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);

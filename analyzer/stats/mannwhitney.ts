@@ -143,7 +143,8 @@ function normalApproximation(
   }
   const sigma = Math.sqrt(variance);
   const deviation = u1 - (n1 * n2) / 2;
-  // Each alternative shifts by 1/2 towards its own null side, as R does.
+  // Continuity corrections as in R: the two-sided z moves 1/2 towards the mean,
+  // each one-sided test moves 1/2 against its own alternative.
   const z = (deviation - Math.sign(deviation) * 0.5) / sigma;
   return {
     z,

@@ -7,8 +7,8 @@
  * an x with probability i/(i+j), and then beats all j y's, otherwise a y:
  *   P(i, j, u) = i/(i+j) · P(i-1, j, u-j) + j/(i+j) · P(i, j-1, u).
  * Working with probabilities rather than counts keeps every term positive
- * and in [0, 1]: the counts reach C(n1+n2, n1), beyond 2^53 from about
- * 30 + 30, while tail sums of probabilities keep full relative precision.
+ * and in [0, 1]: the counts reach C(n1+n2, n1), beyond 2^53 from 29 + 29
+ * on, while tail sums of probabilities keep full relative precision.
  * Cost is O(n1² · n2²) time and O(n1² · n2) memory.
  */
 export function uNullDistribution(n1: number, n2: number): Float64Array {

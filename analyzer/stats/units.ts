@@ -16,20 +16,21 @@ export function formatDuration(nanoseconds: number, significantDigits = 3): stri
   if (!Number.isFinite(nanoseconds)) throw new RangeError(`not a finite duration: ${nanoseconds}`);
   if (nanoseconds === 0) return '0 ns';
   const sign = nanoseconds < 0 ? '-' : '';
-  // Round before picking the unit, so that 999.7 ns becomes "1.00 µs", not "1000 ns".
+  // Pick the unit after rounding, so that 999.7 ns becomes "1.00 µs", not "1000 ns".
   const rounded = Number(Math.abs(nanoseconds).toPrecision(significantDigits));
   const unit = DURATION_UNITS.find((candidate) => rounded >= candidate.nanoseconds) ?? {
     name: 'ns',
     nanoseconds: 1,
   };
-  return `${sign}${toSignificant(rounded / unit.nanoseconds, significantDigits)} ${unit.name}`;
+  const decimals = decimalsForSignificant(rounded / unit.nanoseconds, significantDigits);
+  return `${sign}${(Math.abs(nanoseconds) / unit.nanoseconds).toFixed(decimals)} ${unit.name}`;
 }
 
-/** Fixed-point rendering with enough decimals for `digits` significant digits. */
-function toSignificant(value: number, digits: number): string {
-  const integerDigits = value >= 1 ? Math.floor(value).toString().length : 0;
-  const leadingZeros = value >= 1 ? 0 : -Math.floor(Math.log10(value)) - 1;
-  return value.toFixed(Math.max(0, digits - integerDigits + leadingZeros));
+/** Decimal places that show `digits` significant digits of a value of this magnitude. */
+function decimalsForSignificant(magnitude: number, digits: number): number {
+  const leadingDigit =
+    magnitude >= 1 ? Math.floor(magnitude).toString().length - 1 : Math.floor(Math.log10(magnitude));
+  return Math.max(0, digits - 1 - leadingDigit);
 }
 
 /** A value already in percent: 12.345 → "12.3%". */

@@ -101,13 +101,19 @@ qrc=0
 wait "$qpid" || qrc=$?
 wait "$t1" "$t2" || true
 end_ns=$(date +%s%N)
+up0=$(cut -d' ' -f1 "$VM/uptime-at-start" 2>/dev/null || echo '?')
+up1=$(cut -d' ' -f1 "$VM/uptime-at-end" 2>/dev/null || echo '?')
+printf 'total_ms=%d uptime_at_command_start_s=%s uptime_at_command_end_s=%s\n' \
+  $(( (end_ns - start_ns) / 1000000 )) "$up0" "$up1" > "$VM/timing"
 
-if [ "$VERBOSE" = 1 ] || [ ! -f "$VM/rc" ]; then
+rc=$(cat "$VM/rc" 2>/dev/null || true)
+if [ "$KEEP" = 0 ] && [ "$rc" = 0 ]; then
+  rm -rf "$OUT"
+  [ "$VERBOSE" = 0 ] || printf 'run.sh: output dir %s removed (use --keep or --out)\n' "$OUT" >&2
+elif [ "$VERBOSE" = 1 ] || [ -z "$rc" ]; then
   printf 'run.sh: output dir: %s\n' "$OUT" >&2
 fi
 if [ "$VERBOSE" = 1 ]; then
-  up0=$(cut -d' ' -f1 "$VM/uptime-at-start" 2>/dev/null || echo '?')
-  up1=$(cut -d' ' -f1 "$VM/uptime-at-end" 2>/dev/null || echo '?')
   printf 'run.sh: total %d ms; guest uptime at command start %s s, at command end %s s\n' \
     $(( (end_ns - start_ns) / 1000000 )) "$up0" "$up1" >&2
 fi
@@ -115,13 +121,9 @@ fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
   vmfail "timeout after ${TIMEOUT}s (console: $OUT/console.log)"
 fi
-if [ ! -f "$VM/rc" ]; then
+if [ -z "$rc" ]; then
   why=$(grep -a -m1 -E 'vm-init: FAIL|Kernel panic' "$OUT/console.log" 2>/dev/null | tr -d '\r' || true)
   [ -n "$why" ] || why="qemu exited with $qrc: $(head -c 300 "$VM/qemu.log" | tr '\n' ' ')"
   vmfail "guest failed before the command finished: $why (console: $OUT/console.log)"
-fi
-rc=$(cat "$VM/rc")
-if [ "$KEEP" = 0 ] && [ "$rc" = 0 ]; then
-  rm -rf "$OUT"
 fi
 exit "$rc"

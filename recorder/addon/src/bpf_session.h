@@ -31,6 +31,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static int OnSample(void* ctx, void* data, size_t size);
+  void DestroyLinks();
   void Destroy();
 
   bpf_object* obj_ = nullptr;
