@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
+import { basename } from 'node:path';
 import { constants as osConstants } from 'node:os';
 
 import { UserError } from '../core/errors';
@@ -107,7 +108,7 @@ function launchStopped(command: string[], libs: string[]): Target {
   }
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const child = addon.spawnStopped(path, command, env);
-  return { pid: child.pid, comm: command[0], cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers };
+  return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers };
 }
 
 function openSession(pid: number, probes: PlannedProbe[], ringBufferBytes: number): BpfSession {

@@ -39,8 +39,8 @@ done
 
 vmfail() { printf 'run.sh: %s\n' "$*" >&2; exit 3; }
 
-# prepare.sh is idempotent and takes well under a second when everything is in place.
-"$REPO/test/vm/prepare.sh" >/dev/null || vmfail "prepare.sh failed"
+# Idempotent and ~0.1 s when everything is in place; also rebuilds a stale initramfs.
+"$REPO/test/vm/prepare.sh" --reuse >/dev/null || vmfail "prepare.sh failed"
 # shellcheck source=/dev/null
 . "$CACHE/current.env"
 
@@ -65,10 +65,9 @@ printf '%s\n' "$OUT" > "$VM/outdir"
 
 # The command travels as a script, every word quoted by printf %q: no kernel-cmdline quoting.
 {
-  echo 'export HOME=/ TERM=dumb LANG=C.UTF-8'
-  printf 'export HOME=%q TMPDIR=%q\n' "$VM/home" "$OUT"
+  printf 'export TERM=dumb LANG=C.UTF-8 HOME=%q TMPDIR=%q\n' "$VM/home" "$OUT"
   for e in "${ENVS[@]}"; do printf 'export %q\n' "$e"; done
-  printf 'cd -- %q || { echo "run.sh(guest): cannot cd to %q" >&2; exit 125; }\n' "$CWD" "$CWD"
+  printf 'cd -- %q || { echo %q >&2; exit 125; }\n' "$CWD" "run.sh(guest): cannot cd to $CWD"
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } > "$VM/cmd.sh"
 
@@ -79,7 +78,7 @@ start_ns=$(date +%s%N)
 timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 \
   -accel tcg -cpu max -smp 2 -m "$MEM" \
   -nographic -no-reboot -nic none -monitor none \
-  -serial "file:$(qe "$OUT/console.log")" \
+  -chardev "file,id=con,path=$(qe "$OUT/console.log")" -serial chardev:con \
   -kernel "$VMLINUZ" -initrd "$INITRD" \
   -append "console=ttyS0 panic=-1 mitigations=off" \
   -fsdev "local,id=hostfs,path=/,security_model=none,readonly=on,multidevs=remap" \
@@ -88,7 +87,8 @@ timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 \
   -device virtio-9p-pci,fsdev=outfs,mount_tag=out \
   </dev/null >"$VM/qemu.log" 2>&1 &
 qpid=$!
-trap 'kill "$qpid" 2>/dev/null || true' INT TERM
+INTERRUPTED=0
+trap 'INTERRUPTED=1; kill "$qpid" 2>/dev/null || true' INT TERM
 
 # Stream the command's output live; tail exits once qemu (well, timeout) has gone, after a
 # last read.
@@ -118,12 +118,18 @@ if [ "$VERBOSE" = 1 ]; then
     $(( (end_ns - start_ns) / 1000000 )) "$up0" "$up1" >&2
 fi
 
+if [ "$INTERRUPTED" = 1 ]; then
+  vmfail "interrupted (console: $OUT/console.log)"
+fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
   vmfail "timeout after ${TIMEOUT}s (console: $OUT/console.log)"
 fi
 if [ -z "$rc" ]; then
   why=$(grep -a -m1 -E 'vm-init: FAIL|Kernel panic' "$OUT/console.log" 2>/dev/null | tr -d '\r' || true)
-  [ -n "$why" ] || why="qemu exited with $qrc: $(head -c 300 "$VM/qemu.log" | tr '\n' ' ')"
+  if [ -z "$why" ]; then
+    why="qemu exited with $qrc; $(head -c 300 "$VM/qemu.log" | tr '\n' ' ')last console line:"
+    why="$why $(tr -d '\r' < "$OUT/console.log" | grep -a . | tail -n1 | tr -cd '[:print:]' | cut -c1-160)"
+  fi
   vmfail "guest failed before the command finished: $why (console: $OUT/console.log)"
 fi
 exit "$rc"

@@ -1,0 +1,100 @@
+import { Joiner, type Acquisition, type FailedAttempt, type OpenItem } from '../core/join';
+import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
+import type { RunFile } from './runfile';
+
+/** What a group of acquisitions (one lock, one thread, ...) cost. All times in ns. */
+export interface GroupStats {
+  key: number; // lock address or tid
+  acquisitions: number;
+  contended: number; // acquisitions requested while another thread held the lock
+  condReacquisitions: number; // acquisitions by a cond wait's return (no observable wait)
+  recursiveEntries: number;
+  failed: Map<number, number>; // return value (EBUSY, ETIMEDOUT, ...) -> count
+  failedTime: number; // time spent in failed attempts
+  waits: SampleVec; // per acquisition with an observable wait: acquired - request
+  holds: SampleVec; // per acquisition: released - acquired
+  open: { heldAtEnd: number; waitingAtEnd: number; releasedBeforeStart: number };
+}
+
+export interface Summaries {
+  wait: SampleSummary | null;
+  hold: SampleSummary | null;
+}
+
+export type GroupBy = 'lock' | 'thread';
+
+export interface AnalyzeOptions {
+  groupBy: GroupBy;
+  lock?: number; // only this lock
+  tid?: number; // only this thread's acquisitions
+  keepWaits?: boolean; // also collect the raw wait/hold samples of every group (default: yes)
+}
+
+export interface Analysis {
+  groups: Map<number, GroupStats>;
+  anomalies: Map<string, number>; // contradictions in the event stream (dropped events)
+}
+
+function newGroup(key: number): GroupStats {
+  return {
+    key,
+    acquisitions: 0,
+    contended: 0,
+    condReacquisitions: 0,
+    recursiveEntries: 0,
+    failed: new Map(),
+    failedTime: 0,
+    waits: new SampleVec(),
+    holds: new SampleVec(),
+    open: { heldAtEnd: 0, waitingAtEnd: 0, releasedBeforeStart: 0 },
+  };
+}
+
+/** One pass over the run's events: joins them and groups the acquisitions. */
+export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
+  const groups = new Map<number, GroupStats>();
+  const anomalies = new Map<string, number>();
+  const groupOf = (lock: number, tid: number): GroupStats | null => {
+    if (opts.lock !== undefined && lock !== opts.lock) return null;
+    if (opts.tid !== undefined && tid !== opts.tid) return null;
+    const key = opts.groupBy === 'lock' ? lock : tid;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = newGroup(key)));
+    return g;
+  };
+  const joiner = new Joiner({
+    acquisition(a: Acquisition) {
+      const g = groupOf(a.lock, a.tid);
+      if (!g) return;
+      g.acquisitions++;
+      if (a.contended) g.contended++;
+      g.recursiveEntries += a.recursiveEntries;
+      if (a.wait === null) g.condReacquisitions++;
+      else g.waits.push(a.wait);
+      g.holds.push(a.hold);
+    },
+    failed(f: FailedAttempt) {
+      const g = groupOf(f.lock, f.tid);
+      if (!g) return;
+      g.failed.set(f.ret, (g.failed.get(f.ret) ?? 0) + 1);
+      g.failedTime += f.returnTs - f.requestTs;
+    },
+    open(o: OpenItem) {
+      const g = groupOf(o.lock, o.tid);
+      if (!g) return;
+      if (o.kind === 'held-at-end') g.open.heldAtEnd++;
+      else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
+      else g.open.releasedBeforeStart++;
+    },
+    anomaly(kind: string) {
+      anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
+    },
+  });
+  for (const e of run.events()) joiner.push(e);
+  joiner.finish();
+  return { groups, anomalies };
+}
+
+export function summaries(g: GroupStats): Summaries {
+  return { wait: summarize(g.waits.sorted()), hold: summarize(g.holds.sorted()) };
+}

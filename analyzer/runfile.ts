@@ -1,0 +1,117 @@
+import Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
+
+import { UserError } from '../core/errors';
+import type { RawEvent } from '../core/events';
+
+/** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
+export const SUPPORTED_SCHEMA = 1;
+
+export interface RunMeta {
+  path: string;
+  schemaVersion: number;
+  toolVersion: string;
+  host: string;
+  kernelRelease: string;
+  startRealtimeNs: bigint;
+  startMonotonicNs: bigint;
+  endTs: number | null;
+  targetPid: number | null;
+  targetComm: string | null;
+  targetCmdline: string[];
+  launched: boolean;
+  targetExit: string | null;
+  endReason: string | null; // null: the recorder did not finish (killed)
+  eventCount: number;
+  dropCount: number;
+}
+
+/** A run file opened read-only; events are streamed in id order, never loaded whole. */
+export class RunFile {
+  readonly meta: RunMeta;
+  readonly threadNames: Map<number, string>;
+  private readonly db: Database.Database;
+
+  static open(path: string): RunFile {
+    if (!existsSync(path)) throw new UserError(`${path}: no such file: give the run file written by mutex-rec -o`);
+    if (statSync(path).isDirectory()) throw new UserError(`${path} is a directory: give a run file written by mutex-rec -o`);
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma('schema_version'); // reads the header: fails here for a file that is not SQLite
+    } catch {
+      throw new UserError(`${path} is not a SQLite file, so not a mutex-rec run file: give a file written by mutex-rec -o`);
+    }
+    try {
+      return new RunFile(path, db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private constructor(path: string, db: Database.Database) {
+    this.db = db;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const hasRunTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").get() !== undefined;
+    if (!hasRunTable || version === 0) throw new UserError(`${path} is a SQLite file but not a mutex-rec run file (no run table): give a file written by mutex-rec -o`);
+    if (version > SUPPORTED_SCHEMA) {
+      throw new UserError(`${path} has run-file schema ${version}, newer than this mutex-analyze reads (${SUPPORTED_SCHEMA}): upgrade mutex-analyze`);
+    }
+    const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
+    if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
+    const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    this.meta = {
+      path,
+      schemaVersion: version,
+      toolVersion: String(row.tool_version),
+      host: String(row.host),
+      kernelRelease: String(row.kernel_release),
+      startRealtimeNs: row.start_realtime_ns as bigint,
+      startMonotonicNs: row.start_monotonic_ns as bigint,
+      endTs: num(row.end_ts),
+      targetPid: num(row.target_pid),
+      targetComm: (row.target_comm as string | null) ?? null,
+      targetCmdline: row.target_cmdline ? (JSON.parse(String(row.target_cmdline)) as string[]) : [],
+      launched: Number(row.launched) === 1,
+      targetExit: (row.target_exit as string | null) ?? null,
+      endReason: (row.end_reason as string | null) ?? null,
+      eventCount: Number(row.event_count),
+      dropCount: Number(row.drop_count),
+    };
+    this.threadNames = new Map(
+      (db.prepare('SELECT tid, comm FROM threads').all() as { tid: number; comm: string }[]).map((t) => [t.tid, t.comm]),
+    );
+    if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined) {
+      throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
+    }
+  }
+
+  /** Events in id order (per-thread time order, causal across threads), one reused object. */
+  *events(): Generator<RawEvent> {
+    const stmt = this.db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller FROM events ORDER BY id').raw(true);
+    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
+    for (const row of stmt.iterate() as IterableIterator<number[]>) {
+      e.id = row[0];
+      e.ts = row[1];
+      e.stage = row[2];
+      e.func = row[3];
+      e.pid = row[4];
+      e.tid = row[5];
+      e.lock = row[6];
+      e.ret = row[7];
+      e.caller = row[8];
+      yield e;
+    }
+  }
+
+  /** The recording's length in ns (end of recording, or the last event for a killed recorder). */
+  durationNs(): number {
+    if (this.meta.endTs !== null) return this.meta.endTs;
+    return (this.db.prepare('SELECT max(ts) AS t FROM events').get() as { t: number }).t;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

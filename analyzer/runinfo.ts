@@ -1,0 +1,44 @@
+import type { RunFile } from './runfile';
+import { formatCount, formatDuration } from './stats/units';
+
+/** The run's identity and health, as every output shows it. */
+export function runJson(run: RunFile) {
+  const m = run.meta;
+  return {
+    path: m.path,
+    target: { pid: m.targetPid, comm: m.targetComm, cmdline: m.targetCmdline, launched: m.launched, exit: m.targetExit },
+    host: m.host,
+    kernelRelease: m.kernelRelease,
+    toolVersion: m.toolVersion,
+    startTime: new Date(Number(m.startRealtimeNs / 1_000_000n)).toISOString(),
+    startMonotonicNs: m.startMonotonicNs.toString(),
+    durationNs: run.durationNs(),
+    events: m.eventCount,
+    dropped: m.dropCount,
+    endReason: m.endReason,
+  };
+}
+
+/** Said at the top of every output: anything that makes the numbers less than complete. */
+export function runWarnings(run: RunFile, anomalies: Map<string, number>): string[] {
+  const warnings: string[] = [];
+  const m = run.meta;
+  if (m.dropCount > 0) {
+    warnings.push(`${formatCount(m.dropCount)} events were dropped while recording (ring buffer full): acquisitions around them are missing or cut; record again with a larger --ringbuf-mb`);
+  }
+  if (m.endReason === null) warnings.push('the recorder did not finish (killed?): the run ends at its last written event');
+  const contradictions = [...anomalies.values()].reduce((a, b) => a + b, 0);
+  if (contradictions > 0) {
+    const kinds = [...anomalies.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
+    warnings.push(`${contradictions} events contradict the join (${kinds}): they were left out`);
+  }
+  return warnings;
+}
+
+export function runHeader(r: ReturnType<typeof runJson>): string[] {
+  const target = `pid ${r.target.pid ?? '?'} (${r.target.comm ?? '?'})${r.target.launched ? ' launched' : ''}`;
+  return [
+    `run: ${r.path}: ${target} on ${r.host}, kernel ${r.kernelRelease}, started ${r.startTime}, ${formatDuration(r.durationNs)}, ` +
+      `${formatCount(r.events)} events, ${formatCount(r.dropped)} dropped, ended: ${r.endReason ?? 'not finished'}`,
+  ];
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The benchmark's floor: mutex.bpf.c's uprobe programs, by the same names, doing nothing. Attached
+ * at the same points, they cost exactly what the probes cost (the trap, the kernel's uprobe and
+ * uretprobe handling, a BPF program call), none of the recording.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+/* Not read: it exists so the recorder's loader calls (setGlobal) work unchanged. */
+const volatile __u32 target_tgid = 0;
+
+#define EMPTY(sec, name) \
+	SEC(sec) int name(void *ctx) { return 0; }
+
+EMPTY("uprobe", mutex_lock_entry)
+EMPTY("uretprobe", mutex_lock_return)
+EMPTY("uprobe", mutex_trylock_entry)
+EMPTY("uretprobe", mutex_trylock_return)
+EMPTY("uprobe", mutex_timedlock_entry)
+EMPTY("uretprobe", mutex_timedlock_return)
+EMPTY("uprobe", mutex_clocklock_entry)
+EMPTY("uretprobe", mutex_clocklock_return)
+EMPTY("uprobe", mutex_unlock_entry)
+EMPTY("uprobe", cond_wait_entry)
+EMPTY("uretprobe", cond_wait_return)
+EMPTY("uprobe", cond_timedwait_entry)
+EMPTY("uretprobe", cond_timedwait_return)
+EMPTY("uprobe", cond_clockwait_entry)
+EMPTY("uretprobe", cond_clockwait_return)
+
+char LICENSE[] SEC("license") = "GPL";
