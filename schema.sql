@@ -32,6 +32,17 @@ CREATE TABLE probes (
   kind      TEXT    NOT NULL  -- uprobe | uretprobe | tracepoint | ...
 );
 
+-- The target's file-backed memory mappings seen while recording (read from /proc/PID/maps), so
+-- addresses can be named as object+offset after the process is gone, and matched across runs.
+CREATE TABLE mappings (
+  start     INTEGER NOT NULL,
+  end       INTEGER NOT NULL,
+  offset    INTEGER NOT NULL, -- file offset of start
+  path      TEXT    NOT NULL,
+  first_ts  INTEGER NOT NULL, -- when it was first seen (ns since start_monotonic_ns)
+  PRIMARY KEY (start, path)
+);
+
 -- Names of the stage and func codes used in events (the numbers of bpf/mutex.h).
 CREATE TABLE stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL);

@@ -14,6 +14,7 @@ export interface GroupStats {
   waits: SampleVec; // per acquisition with an observable wait: acquired - request
   holds: SampleVec; // per acquisition: released - acquired
   open: { heldAtEnd: number; waitingAtEnd: number; releasedBeforeStart: number };
+  firstCaller: number; // return address of the first acquisition's lock call (0: none seen)
 }
 
 export interface Summaries {
@@ -47,6 +48,7 @@ function newGroup(key: number): GroupStats {
     waits: new SampleVec(),
     holds: new SampleVec(),
     open: { heldAtEnd: 0, waitingAtEnd: 0, releasedBeforeStart: 0 },
+    firstCaller: 0,
   };
 }
 
@@ -66,7 +68,7 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
     acquisition(a: Acquisition) {
       const g = groupOf(a.lock, a.tid);
       if (!g) return;
-      g.acquisitions++;
+      if (g.acquisitions++ === 0) g.firstCaller = a.requestCaller;
       if (a.contended) g.contended++;
       g.recursiveEntries += a.recursiveEntries;
       if (a.wait === null) g.condReacquisitions++;

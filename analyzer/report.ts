@@ -1,5 +1,6 @@
 import { errnoName, formatAddress } from '../core/events';
 import { analyze, summaries, type GroupBy, type GroupStats } from './aggregate';
+import { AddressNamer, lockIdentities } from './identity';
 import { runHeader, runWarnings, runJson } from './runinfo';
 import type { RunFile } from './runfile';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
@@ -22,7 +23,7 @@ export interface ReportOptions {
 /** One row of the report: a lock, or a thread. Times in ns. */
 export interface ReportRow {
   key: string; // lock address (hex) or tid
-  name: string; // thread comm, or the lock address again until locks get names
+  name: string; // thread comm, or the lock's identity (object+offset, mutex@callsite, or its address)
   acquisitions: number;
   contended: number;
   contendedPct: number;
@@ -53,7 +54,8 @@ export interface Report {
 
 export function buildReport(run: RunFile, opts: ReportOptions): Report {
   const main = analyze(run, { groupBy: opts.by, lock: opts.lock });
-  const rows = [...main.groups.values()].map((g) => toRow(g, opts.by, run));
+  const names = lockNames(run, main.groups, opts.by);
+  const rows = [...main.groups.values()].map((g) => toRow(g, opts.by, run, names));
   rows.sort(comparator(opts.sort));
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -72,19 +74,25 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
       key: formatAddress(opts.lock),
       waitHistogram: histogram(whole ? Array.from(whole.waits.sorted()) : []),
       holdHistogram: histogram(whole ? Array.from(whole.holds.sorted()) : []),
-      threads: [...perThread.groups.values()].map((g) => toRow(g, 'thread', run)).sort(comparator(opts.sort)),
+      threads: [...perThread.groups.values()].map((g) => toRow(g, 'thread', run, names)).sort(comparator(opts.sort)),
     };
   }
   return report;
 }
 
-function toRow(g: GroupStats, by: GroupBy, run: RunFile): ReportRow {
+function lockNames(run: RunFile, groups: Map<number, GroupStats>, by: GroupBy): Map<number, string> {
+  if (by !== 'lock') return new Map();
+  const ids = lockIdentities(new AddressNamer(run), [...groups.values()].map((g) => ({ lock: g.key, firstCaller: g.firstCaller })));
+  return new Map([...ids].map(([lock, id]) => [lock, id.id]));
+}
+
+function toRow(g: GroupStats, by: GroupBy, run: RunFile, lockNames: Map<number, string>): ReportRow {
   const s = summaries(g);
   const failed: Record<string, number> = {};
   for (const [ret, n] of g.failed) failed[errnoName(ret)] = n;
   return {
     key: by === 'lock' ? formatAddress(g.key) : String(g.key),
-    name: by === 'lock' ? formatAddress(g.key) : (run.threadNames.get(g.key) ?? '?'),
+    name: by === 'lock' ? (lockNames.get(g.key) ?? formatAddress(g.key)) : (run.threadNames.get(g.key) ?? '?'),
     acquisitions: g.acquisitions,
     contended: g.contended,
     contendedPct: g.acquisitions ? (100 * g.contended) / g.acquisitions : 0,
@@ -181,8 +189,8 @@ function histogramLines(h: Histogram): string[] {
 }
 
 function rowsTable(rows: ReportRow[], by: GroupBy): string[] {
-  const headers = by === 'lock' ? ['LOCK', 'ACQ', 'CONT', 'CONT%', 'FAILED'] : ['TID', 'COMM', 'ACQ', 'CONT', 'CONT%', 'FAILED'];
-  const align: ColumnAlignment[] = by === 'lock' ? ['l', 'r', 'r', 'r', 'r'] : ['r', 'l', 'r', 'r', 'r', 'r'];
+  const headers = by === 'lock' ? ['LOCK', 'NAME', 'ACQ', 'CONT', 'CONT%', 'FAILED'] : ['TID', 'COMM', 'ACQ', 'CONT', 'CONT%', 'FAILED'];
+  const align: ColumnAlignment[] = ['l', 'l', 'r', 'r', 'r', 'r'];
   for (const kind of ['WAIT', 'HOLD']) {
     for (const [name] of STAT_COLUMNS) {
       headers.push(name === 'total' ? `${kind}:total` : name);
@@ -193,7 +201,7 @@ function rowsTable(rows: ReportRow[], by: GroupBy): string[] {
     const failed = Object.entries(row.failed)
       .map(([name, n]) => `${n} ${name}`)
       .join(', ');
-    const lead = by === 'lock' ? [row.key] : [row.key, row.name];
+    const lead = [row.key, row.name];
     return [
       ...lead,
       formatCount(row.acquisitions),

@@ -105,6 +105,13 @@ export class RunFile {
     }
   }
 
+  /** File-backed mappings of the target, by start address. */
+  mappings(): { start: number; end: number; offset: number; path: string }[] {
+    const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mappings'").get() !== undefined;
+    if (!hasTable) return [];
+    return this.db.prepare('SELECT start, end, offset, path FROM mappings ORDER BY start').all() as { start: number; end: number; offset: number; path: string }[];
+  }
+
   /** The recording's length in ns (end of recording, or the last event for a killed recorder). */
   durationNs(): number {
     if (this.meta.endTs !== null) return this.meta.endTs;

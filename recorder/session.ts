@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os';
 import { UserError } from '../core/errors';
 import { addon, BPF_OBJECT, type BpfSession } from './addon';
 import { LivePrinter, StatusLine } from './live';
+import { MappingTracker } from './mappings';
 import { planUserProbes, THREAD_PROGRAMS, type PlannedProbe } from './probes';
 import { RunStore, checkOutputPath } from './store';
 import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
@@ -153,7 +154,12 @@ async function pump(
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
+  // Read often at first (a short-lived target maps its libraries early), then once a second.
+  const mappings = new MappingTracker(target.pid);
+  const sinceStart = (): number => Number(addon.clockPair().monotonicNs - startMonotonicNs);
+  let flushes = 0;
   const flush = (): void => {
+    if (flushes++ < 50 || flushes % 50 === 0) store.addMappings(mappings.poll(), sinceStart());
     const batch = session.drain();
     store.append(batch);
     printer?.push(batch);
@@ -187,7 +193,7 @@ async function pump(
   }
 
   const dropped = session.counters().dropped;
-  const endTs = Number(addon.clockPair().monotonicNs - startMonotonicNs);
+  const endTs = sinceStart();
   store.finish(stopReason, endTs, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import type { EventBatch, ThreadRecord } from './addon';
+import type { Mapping } from './mappings';
 import type { PlannedProbe } from './probes';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
@@ -39,6 +40,7 @@ export class RunStore {
   private readonly insertEvent: Database.Statement;
   private readonly upsertThread: Database.Statement;
   private readonly touchThread: Database.Statement;
+  private readonly insertMapping: Database.Statement;
   private readonly threadLastSeen = new Map<number, number>();
   eventCount = 0;
 
@@ -64,6 +66,7 @@ export class RunStore {
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
     );
     this.touchThread = db.prepare('UPDATE threads SET last_ts = max(last_ts, ?) WHERE tid = ?');
+    this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, first_ts) VALUES (?, ?, ?, ?, ?)');
   }
 
   writeRun(info: RunInfo, probes: PlannedProbe[]): void {
@@ -97,6 +100,13 @@ export class RunStore {
       this.threadLastSeen.clear();
     })();
     this.eventCount += batch.count;
+  }
+
+  addMappings(mappings: Mapping[], ts: number): void {
+    if (mappings.length === 0) return;
+    this.db.transaction(() => {
+      for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, ts);
+    })();
   }
 
   updateCounts(dropped: number): void {

@@ -75,7 +75,7 @@ CHECK_NAME="every module hold/wait seen by bpftrace within 1 ms" check awk '
       split(bt[i], f, " ")
       if (f[2] != kind || f[3] != "tid=" tid || f[4] != "lock=" lock) continue
       split(f[7], bd, "="); used[i] = 1; found = 1
-      printf "%s tid=%s lock=%s module=%d bpftrace=%d diff_us=%.1f\n", kind, tid, lock, dur, bd[2], (bd[2] - dur) / 1000
+      printf "%s tid=%s lock=%s module=%s bpftrace=%s diff_us=%.1f\n", kind, tid, lock, dur, bd[2], (bd[2] - dur) / 1000
       if ((bd[2] - dur) > 1000000 || (dur - bd[2]) > 1000000) bad++
       break
     }

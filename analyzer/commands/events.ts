@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+
+import { printEvents } from '../events';
+import { RunFile } from '../runfile';
+import { integer, lockAddress, seconds, type ActionRunner } from './options';
+
+export function registerEvents(program: Command, run: ActionRunner): void {
+  program
+    .command('events')
+    .description("the joined acquisitions, one line each in the origin's format (times in µs since the run start)")
+    .argument('<run.db>', 'run file written by mutex-rec')
+    .option('--tid <tid>', 'only this thread', integer('--tid', 1))
+    .option('--lock <address>', 'only this lock', lockAddress)
+    .option('--from <seconds>', 'only acquisitions requested at or after this time', seconds('--from'))
+    .option('--to <seconds>', 'only acquisitions requested at or before this time', seconds('--to'))
+    .action((path: string, o: { tid?: number; lock?: number; from?: number; to?: number }) =>
+      run(async () => {
+        const runFile = RunFile.open(path);
+        try {
+          const window = { fromNs: o.from === undefined ? undefined : o.from * 1e9, toNs: o.to === undefined ? undefined : o.to * 1e9 };
+          printEvents(runFile, { tid: o.tid, lock: o.lock, ...window }, (text) => process.stdout.write(text));
+        } finally {
+          runFile.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+
+/** One file-backed mapping of the target, from /proc/PID/maps. */
+export interface Mapping {
+  start: number;
+  end: number;
+  offset: number;
+  path: string;
+}
+
+/**
+ * The target's mappings, with the anonymous mapping that directly follows a file mapping (an
+ * object's .bss beyond its last file page) attributed to that object, so a static mutex in .bss
+ * gets an object+offset name too. Null when the process is gone.
+ */
+export function readMappings(pid: number): Mapping[] | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const out: Mapping[] = [];
+  let previous: Mapping | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    const end = parseInt(m[2], 16);
+    const offset = parseInt(m[3], 16);
+    const path = m[4];
+    let mapping: Mapping | null = null;
+    if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, '') };
+    else if (path === '' && previous && previous.end === start) {
+      mapping = { start, end, offset: previous.offset + (start - previous.start), path: previous.path };
+    }
+    if (mapping) out.push(mapping);
+    previous = mapping;
+  }
+  return out;
+}
+
+/** Remembers which mappings were written, so a periodic re-read only adds new ones. */
+export class MappingTracker {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly pid: number) {}
+
+  /** Mappings not seen before (empty when the process is gone). */
+  poll(): Mapping[] {
+    const fresh: Mapping[] = [];
+    for (const m of readMappings(this.pid) ?? []) {
+      const key = `${m.start}:${m.path}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      fresh.push(m);
+    }
+    return fresh;
+  }
+}
