@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { EBUSY, ETIMEDOUT, Func, Stage, type RawEvent } from '../core/events';
+import { join } from './lib/tools';
+
+const L = Func.PthreadMutexLock;
+const U = Func.PthreadMutexUnlock;
+const A = 0x1000;
+const B = 0x2000;
+
+/** Builds events in order: [ts, stage, func, tid, lock, ret?]. */
+function events(rows: [number, number, number, number, number, number?][]): RawEvent[] {
+  return rows.map(([ts, stage, func, tid, lock, ret], i) => ({ id: i + 1, ts, stage, func, pid: 1, tid, lock, ret: ret ?? 0, caller: 0 }));
+}
+
+const req = Stage.Request;
+const acq = Stage.Acquired;
+const rel = Stage.Released;
+
+describe('the join of request, acquired and released', () => {
+  test('a plain acquisition: wait = acquired - request, hold = released - acquired', () => {
+    const j = join(events([[10, req, L, 1, A], [15, acq, L, 1, A], [40, rel, U, 1, A]]));
+    assert.equal(j.acquisitions.length, 1);
+    assert.equal(j.acquisitions[0].wait, 5);
+    assert.equal(j.acquisitions[0].hold, 25);
+    assert.equal(j.acquisitions[0].contended, false);
+  });
+
+  test('nested locks are held independently', () => {
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [2, req, L, 1, B], [3, acq, L, 1, B],
+      [10, rel, U, 1, B],
+      [20, rel, U, 1, A],
+    ]));
+    const byLock = new Map(j.acquisitions.map((a) => [a.lock, a]));
+    assert.equal(byLock.get(A)!.hold, 19);
+    assert.equal(byLock.get(B)!.hold, 7);
+  });
+
+  test('a recursive mutex: one hold from the outermost lock to the last unlock', () => {
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [2, req, L, 1, A], [3, acq, L, 1, A],
+      [4, rel, U, 1, A],
+      [9, rel, U, 1, A],
+    ]));
+    assert.equal(j.acquisitions.length, 1);
+    assert.equal(j.acquisitions[0].hold, 8);
+    assert.equal(j.acquisitions[0].recursiveEntries, 1);
+    assert.deepEqual(j.open, []);
+  });
+
+  test('a release by another thread ends the holder\'s hold', () => {
+    const j = join(events([[0, req, L, 1, A], [1, acq, L, 1, A], [7, rel, U, 2, A]]));
+    assert.equal(j.acquisitions[0].tid, 1);
+    assert.equal(j.acquisitions[0].releasedByTid, 2);
+    assert.equal(j.acquisitions[0].hold, 6);
+  });
+
+  test('contention: the waiter is contended, blocked by the holder, and waits until the release', () => {
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [2, req, L, 2, A],
+      [50, rel, U, 1, A],
+      [52, acq, L, 2, A],
+      [60, rel, U, 2, A],
+    ]));
+    const waiter = j.acquisitions.find((a) => a.tid === 2)!;
+    assert.equal(waiter.contended, true);
+    assert.equal(waiter.blockerTid, 1);
+    assert.equal(waiter.wait, 50);
+  });
+
+  test('a cond wait releases the mutex and re-acquires it: the wait on the condition is not hold', () => {
+    const C = Func.PthreadCondWait;
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [5, rel, C, 1, A], // cond_wait entry
+      [100, req, C, 1, A], [100, acq, C, 1, A], // cond_wait return
+      [103, rel, U, 1, A],
+    ]));
+    assert.deepEqual(j.acquisitions.map((a) => a.hold), [4, 3]);
+    assert.equal(j.acquisitions[1].wait, null);
+  });
+
+  test('a cond wait on a recursive mutex restores its depth', () => {
+    const C = Func.PthreadCondWait;
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [2, req, L, 1, A], [3, acq, L, 1, A],
+      [5, rel, C, 1, A],
+      [50, req, C, 1, A], [50, acq, C, 1, A],
+      [51, rel, U, 1, A],
+      [60, rel, U, 1, A],
+    ]));
+    assert.deepEqual(j.acquisitions.map((a) => a.hold), [4, 10]);
+    assert.deepEqual(j.open, []);
+  });
+
+  test('failed trylock and timedlock are failures, never acquisitions', () => {
+    const T = Func.PthreadMutexTrylock;
+    const TL = Func.PthreadMutexTimedlock;
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [2, req, T, 2, A], [3, acq, T, 2, A, EBUSY],
+      [4, req, TL, 2, A], [34, acq, TL, 2, A, ETIMEDOUT],
+      [40, rel, U, 1, A],
+    ]));
+    assert.equal(j.acquisitions.length, 1);
+    assert.deepEqual(j.failed.map((f) => [f.ret, f.returnTs - f.requestTs, f.contended]), [[EBUSY, 1, true], [ETIMEDOUT, 30, true]]);
+  });
+
+  test("the run's edges: held at the end, waiting at the end, released before an acquisition was seen", () => {
+    const j = join(events([
+      [0, rel, U, 3, B], // acquired before the recording started
+      [1, req, L, 1, A], [2, acq, L, 1, A], // never released
+      [3, req, L, 2, A], // still waiting
+    ]));
+    assert.equal(j.acquisitions.length, 0);
+    assert.deepEqual(j.open.map((o) => o.kind).sort(), ['held-at-end', 'released-before-acquire-seen', 'waiting-at-end']);
+  });
+
+  test('dropped events show up as anomalies, not as wrong holds', () => {
+    // tid 1's release of A was dropped: tid 2's acquisition contradicts the books.
+    const j = join(events([
+      [0, req, L, 1, A], [1, acq, L, 1, A],
+      [5, req, L, 2, A], [6, acq, L, 2, A],
+      [9, rel, U, 2, A],
+      [10, acq, L, 3, B], // a return whose request was dropped
+    ]));
+    assert.deepEqual(j.anomalies.map((a) => a.split(' ')[0]).sort(), ['acquired-while-held', 'return-without-request']);
+    assert.equal(j.acquisitions.length, 1);
+    assert.equal(j.acquisitions[0].tid, 2);
+  });
+});

@@ -1,0 +1,44 @@
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { RawEvent } from '../../core/events';
+
+const SCHEMA = join(__dirname, '..', '..', '..', 'schema.sql');
+
+export type SyntheticEvent = Omit<RawEvent, 'id' | 'pid' | 'caller'> & { pid?: number; caller?: number };
+
+/** A run file written the way mutex-rec writes one, from hand-made events. */
+export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opts: { dropped?: number; endReason?: string | null; threads?: Record<number, string> } = {}): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(readFileSync(SCHEMA, 'utf8'));
+  db.prepare(
+    `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns, target_pid, target_comm,
+       target_cmdline, launched, end_reason, drop_count, end_ts)
+     VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL)`,
+  ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0);
+  const insert = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)');
+  let count = 0;
+  let lastTs = 0;
+  let batch: SyntheticEvent[] = [];
+  const flush = db.transaction((rows: SyntheticEvent[]) => {
+    for (const e of rows) insert.run(e.ts, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0);
+  });
+  for (const e of events) {
+    batch.push(e);
+    count++;
+    lastTs = Math.max(lastTs, e.ts);
+    if (batch.length >= 50_000) {
+      flush(batch);
+      batch = [];
+    }
+  }
+  flush(batch);
+  for (const [tid, comm] of Object.entries(opts.threads ?? {})) {
+    db.prepare('INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, 100, ?, 0, ?)').run(Number(tid), comm, lastTs);
+  }
+  db.prepare('UPDATE run SET event_count = ?, end_ts = ? WHERE id = 1').run(count, lastTs + 1000);
+  db.pragma('journal_mode = DELETE');
+  db.close();
+}
