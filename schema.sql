@@ -19,6 +19,9 @@ CREATE TABLE run (
   end_reason          TEXT,             -- NULL while recording (or if the recorder was killed)
   event_count         INTEGER NOT NULL DEFAULT 0, -- lock events written to this file
   drop_count          INTEGER NOT NULL DEFAULT 0, -- events the probes could not hand over (ring buffer full)
+  user_probes         INTEGER NOT NULL DEFAULT 1, -- 1: pthread mutexes of the target were probed
+  kernel_probe        TEXT,             -- kernel mutexes: NULL (not recorded), fentry, kprobe or tracepoint
+  kernel_scope        TEXT,             -- 'target' (the target's tasks) or 'all' (system-wide)
   options             TEXT              -- JSON: the recorder's options
 );
 
@@ -28,8 +31,8 @@ CREATE TABLE probes (
   func      INTEGER NOT NULL REFERENCES funcs(id),
   object    TEXT    NOT NULL, -- file probed (library or executable)
   build_id  TEXT,
-  offset    INTEGER NOT NULL, -- file offset of the probed instruction
-  kind      TEXT    NOT NULL  -- uprobe | uretprobe | tracepoint | ...
+  offset    INTEGER NOT NULL, -- file offset of the probed instruction (0 for kernel probes)
+  kind      TEXT    NOT NULL  -- uprobe | uretprobe | fentry | fexit | kprobe | kretprobe | tracepoint
 );
 
 -- The target's file-backed memory mappings seen while recording (read from /proc/PID/maps), so
@@ -59,7 +62,15 @@ CREATE TABLE events (
   lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
   ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
   caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
-  cpu     INTEGER NOT NULL
+  cpu     INTEGER NOT NULL,
+  flags   INTEGER NOT NULL DEFAULT 0 -- kernel contention tracepoint: LCB_F_* flags (lock kind)
+);
+
+-- Kernel symbols of the kernel addresses in events (lock and caller), resolved from /proc/kallsyms
+-- when the recording ended: callers as function+offset, locks that are kernel globals by name.
+CREATE TABLE kernel_symbols (
+  address INTEGER PRIMARY KEY, -- signed 64-bit, as in events
+  name    TEXT    NOT NULL     -- symbol+0xoffset
 );
 
 -- Threads seen, with their name (comm) as last seen.
@@ -80,4 +91,15 @@ INSERT INTO funcs VALUES
   (5, 'pthread_mutex_unlock', 'user'),
   (6, 'pthread_cond_wait', 'user'),
   (7, 'pthread_cond_timedwait', 'user'),
-  (8, 'pthread_cond_clockwait', 'user');
+  (8, 'pthread_cond_clockwait', 'user'),
+  (16, 'mutex_lock', 'kernel'),
+  (17, 'mutex_lock_interruptible', 'kernel'),
+  (18, 'mutex_lock_killable', 'kernel'),
+  (19, 'mutex_lock_io', 'kernel'),
+  (20, 'mutex_trylock', 'kernel'),
+  (21, 'mutex_unlock', 'kernel'),
+  (22, 'mutex_lock_nested', 'kernel'),
+  (23, 'mutex_lock_interruptible_nested', 'kernel'),
+  (24, 'mutex_lock_killable_nested', 'kernel'),
+  (25, 'mutex_lock_io_nested', 'kernel'),
+  (26, 'lock:contention', 'kernel');

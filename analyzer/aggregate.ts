@@ -13,8 +13,11 @@ export interface GroupStats {
   failedTime: number; // time spent in failed attempts
   waits: SampleVec; // per acquisition with an observable wait: acquired - request
   holds: SampleVec; // per acquisition: released - acquired
+  waitTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of waits, in the same order
+  holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
   open: { heldAtEnd: number; waitingAtEnd: number; releasedBeforeStart: number };
   firstCaller: number; // return address of the first acquisition's lock call (0: none seen)
+  kind: string; // of the first acquisition (pthread_mutex, mutex, spinlock, ...)
 }
 
 export interface Summaries {
@@ -29,6 +32,7 @@ export interface AnalyzeOptions {
   lock?: number; // only this lock
   tid?: number; // only this thread's acquisitions
   keepWaits?: boolean; // also collect the raw wait/hold samples of every group (default: yes)
+  sampleTimes?: boolean; // also keep when each wait and hold sample was acquired (for per-window statistics)
 }
 
 export interface Analysis {
@@ -36,7 +40,7 @@ export interface Analysis {
   anomalies: Map<string, number>; // contradictions in the event stream (dropped events)
 }
 
-function newGroup(key: number): GroupStats {
+function newGroup(key: number, sampleTimes: boolean): GroupStats {
   return {
     key,
     acquisitions: 0,
@@ -47,8 +51,11 @@ function newGroup(key: number): GroupStats {
     failedTime: 0,
     waits: new SampleVec(),
     holds: new SampleVec(),
+    waitTimes: sampleTimes ? new SampleVec() : null,
+    holdTimes: sampleTimes ? new SampleVec() : null,
     open: { heldAtEnd: 0, waitingAtEnd: 0, releasedBeforeStart: 0 },
     firstCaller: 0,
+    kind: '',
   };
 }
 
@@ -61,19 +68,28 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
     if (opts.tid !== undefined && tid !== opts.tid) return null;
     const key = opts.groupBy === 'lock' ? lock : tid;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = newGroup(key)));
+    if (!g) groups.set(key, (g = newGroup(key, opts.sampleTimes ?? false)));
     return g;
   };
   const joiner = new Joiner({
     acquisition(a: Acquisition) {
       const g = groupOf(a.lock, a.tid);
       if (!g) return;
-      if (g.acquisitions++ === 0) g.firstCaller = a.requestCaller;
+      if (g.acquisitions++ === 0) {
+        g.firstCaller = a.requestCaller;
+        g.kind = a.kind;
+      }
       if (a.contended) g.contended++;
       g.recursiveEntries += a.recursiveEntries;
       if (a.wait === null) g.condReacquisitions++;
-      else g.waits.push(a.wait);
-      g.holds.push(a.hold);
+      else {
+        g.waits.push(a.wait);
+        g.waitTimes?.push(a.acquiredTs);
+      }
+      if (a.hold !== null) {
+        g.holds.push(a.hold);
+        g.holdTimes?.push(a.acquiredTs);
+      }
     },
     failed(f: FailedAttempt) {
       const g = groupOf(f.lock, f.tid);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 
 import { runCli } from '../core/errors';
+import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import type { ActionRunner } from './commands/options';
 import { registerReport } from './commands/report';
@@ -22,6 +23,7 @@ const program = new Command('mutex-analyze')
 
 registerReport(program, run);
 registerEvents(program, run);
+registerDiff(program, run);
 
 runCli('mutex-analyze', async () => {
   program.parse();

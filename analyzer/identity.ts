@@ -5,7 +5,8 @@ import type { RunFile } from './runfile';
 
 /**
  * A lock's name that survives address-space randomisation, so runs can be compared:
- * - 'object': the mutex lives in a mapped object's data (a global or static): object+offset;
+ * - 'object': the mutex lives in a mapped object's data (a global or static): object+offset, or
+ *   a kernel global: symbol+offset;
  * - 'callsite': a heap mutex, named by the code location of its first acquisition (object+offset
  *   of the lock call's return address), numbered when several share one site;
  * - 'address': neither is known; matching across runs by address is weak (ASLR moves it).
@@ -17,13 +18,16 @@ export interface LockIdentity {
 
 export class AddressNamer {
   private readonly mappings: { start: number; end: number; offset: number; path: string }[];
+  private readonly kernel: Map<number, string>;
 
   constructor(run: RunFile) {
     this.mappings = run.mappings();
+    this.kernel = run.kernelSymbols();
   }
 
-  /** object+0xfileoffset, or null outside every file-backed mapping. */
+  /** object+0xfileoffset (user space), symbol+0xoffset (kernel), or null when unknown. */
   name(address: number): string | null {
+    if (address < 0) return this.kernel.get(address) ?? null;
     let lo = 0;
     let hi = this.mappings.length - 1;
     while (lo <= hi) {

@@ -24,6 +24,7 @@ export interface ReportOptions {
 export interface ReportRow {
   key: string; // lock address (hex) or tid
   name: string; // thread comm, or the lock's identity (object+offset, mutex@callsite, or its address)
+  kind: string; // lock rows: pthread_mutex, mutex, spinlock, rwsem:R, ...
   acquisitions: number;
   contended: number;
   contendedPct: number;
@@ -93,6 +94,7 @@ function toRow(g: GroupStats, by: GroupBy, run: RunFile, lockNames: Map<number, 
   return {
     key: by === 'lock' ? formatAddress(g.key) : String(g.key),
     name: by === 'lock' ? (lockNames.get(g.key) ?? formatAddress(g.key)) : (run.threadNames.get(g.key) ?? '?'),
+    kind: g.kind,
     acquisitions: g.acquisitions,
     contended: g.contended,
     contendedPct: g.acquisitions ? (100 * g.contended) / g.acquisitions : 0,
@@ -189,8 +191,8 @@ function histogramLines(h: Histogram): string[] {
 }
 
 function rowsTable(rows: ReportRow[], by: GroupBy): string[] {
-  const headers = by === 'lock' ? ['LOCK', 'NAME', 'ACQ', 'CONT', 'CONT%', 'FAILED'] : ['TID', 'COMM', 'ACQ', 'CONT', 'CONT%', 'FAILED'];
-  const align: ColumnAlignment[] = ['l', 'l', 'r', 'r', 'r', 'r'];
+  const headers = by === 'lock' ? ['LOCK', 'NAME', 'KIND', 'ACQ', 'CONT', 'CONT%', 'FAILED'] : ['TID', 'COMM', 'ACQ', 'CONT', 'CONT%', 'FAILED'];
+  const align: ColumnAlignment[] = by === 'lock' ? ['l', 'l', 'l', 'r', 'r', 'r', 'r'] : ['l', 'l', 'r', 'r', 'r', 'r'];
   for (const kind of ['WAIT', 'HOLD']) {
     for (const [name] of STAT_COLUMNS) {
       headers.push(name === 'total' ? `${kind}:total` : name);
@@ -201,7 +203,7 @@ function rowsTable(rows: ReportRow[], by: GroupBy): string[] {
     const failed = Object.entries(row.failed)
       .map(([name, n]) => `${n} ${name}`)
       .join(', ');
-    const lead = [row.key, row.name];
+    const lead = by === 'lock' ? [row.key, row.name, row.kind] : [row.key, row.name];
     return [
       ...lead,
       formatCount(row.acquisitions),
@@ -223,6 +225,7 @@ function renderCsv(r: Report): string {
   const header = [
     r.by === 'lock' ? 'lock' : 'tid',
     'name',
+    'kind',
     'acquisitions',
     'contended',
     'contended_pct',
@@ -241,7 +244,7 @@ function renderCsv(r: Report): string {
     const failed = Object.values(row.failed).reduce((a, b) => a + b, 0);
     lines.push(
       [
-        row.key, csvText(row.name), row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.condReacquisitions, failed,
+        row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.condReacquisitions, failed,
         row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtEnd, row.open.waitingAtEnd, row.open.releasedBeforeStart,
       ].join(','),
     );

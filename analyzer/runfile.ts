@@ -24,6 +24,9 @@ export interface RunMeta {
   endReason: string | null; // null: the recorder did not finish (killed)
   eventCount: number;
   dropCount: number;
+  userProbes: boolean;
+  kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
+  kernelScope: 'target' | 'all' | null;
 }
 
 /** A run file opened read-only; events are streamed in id order, never loaded whole. */
@@ -78,6 +81,9 @@ export class RunFile {
       endReason: (row.end_reason as string | null) ?? null,
       eventCount: Number(row.event_count),
       dropCount: Number(row.drop_count),
+      userProbes: Number(row.user_probes) === 1,
+      kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
+      kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
     };
     this.threadNames = new Map(
       (db.prepare('SELECT tid, comm FROM threads').all() as { tid: number; comm: string }[]).map((t) => [t.tid, t.comm]),
@@ -89,8 +95,8 @@ export class RunFile {
 
   /** Events in id order (per-thread time order, causal across threads), one reused object. */
   *events(): Generator<RawEvent> {
-    const stmt = this.db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller FROM events ORDER BY id').raw(true);
-    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
+    const stmt = this.db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller, flags FROM events ORDER BY id').raw(true);
+    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0 };
     for (const row of stmt.iterate() as IterableIterator<number[]>) {
       e.id = row[0];
       e.ts = row[1];
@@ -101,8 +107,15 @@ export class RunFile {
       e.lock = row[6];
       e.ret = row[7];
       e.caller = row[8];
+      e.flags = row[9];
       yield e;
     }
+  }
+
+  /** Names of kernel addresses (callers as function+offset, global locks by symbol). */
+  kernelSymbols(): Map<number, string> {
+    const rows = this.db.prepare('SELECT address, name FROM kernel_symbols').all() as { address: number; name: string }[];
+    return new Map(rows.map((r) => [r.address, r.name]));
   }
 
   /** File-backed mappings of the target, by start address. */

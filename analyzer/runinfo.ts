@@ -1,3 +1,4 @@
+import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
 import type { RunFile } from './runfile';
 import { formatCount, formatDuration } from './stats/units';
 
@@ -16,6 +17,7 @@ export function runJson(run: RunFile) {
     events: m.eventCount,
     dropped: m.dropCount,
     endReason: m.endReason,
+    probes: { user: m.userProbes, kernel: m.kernelProbe, kernelScope: m.kernelScope },
   };
 }
 
@@ -26,6 +28,7 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   if (m.dropCount > 0) {
     warnings.push(`${formatCount(m.dropCount)} events were dropped while recording (ring buffer full): acquisitions around them are missing or cut; record again with a larger --ringbuf-mb`);
   }
+  if (m.kernelProbe) warnings.push(`kernel mutexes were probed with ${m.kernelProbe}: it ${KERNEL_METHOD_LIMITS[m.kernelProbe]}`);
   if (m.endReason === null) warnings.push('the recorder did not finish (killed?): the run ends at its last written event');
   const contradictions = [...anomalies.values()].reduce((a, b) => a + b, 0);
   if (contradictions > 0) {

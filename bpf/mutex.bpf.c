@@ -6,8 +6,11 @@
 #include <bpf/bpf_core_read.h>
 #include "mutex.h"
 
-/* Set by the loader before load; 0 records every process. */
+/* Set by the loader before load. target_tgid filters the uprobes (attached to that pid anyway);
+ * kernel_tgid filters the kernel probes, 0 = every task but the recorder (self_tgid). */
 const volatile __u32 target_tgid = 0;
+const volatile __u32 kernel_tgid = 0;
+const volatile __u32 self_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -54,6 +57,13 @@ static __always_inline int wanted(__u32 tgid)
 	return target_tgid == 0 || tgid == target_tgid;
 }
 
+static __always_inline int kernel_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return 0;
+	return kernel_tgid == 0 || tgid == kernel_tgid;
+}
+
 static __always_inline void emit_thread(__u64 id, __u64 ts)
 {
 	struct mutex_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -77,7 +87,7 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	count(CNT_EMITTED);
 }
 
-static __always_inline void emit(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret)
+static __always_inline void emit_flags(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret, __u32 flags)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -100,9 +110,14 @@ static __always_inline void emit(__u64 id, __u64 ts, __u8 stage, __u8 func, __u6
 	e->cpu = bpf_get_smp_processor_id();
 	e->stage = stage;
 	e->func = func;
-	e->flags = 0;
+	e->flags = flags;
 	bpf_ringbuf_submit(e, 0);
 	count(CNT_EMITTED);
+}
+
+static __always_inline void emit(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret)
+{
+	emit_flags(id, ts, stage, func, lock, caller, ret, 0);
 }
 
 static __always_inline __u64 return_address(struct pt_regs *ctx)
@@ -248,6 +263,191 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	__u32 tid = BPF_CORE_READ(task, pid);
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Kernel mutexes. Three ways to see them, chosen by the loader (the others are not loaded):
+ * fentry/fexit (cheapest), kprobe/kretprobe, or the lock:contention_begin/end tracepoints (only
+ * the wait of contended acquisitions: no request of uncontended ones, no release).
+ */
+
+struct kernel_call {
+	__u64 lock;
+	__u64 caller;
+	__u32 depth; /* nested probed calls on the same lock: mutex_lock_io calls mutex_lock */
+	__u8 func;
+};
+
+/* Separate from `pending`: a thread inside a pthread lock call may take kernel mutexes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct kernel_call);
+} kernel_pending SEC(".maps");
+
+static __always_inline int kernel_request(__u8 func, __u64 lock, __u64 caller)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!kernel_wanted(id >> 32))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct kernel_call *outer = bpf_map_lookup_elem(&kernel_pending, &tid);
+	if (outer && outer->lock == lock) {
+		outer->depth++;
+		return 0;
+	}
+	struct kernel_call call = { .lock = lock, .caller = caller, .depth = 0, .func = func };
+	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
+	emit(id, ts, STAGE_REQUEST, func, lock, caller, 0);
+	return 0;
+}
+
+static __always_inline int kernel_return(__s32 ret)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!kernel_wanted(id >> 32))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct kernel_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
+	if (!call)
+		return 0;
+	if (call->depth > 0) {
+		call->depth--;
+		return 0;
+	}
+	__u64 lock = call->lock, caller = call->caller;
+	__u8 func = call->func;
+	bpf_map_delete_elem(&kernel_pending, &tid);
+	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, ret);
+	return 0;
+}
+
+static __always_inline int kernel_release(__u64 lock, __u64 caller)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!kernel_wanted(id >> 32))
+		return 0;
+	emit(id, ts, STAGE_RELEASED, FN_MUTEX_UNLOCK, lock, caller, 0);
+	return 0;
+}
+
+/* The caller of a function traced with fentry: the trampoline's frame pointer chain gives it. */
+static __always_inline __u64 fentry_caller(void *ctx)
+{
+	__u64 frames[3] = {};
+	long n = bpf_get_stack(ctx, frames, sizeof(frames), 0);
+	return n >= 16 ? frames[1] : 0;
+}
+
+#define FENTRY_LOCK(fn, code)                                                                      \
+	SEC("fentry/" #fn)                                                                         \
+	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	SEC("fexit/" #fn)                                                                          \
+	int BPF_PROG(fexit_##fn, struct mutex *lock) { return kernel_return(0); }
+
+#define FENTRY_LOCK_RET(fn, code)                                                                  \
+	SEC("fentry/" #fn)                                                                         \
+	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	SEC("fexit/" #fn)                                                                          \
+	int BPF_PROG(fexit_##fn, struct mutex *lock, int ret) { return kernel_return(ret); }
+
+#define FENTRY_LOCK_NESTED(fn, code)                                                               \
+	SEC("fentry/" #fn)                                                                         \
+	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	SEC("fexit/" #fn)                                                                          \
+	int BPF_PROG(fexit_##fn, struct mutex *lock, unsigned int subclass) { return kernel_return(0); }
+
+#define FENTRY_LOCK_NESTED_RET(fn, code)                                                           \
+	SEC("fentry/" #fn)                                                                         \
+	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	SEC("fexit/" #fn)                                                                          \
+	int BPF_PROG(fexit_##fn, struct mutex *lock, unsigned int subclass, int ret) { return kernel_return(ret); }
+
+FENTRY_LOCK(mutex_lock, FN_MUTEX_LOCK)
+FENTRY_LOCK_RET(mutex_lock_interruptible, FN_MUTEX_LOCK_INTERRUPTIBLE)
+FENTRY_LOCK_RET(mutex_lock_killable, FN_MUTEX_LOCK_KILLABLE)
+FENTRY_LOCK(mutex_lock_io, FN_MUTEX_LOCK_IO)
+FENTRY_LOCK_RET(mutex_trylock, FN_MUTEX_TRYLOCK)
+FENTRY_LOCK_NESTED(mutex_lock_nested, FN_MUTEX_LOCK_NESTED)
+FENTRY_LOCK_NESTED_RET(mutex_lock_interruptible_nested, FN_MUTEX_LOCK_INTERRUPTIBLE_NESTED)
+FENTRY_LOCK_NESTED_RET(mutex_lock_killable_nested, FN_MUTEX_LOCK_KILLABLE_NESTED)
+FENTRY_LOCK_NESTED(mutex_lock_io_nested, FN_MUTEX_LOCK_IO_NESTED)
+
+SEC("fentry/mutex_unlock")
+int BPF_PROG(fentry_mutex_unlock, struct mutex *lock)
+{
+	return kernel_release((__u64)lock, fentry_caller(ctx));
+}
+
+static __always_inline __u64 kprobe_caller(struct pt_regs *ctx)
+{
+	__u64 ra = 0;
+	bpf_probe_read_kernel(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx));
+	return ra;
+}
+
+#define KPROBE_LOCK(fn, code)                                                                      \
+	SEC("kprobe/" #fn)                                                                         \
+	int BPF_KPROBE(kprobe_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, kprobe_caller(ctx)); } \
+	SEC("kretprobe/" #fn)                                                                      \
+	int BPF_KRETPROBE(kretprobe_##fn, long ret) { return kernel_return((__s32)ret); }
+
+KPROBE_LOCK(mutex_lock, FN_MUTEX_LOCK)
+KPROBE_LOCK(mutex_lock_interruptible, FN_MUTEX_LOCK_INTERRUPTIBLE)
+KPROBE_LOCK(mutex_lock_killable, FN_MUTEX_LOCK_KILLABLE)
+KPROBE_LOCK(mutex_lock_io, FN_MUTEX_LOCK_IO)
+KPROBE_LOCK(mutex_trylock, FN_MUTEX_TRYLOCK)
+KPROBE_LOCK(mutex_lock_nested, FN_MUTEX_LOCK_NESTED)
+KPROBE_LOCK(mutex_lock_interruptible_nested, FN_MUTEX_LOCK_INTERRUPTIBLE_NESTED)
+KPROBE_LOCK(mutex_lock_killable_nested, FN_MUTEX_LOCK_KILLABLE_NESTED)
+KPROBE_LOCK(mutex_lock_io_nested, FN_MUTEX_LOCK_IO_NESTED)
+
+SEC("kprobe/mutex_unlock")
+int BPF_KPROBE(kprobe_mutex_unlock, struct mutex *lock)
+{
+	return kernel_release((__u64)lock, kprobe_caller(ctx));
+}
+
+/*
+ * contention_begin can fire twice for one mutex acquisition (optimistic spinning, then sleeping):
+ * the wait starts at the first. A lock contended inside another's slow path (the mutex's own
+ * wait_lock) is ignored while the outer wait is open, as perf lock contention does, so the two
+ * tools count the same waits. No caller address: the tracepoint fires deep in the slow path.
+ */
+SEC("tp_btf/contention_begin")
+int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!kernel_wanted(id >> 32))
+		return 0;
+	__u32 tid = (__u32)id;
+	if (bpf_map_lookup_elem(&kernel_pending, &tid))
+		return 0;
+	struct kernel_call call = { .lock = (__u64)lock, .caller = 0, .depth = 0, .func = FN_KERNEL_CONTENTION };
+	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
+	emit_flags(id, ts, STAGE_REQUEST, FN_KERNEL_CONTENTION, (__u64)lock, 0, 0, flags);
+	return 0;
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(on_contention_end, void *lock, int ret)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!kernel_wanted(id >> 32))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct kernel_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
+	if (!call || call->lock != (__u64)lock)
+		return 0;
+	bpf_map_delete_elem(&kernel_pending, &tid);
+	emit(id, ts, STAGE_ACQUIRED, FN_KERNEL_CONTENTION, (__u64)lock, 0, ret);
 	return 0;
 }
 

@@ -19,7 +19,28 @@ enum mutex_func {
 	FN_PTHREAD_COND_WAIT = 6,
 	FN_PTHREAD_COND_TIMEDWAIT = 7,
 	FN_PTHREAD_COND_CLOCKWAIT = 8,
+	/* kernel mutexes */
+	FN_MUTEX_LOCK = 16,
+	FN_MUTEX_LOCK_INTERRUPTIBLE = 17,
+	FN_MUTEX_LOCK_KILLABLE = 18,
+	FN_MUTEX_LOCK_IO = 19,
+	FN_MUTEX_TRYLOCK = 20,
+	FN_MUTEX_UNLOCK = 21,
+	FN_MUTEX_LOCK_NESTED = 22,
+	FN_MUTEX_LOCK_INTERRUPTIBLE_NESTED = 23,
+	FN_MUTEX_LOCK_KILLABLE_NESTED = 24,
+	FN_MUTEX_LOCK_IO_NESTED = 25,
+	/* lock:contention_begin/end: the wait of a contended kernel lock; flags say which kind */
+	FN_KERNEL_CONTENTION = 26,
 };
+
+/* lock:contention_begin flags (include/trace/events/lock.h) */
+#define LCB_F_SPIN (1U << 0)
+#define LCB_F_READ (1U << 1)
+#define LCB_F_WRITE (1U << 2)
+#define LCB_F_RT (1U << 3)
+#define LCB_F_PERCPU (1U << 4)
+#define LCB_F_MUTEX (1U << 5)
 
 struct mutex_event {
 	__u64 ts;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
@@ -32,7 +53,7 @@ struct mutex_event {
 	__u16 cpu;
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
-	__u32 flags;    /* reserved */
+	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*) */
 };
 
 /* Per-CPU counters, index into the `counters` map. */

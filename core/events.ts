@@ -11,6 +11,17 @@ export const Func = {
   PthreadCondWait: 6,
   PthreadCondTimedwait: 7,
   PthreadCondClockwait: 8,
+  MutexLock: 16,
+  MutexLockInterruptible: 17,
+  MutexLockKillable: 18,
+  MutexLockIo: 19,
+  MutexTrylock: 20,
+  MutexUnlock: 21,
+  MutexLockNested: 22,
+  MutexLockInterruptibleNested: 23,
+  MutexLockKillableNested: 24,
+  MutexLockIoNested: 25,
+  KernelContention: 26,
 } as const;
 
 export const FUNC_NAMES: Record<number, string> = {
@@ -22,7 +33,27 @@ export const FUNC_NAMES: Record<number, string> = {
   6: 'pthread_cond_wait',
   7: 'pthread_cond_timedwait',
   8: 'pthread_cond_clockwait',
+  16: 'mutex_lock',
+  17: 'mutex_lock_interruptible',
+  18: 'mutex_lock_killable',
+  19: 'mutex_lock_io',
+  20: 'mutex_trylock',
+  21: 'mutex_unlock',
+  22: 'mutex_lock_nested',
+  23: 'mutex_lock_interruptible_nested',
+  24: 'mutex_lock_killable_nested',
+  25: 'mutex_lock_io_nested',
+  26: 'lock:contention',
 };
+
+export function isKernelFunc(func: number): boolean {
+  return func >= Func.MutexLock;
+}
+
+/** The contention tracepoints see a wait but never the release: no hold. */
+export function isWaitOnly(func: number): boolean {
+  return func === Func.KernelContention;
+}
 
 /** A cond wait re-takes its mutex before returning, whatever it returns (ETIMEDOUT included). */
 export function isCondWait(func: number): boolean {
@@ -34,7 +65,8 @@ export function isCondWait(func: number): boolean {
  * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
 export function acquiredLock(func: number, ret: number): boolean {
   if (isCondWait(func)) return ret !== EINVAL && ret !== EPERM;
-  return ret === 0 || ret === EOWNERDEAD;
+  if (func === Func.MutexTrylock) return ret === 1; // the kernel's trylock returns 1 on success
+  return ret === 0 || (ret === EOWNERDEAD && !isKernelFunc(func));
 }
 
 export const EPERM = 1;
@@ -54,7 +86,10 @@ const ERRNO_NAMES: Record<number, string> = {
   11: 'EAGAIN',
 };
 
+/** Pthread functions return errno values; kernel ones return -errno (EINTR for an interrupted wait). */
 export function errnoName(ret: number): string {
+  if (ret < 0) return ret === -4 ? '-EINTR' : `-${ERRNO_NAMES[-ret] ?? String(-ret)}`;
+  if (ret === 0) return '0';
   return ERRNO_NAMES[ret] ?? String(ret);
 }
 
@@ -69,6 +104,7 @@ export interface RawEvent {
   lock: number;
   ret: number;
   caller: number;
+  flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
@@ -81,4 +117,23 @@ export function parseAddress(text: string): number | null {
   const t = text.trim().toLowerCase();
   if (!/^(0x)?[0-9a-f]+$/.test(t)) return null;
   return Number(BigInt.asIntN(64, BigInt(t.startsWith('0x') ? t : `0x${t}`)));
+}
+
+const LCB_F_SPIN = 1 << 0;
+const LCB_F_READ = 1 << 1;
+const LCB_F_WRITE = 1 << 2;
+const LCB_F_RT = 1 << 3;
+const LCB_F_PERCPU = 1 << 4;
+const LCB_F_MUTEX = 1 << 5;
+
+/** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
+export function lockKind(func: number, flags: number): string {
+  if (!isKernelFunc(func)) return 'pthread_mutex';
+  if (func !== Func.KernelContention) return 'mutex';
+  const rw = flags & LCB_F_READ ? ':R' : flags & LCB_F_WRITE ? ':W' : '';
+  if (flags & LCB_F_MUTEX) return 'mutex';
+  if (flags & LCB_F_RT) return 'rtmutex';
+  if (flags & LCB_F_PERCPU) return `pcpu-sem${rw}`;
+  if (flags & LCB_F_SPIN) return rw ? `rwlock${rw}` : 'spinlock';
+  return rw ? `rwsem${rw}` : 'unknown';
 }

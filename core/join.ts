@@ -1,4 +1,4 @@
-import { Stage, acquiredLock, isCondWait, type RawEvent } from './events';
+import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } from './events';
 
 /**
  * Joins raw request/acquired/released events into acquisitions. Events must arrive in run-file id
@@ -12,6 +12,8 @@ import { Stage, acquiredLock, isCondWait, type RawEvent } from './events';
  * - A cond wait's entry releases the mutex; its return re-acquires it with no observable wait
  *   (wait = null), so hold times never include the time spent waiting on the condition.
  * - Failed attempts (trylock EBUSY, timedlock ETIMEDOUT, EDEADLK, ...) are never acquisitions.
+ * - The kernel's contention tracepoints see the wait of a contended acquisition but not its
+ *   release: those are complete at the acquired stage, with no hold (wait-only).
  */
 
 export interface Acquisition {
@@ -21,15 +23,16 @@ export interface Acquisition {
   func: number; // the function that acquired it
   requestTs: number;
   acquiredTs: number;
-  releasedTs: number;
+  releasedTs: number | null; // null: wait-only (contention tracepoint), the release is not seen
   wait: number | null; // acquiredTs - requestTs; null for a cond-wait re-acquisition
-  hold: number; // releasedTs - acquiredTs
+  hold: number | null; // releasedTs - acquiredTs; null for a wait-only acquisition
   contended: boolean; // another thread held the lock when this one asked for it
   blockerTid: number | null; // that thread
   recursiveEntries: number; // nested re-entries of a recursive mutex during this hold
   releasedByTid: number; // usually tid
   requestCaller: number;
   releaseCaller: number;
+  kind: string; // pthread_mutex, mutex, spinlock, rwsem:R, ... (core/events lockKind)
 }
 
 export interface FailedAttempt {
@@ -68,6 +71,7 @@ interface PendingRequest {
   ts: number;
   caller: number;
   blockerTid: number | null;
+  kind: string;
 }
 
 interface Hold {
@@ -82,6 +86,7 @@ interface Hold {
   requestCaller: number;
   depth: number;
   recursiveEntries: number;
+  kind: string;
 }
 
 export class Joiner {
@@ -113,7 +118,7 @@ export class Joiner {
     if (this.requests.has(e.tid)) this.sink.anomaly('request-without-return', e);
     const holder = this.holds.get(e.lock);
     const blockerTid = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder.tid : null;
-    this.requests.set(e.tid, { lock: e.lock, func: e.func, ts: e.ts, caller: e.caller, blockerTid });
+    this.requests.set(e.tid, { lock: e.lock, func: e.func, ts: e.ts, caller: e.caller, blockerTid, kind: lockKind(e.func, e.flags ?? 0) });
   }
 
   private onAcquired(e: RawEvent): void {
@@ -128,6 +133,14 @@ export class Joiner {
       this.sink.failed({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, returnTs: e.ts, ret: e.ret,
         contended, blockerTid: request.blockerTid,
+      });
+      return;
+    }
+    if (isWaitOnly(e.func)) {
+      this.sink.acquisition({
+        pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, acquiredTs: e.ts, releasedTs: null,
+        wait: e.ts - request.ts, hold: null, contended: true, blockerTid: request.blockerTid, recursiveEntries: 0,
+        releasedByTid: e.tid, requestCaller: request.caller, releaseCaller: 0, kind: request.kind,
       });
       return;
     }
@@ -158,6 +171,7 @@ export class Joiner {
       requestCaller: request.caller,
       depth,
       recursiveEntries: 0,
+      kind: request.kind,
     });
   }
 
@@ -191,6 +205,7 @@ export class Joiner {
       releasedByTid: e.tid,
       requestCaller: hold.requestCaller,
       releaseCaller: e.caller,
+      kind: hold.kind,
     });
   }
 }

@@ -18,9 +18,9 @@ export function originLine(a: Acquisition, comm: string): string {
     formatAddress(a.lock).padEnd(19),
     micros(a.requestTs).padStart(16),
     micros(a.acquiredTs).padStart(16),
-    micros(a.releasedTs).padStart(17),
+    (a.releasedTs === null ? '-' : micros(a.releasedTs)).padStart(17),
     wait.padStart(13),
-    micros(a.hold).padStart(15),
+    (a.hold === null ? '-' : micros(a.hold)).padStart(15),
   ].join(' ');
 }
 

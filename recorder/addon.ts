@@ -13,6 +13,7 @@ export interface EventBatch {
   cpu: Uint16Array;
   stage: Uint8Array;
   func: Uint8Array;
+  flags: Uint32Array;
   threads: ThreadRecord[];
 }
 
@@ -24,6 +25,7 @@ export interface ThreadRecord {
 }
 
 export interface BpfSession {
+  programs(): string[];
   setGlobal(name: string, value: number): void;
   setAutoload(program: string, on: boolean): void;
   setRingBufferSize(bytes: number): void;

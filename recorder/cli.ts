@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { runCli, UserError } from '../core/errors';
 import { record } from './session';
@@ -21,8 +21,16 @@ function collect(value: string, previous: string[]): string[] {
 
 const program = new Command('mutex-rec')
   .description('Record every pthread mutex request, acquisition and release of a process into a SQLite run file.')
-  .usage('[options] (--pid PID | -- CMD [ARGS...])')
+  .usage('[options] (--pid PID | -- CMD [ARGS...] | --all)')
   .option('-p, --pid <pid>', 'attach to this running process (all its threads, current and future)', positiveNumber('--pid'))
+  .option('--user', 'record the pthread mutexes of the target (the default when neither --kernel nor --all is given)', false)
+  .option('--kernel', "record the kernel mutexes taken by the target's tasks", false)
+  .option('--all', 'record kernel mutexes of every task (system-wide; no target needed)', false)
+  .addOption(
+    new Option('--kernel-probe <method>', 'how kernel mutexes are probed: auto tries fentry, then kprobes, then the lock:contention tracepoints')
+      .choices(['auto', 'fentry', 'kprobe', 'tracepoint'])
+      .default('auto'),
+  )
   .option('-d, --duration <seconds>', 'stop after this many seconds', positiveNumber('--duration'))
   .option('-o, --output <file>', 'run file to write (default: mutex-<pid>-<yyyymmdd-hhmmss>.db)')
   .option('-f, --force', 'overwrite the output file if it exists', false)
@@ -40,6 +48,8 @@ Stops on Ctrl-C, SIGTERM, --duration, or when the target exits; every buffered e
 Examples:
   sudo mutex-rec --pid 4242 --duration 30 -o run.db
   sudo mutex-rec -o run.db -- ./my-server --threads 8
+  sudo mutex-rec --kernel --user -o run.db -- ./my-server   # pthread and kernel mutexes
+  sudo mutex-rec --all --duration 10 -o kernel.db            # kernel mutexes of every task
   mutex-analyze report run.db`,
   )
   .exitOverride((err) => {
@@ -52,6 +62,10 @@ runCli('mutex-rec', async () => {
   program.parse();
   const opts = program.opts<{
     pid?: number;
+    user: boolean;
+    kernel: boolean;
+    all: boolean;
+    kernelProbe: 'auto' | 'fentry' | 'kprobe' | 'tracepoint';
     duration?: number;
     output?: string;
     force: boolean;
@@ -70,6 +84,10 @@ runCli('mutex-rec', async () => {
   const summary = await record({
     pid: opts.pid,
     command,
+    user: opts.user || (!opts.kernel && !opts.all),
+    kernel: opts.kernel,
+    allKernel: opts.all,
+    kernelProbe: opts.kernelProbe,
     durationSec: opts.duration,
     output: opts.output,
     force: opts.force,
@@ -79,10 +97,11 @@ runCli('mutex-rec', async () => {
     pollMs: opts.pollMs,
     toolVersion: VERSION,
   });
+  const method = summary.kernelMethod ? ` Kernel mutexes were probed with ${summary.kernelMethod}.` : '';
   const dropNote = summary.dropped > 0 ? ` WARNING: ${summary.dropped} events were dropped (ring buffer full): raise --ringbuf-mb;` : '';
   process.stderr.write(
     `mutex-rec: recorded ${summary.events.toLocaleString('en-US')} events (${summary.dropped} dropped) from ${summary.threads} threads on ${summary.locks} locks ` +
-      `in ${summary.seconds.toFixed(2)} s into ${summary.output}; stopped: ${summary.endReason}.${dropNote} ` +
+      `in ${summary.seconds.toFixed(2)} s into ${summary.output}; stopped: ${summary.endReason}.${method}${dropNote} ` +
       `Analyze it with: mutex-analyze report ${summary.output}\n`,
   );
 });

@@ -61,5 +61,5 @@ export function planUserProbes(providers: ElfObject[]): ProbePlan {
   return { probes, missing };
 }
 
-/** Programs of the object that attach by their section name (thread comm bookkeeping). */
+/** Programs that keep thread names right; attached by their section name in every recording. */
 export const THREAD_PROGRAMS = ['on_task_rename', 'on_thread_exit'];

@@ -1,20 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { hostname, release } from 'node:os';
+import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
-import { constants as osConstants } from 'node:os';
 
 import { UserError } from '../core/errors';
-import { addon, BPF_OBJECT, type BpfSession } from './addon';
+import { addon, type BpfSession } from './addon';
+import type { ElfObject } from './elf';
+import { KernelSymbols } from './kallsyms';
+import type { KernelMethod } from '../core/kernel_methods';
 import { LivePrinter, StatusLine } from './live';
+import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
-import { planUserProbes, THREAD_PROGRAMS, type PlannedProbe } from './probes';
+import { planUserProbes } from './probes';
 import { RunStore, checkOutputPath } from './store';
 import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
-import type { ElfObject } from './elf';
 
 export interface RecordOptions {
   pid?: number;
   command?: string[];
+  user: boolean; // pthread mutexes of the target
+  kernel: boolean; // kernel mutexes of the target's tasks
+  allKernel: boolean; // kernel mutexes of every task
+  kernelProbe: KernelMethod | 'auto';
   durationSec?: number;
   output?: string;
   force: boolean;
@@ -34,6 +40,7 @@ export interface RecordSummary {
   threads: number;
   locks: number;
   targetExit: string | null;
+  kernelMethod: KernelMethod | null;
 }
 
 interface Target {
@@ -45,19 +52,31 @@ interface Target {
   providers: ElfObject[];
 }
 
-/** Records one target until a stop condition; returns what was written. */
+/** Records until a stop condition; returns what was written. */
 export async function record(opts: RecordOptions): Promise<RecordSummary> {
-  if (opts.pid !== undefined && opts.command) throw new UserError('give either --pid PID or -- CMD ARGS, not both');
-  if (opts.pid === undefined && !opts.command) throw new UserError('nothing to record: give --pid PID or -- CMD ARGS');
+  validate(opts);
   if (opts.output) checkOutputPath(opts.output, opts.force);
 
-  const target = opts.command ? launchStopped(opts.command, opts.libs) : attachTarget(opts.pid!, opts.libs);
+  const hasTarget = opts.pid !== undefined || opts.command !== undefined;
+  const needsPthread = opts.user;
+  const target = !hasTarget ? null : opts.command ? launchStopped(opts.command, opts.libs, needsPthread) : attachTarget(opts.pid!, opts.libs, needsPthread);
   let session: BpfSession | null = null;
   try {
-    const output = opts.output ?? defaultOutputName(target.pid);
+    const output = opts.output ?? defaultOutputName(target?.pid ?? null);
     if (!opts.output) checkOutputPath(output, opts.force);
-    const plan = planUserProbes(target.providers);
-    session = openSession(target.pid, plan.probes, opts.ringBufferBytes);
+    const userPlan = opts.user && target ? planUserProbes(target.providers) : { probes: [], missing: [] };
+    const ksyms = KernelSymbols.load();
+    const kernelScope = opts.allKernel ? 'all' : opts.kernel ? 'target' : null;
+    const loaded = loadProbes(
+      {
+        userProbes: userPlan.probes,
+        userPid: target?.pid ?? null,
+        kernel: kernelScope ? { method: opts.kernelProbe, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
+        ringBufferBytes: opts.ringBufferBytes,
+      },
+      ksyms,
+    );
+    session = loaded.session;
 
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
@@ -69,42 +88,57 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
         kernelRelease: release(),
         startRealtimeNs: clocks.realtimeNs,
         startMonotonicNs: clocks.monotonicNs,
-        targetPid: target.pid,
-        targetComm: target.comm,
-        targetCmdline: target.cmdline,
-        launched: target.launched,
-        options: { durationSec: opts.durationSec ?? null, libs: opts.libs, ringBufferBytes: opts.ringBufferBytes, missingSymbols: plan.missing },
+        targetPid: target?.pid ?? null,
+        targetComm: target?.comm ?? null,
+        targetCmdline: target?.cmdline ?? [],
+        launched: target?.launched ?? false,
+        userProbes: userPlan.probes.length > 0,
+        kernelProbe: loaded.kernelMethod,
+        kernelScope,
+        options: { durationSec: opts.durationSec ?? null, libs: opts.libs, ringBufferBytes: opts.ringBufferBytes, missingSymbols: userPlan.missing },
       },
-      plan.probes,
+      loaded.probes,
     );
-    const objects = [...new Set(plan.probes.map((p) => p.object))].join(', ');
-    process.stderr.write(`mutex-rec: recording pid ${target.pid} (${target.comm}) into ${output}: ${plan.probes.length} probes on ${objects}; Ctrl-C to stop\n`);
-    if (target.launched) {
+    const what = [userPlan.probes.length ? 'pthread mutexes' : '', kernelScope ? `kernel mutexes (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '']
+      .filter(Boolean)
+      .join(' and ');
+    const who = target ? `pid ${target.pid} (${target.comm})` : 'every task';
+    process.stderr.write(`mutex-rec: recording ${what} of ${who} into ${output} with ${loaded.probes.length} probes; Ctrl-C to stop\n`);
+    if (target?.launched) {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    return await pump(session, store, target, opts, output, clocks.monotonicNs);
+    const summary = await pump(session, store, target, opts, output, clocks.monotonicNs, ksyms);
+    return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
-    if (target.launched) killQuietly(target.pid);
+    if (target?.launched) killQuietly(target.pid);
     throw err;
   } finally {
     session?.close();
   }
 }
 
-function attachTarget(pid: number, libs: string[]): Target {
+function validate(opts: RecordOptions): void {
+  if (opts.pid !== undefined && opts.command) throw new UserError('give either --pid PID or -- CMD ARGS, not both');
+  const hasTarget = opts.pid !== undefined || opts.command !== undefined;
+  if (!hasTarget && !opts.allKernel) throw new UserError('nothing to record: give --pid PID or -- CMD ARGS (or --all for kernel mutexes of every task)');
+  if (!hasTarget && opts.user) throw new UserError('--user needs a target: give --pid PID or -- CMD ARGS');
+  if (!opts.user && !opts.kernel && !opts.allKernel) throw new UserError('nothing selected: give --user, --kernel or --all');
+}
+
+function attachTarget(pid: number, libs: string[], needsPthread: boolean): Target {
   const info = readProcess(pid);
-  const providers = pthreadProviders(mappedObjects(pid)).concat(libs.map(extraProvider));
-  if (providers.length === 0) {
+  const providers = needsPthread ? pthreadProviders(mappedObjects(pid)).concat(libs.map(extraProvider)) : [];
+  if (needsPthread && providers.length === 0) {
     throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE`);
   }
   return { ...info, launched: false, execErrorFd: -1, providers };
 }
 
-function launchStopped(command: string[], libs: string[]): Target {
+function launchStopped(command: string[], libs: string[], needsPthread: boolean): Target {
   const path = resolveCommand(command[0]);
-  const providers = pthreadProviders(plannedObjects(path)).concat(libs.map(extraProvider));
-  if (providers.length === 0) {
+  const providers = needsPthread ? pthreadProviders(plannedObjects(path)).concat(libs.map(extraProvider)) : [];
+  if (needsPthread && providers.length === 0) {
     throw new UserError(`${command[0]} does not use a pthread library that can be found (statically linked and stripped?): pass --lib PATH`);
   }
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -112,35 +146,16 @@ function launchStopped(command: string[], libs: string[]): Target {
   return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers };
 }
 
-function openSession(pid: number, probes: PlannedProbe[], ringBufferBytes: number): BpfSession {
-  let session: BpfSession;
-  try {
-    session = new addon.BpfSession(BPF_OBJECT);
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}: run the build (npm run build)`);
-  }
-  try {
-    session.setGlobal('target_tgid', pid);
-    session.setRingBufferSize(ringBufferBytes);
-    session.load();
-    for (const p of probes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', pid);
-    for (const program of THREAD_PROGRAMS) session.attachAuto(program);
-    return session;
-  } catch (err) {
-    session.close();
-    throw new UserError(`${(err as Error).message}; check that this kernel supports BPF uprobes (CONFIG_UPROBE_EVENTS, CONFIG_BPF_EVENTS)`);
-  }
-}
-
 /** Drains the ring buffer into the store until a stop condition, then flushes and finishes. */
 async function pump(
   session: BpfSession,
   store: RunStore,
-  target: Target,
+  target: Target | null,
   opts: RecordOptions,
   output: string,
   startMonotonicNs: bigint,
-): Promise<RecordSummary> {
+  ksyms: KernelSymbols,
+): Promise<Omit<RecordSummary, 'kernelMethod'>> {
   const printer = opts.print ? new LivePrinter(process.stdout) : null;
   const status = process.stderr.isTTY && !opts.print ? new StatusLine(process.stderr) : null;
   const startedAt = Date.now();
@@ -155,11 +170,12 @@ async function pump(
   process.on('SIGHUP', onSignal);
 
   // Read often at first (a short-lived target maps its libraries early), then once a second.
-  const mappings = new MappingTracker(target.pid);
+  const mappings = target ? new MappingTracker(target.pid) : null;
   const sinceStart = (): number => Number(addon.clockPair().monotonicNs - startMonotonicNs);
   let flushes = 0;
   const flush = (): void => {
-    if (flushes++ < 50 || flushes % 50 === 0) store.addMappings(mappings.poll(), sinceStart());
+    if (mappings && (flushes < 50 || flushes % 50 === 0)) store.addMappings(mappings.poll(), sinceStart());
+    flushes++;
     const batch = session.drain();
     store.append(batch);
     printer?.push(batch);
@@ -171,13 +187,14 @@ async function pump(
       await sleep(opts.pollMs);
       flush();
       const elapsed = (Date.now() - startedAt) / 1000;
+      const dropped = session.counters().dropped;
       if (elapsed - lastCountUpdate >= 1) {
-        store.updateCounts(session.counters().dropped);
+        store.updateCounts(dropped);
         lastCountUpdate = elapsed;
       }
-      status?.update(elapsed, store.eventCount, session.counters().dropped);
+      status?.update(elapsed, store.eventCount, dropped);
       if (opts.durationSec !== undefined && elapsed >= opts.durationSec) stopReason = `duration ${opts.durationSec} s reached`;
-      const exit = targetExited(target);
+      const exit = target ? targetExited(target) : null;
       if (exit) {
         targetExit = exit;
         stopReason ??= `target exited (${exit})`;
@@ -194,10 +211,25 @@ async function pump(
 
   const dropped = session.counters().dropped;
   const endTs = sinceStart();
+  store.addKernelSymbols(nameKernelAddresses(store, ksyms));
   store.finish(stopReason, endTs, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();
   return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
+}
+
+function nameKernelAddresses(store: RunStore, ksyms: KernelSymbols): Map<number, string> {
+  const names = new Map<number, string>();
+  const { locks, callers } = store.kernelAddresses();
+  for (const address of callers) {
+    const name = ksyms.name(address, 'code');
+    if (name) names.set(address, name);
+  }
+  for (const address of locks) {
+    const name = ksyms.name(address, 'data');
+    if (name) names.set(address, name);
+  }
+  return names;
 }
 
 function targetExited(target: Target): string | null {
@@ -230,10 +262,10 @@ function killQuietly(pid: number): void {
   }
 }
 
-function defaultOutputName(pid: number): string {
+function defaultOutputName(pid: number | null): string {
   const d = new Date();
   const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `mutex-${pid}-${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}.db`;
+  return `mutex-${pid ?? 'all'}-${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}.db`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors';
 import type { EventBatch, ThreadRecord } from './addon';
 import type { Mapping } from './mappings';
-import type { PlannedProbe } from './probes';
+import type { ProbeRecord } from './loader';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 
@@ -15,10 +15,13 @@ export interface RunInfo {
   kernelRelease: string;
   startRealtimeNs: bigint;
   startMonotonicNs: bigint;
-  targetPid: number;
-  targetComm: string;
+  targetPid: number | null;
+  targetComm: string | null;
   targetCmdline: string[];
   launched: boolean;
+  userProbes: boolean;
+  kernelProbe: string | null;
+  kernelScope: 'target' | 'all' | null;
   options: Record<string, unknown>;
 }
 
@@ -60,7 +63,7 @@ export class RunStore {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.insertEvent = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertEvent = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.upsertThread = db.prepare(
       `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
@@ -69,17 +72,18 @@ export class RunStore {
     this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, first_ts) VALUES (?, ?, ?, ?, ?)');
   }
 
-  writeRun(info: RunInfo, probes: PlannedProbe[]): void {
+  writeRun(info: RunInfo, probes: ProbeRecord[]): void {
     this.db.transaction(() => {
       this.db
         .prepare(
           `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns,
-             target_pid, target_comm, target_cmdline, launched, options)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           info.toolVersion, info.host, info.kernelRelease, info.startRealtimeNs, info.startMonotonicNs,
-          info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0, JSON.stringify(info.options),
+          info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0,
+          info.userProbes ? 1 : 0, info.kernelProbe, info.kernelScope, JSON.stringify(info.options),
         );
       const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, kind) VALUES (?, ?, ?, ?, ?)');
       for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.kind);
@@ -91,9 +95,9 @@ export class RunStore {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      const { ts, stage, func, pid, tid, lock, ret, caller, cpu } = batch;
+      const { ts, stage, func, pid, tid, lock, ret, caller, cpu, flags } = batch;
       for (let i = 0; i < batch.count; i++) {
-        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i]);
+        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i], flags[i]);
         this.threadLastSeen.set(tid[i], ts[i]);
       }
       for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
@@ -117,6 +121,20 @@ export class RunStore {
     this.db
       .prepare('UPDATE run SET end_reason = ?, end_ts = ?, event_count = ?, drop_count = ?, target_exit = ? WHERE id = 1')
       .run(endReason, endTs, this.eventCount, dropped, targetExit);
+  }
+
+  /** Kernel addresses (negative: the upper half) among the recorded locks, and among the callers. */
+  kernelAddresses(): { locks: number[]; callers: number[] } {
+    const column = (name: 'lock' | 'caller'): number[] =>
+      (this.db.prepare(`SELECT DISTINCT ${name} AS a FROM events WHERE ${name} < 0`).all() as { a: number }[]).map((r) => r.a);
+    return { locks: column('lock'), callers: column('caller') };
+  }
+
+  addKernelSymbols(symbols: Map<number, string>): void {
+    const insert = this.db.prepare('INSERT OR REPLACE INTO kernel_symbols (address, name) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const [address, name] of symbols) insert.run(address, name);
+    })();
   }
 
   counts(): { threads: number; locks: number } {

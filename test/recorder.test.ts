@@ -38,11 +38,11 @@ describe("the origin's experiment in user space: holds across a 300 ms sleep", (
     assert.equal(recorded.length, ORIGIN_HOLDS);
     for (const [i, m] of measured.entries()) {
       const truth = Number(m.released_ns) - Number(m.acquired_ns);
-      const hold = recorded[i].hold;
+      const hold = recorded[i].hold!;
       assert.ok(Math.abs(hold - truth) <= TOLERANCE * truth, `hold ${i}: recorded ${hold} ns, measured ${truth} ns`);
       // and the stage times themselves are on the workload's clock
       assert.ok(Math.abs(recorded[i].acquiredTs - relativeNs(runFile, m.acquired_ns)) < 1e6);
-      assert.ok(Math.abs(recorded[i].releasedTs - relativeNs(runFile, m.released_ns)) < 1e6);
+      assert.ok(Math.abs(recorded[i].releasedTs! - relativeNs(runFile, m.released_ns)) < 1e6);
     }
     assert.equal(runFile.run.drop_count, 0);
     runFile.db.close();
@@ -117,8 +117,8 @@ describe('every call of every kind, exactly once', () => {
     assert.equal(holds.length, 2);
     const before = Number(c.wait_begin_ns) - Number(c.acquired_ns);
     const afterWait = Number(c.released_ns) - Number(c.wait_end_ns);
-    assert.ok(Math.abs(holds[0].hold - before) <= TOLERANCE * before, `hold before the wait: ${holds[0].hold} vs ${before}`);
-    assert.ok(Math.abs(holds[1].hold - afterWait) <= TOLERANCE * afterWait, `hold after the wait: ${holds[1].hold} vs ${afterWait}`);
+    assert.ok(Math.abs(holds[0].hold! - before) <= TOLERANCE * before, `hold before the wait: ${holds[0].hold} vs ${before}`);
+    assert.ok(Math.abs(holds[1].hold! - afterWait) <= TOLERANCE * afterWait, `hold after the wait: ${holds[1].hold} vs ${afterWait}`);
     assert.equal(holds[1].func, Func.PthreadCondTimedwait);
     assert.equal(holds[1].wait, null);
     runFile.db.close();
@@ -139,11 +139,13 @@ describe('attaching to a running process', () => {
   test('threads created after attach are captured, and the recording ends when the target exits', async () => {
     const runPath = joinPath(dir, 'attach.db');
     const target = spawn(mw, ['--wait-go', 'calls'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    after(() => target.kill('SIGKILL'));
     const targetOut = collect(target, 60_000);
     const [, pid] = await waitFor(target.stdout!, /ready pid=(\d+)/);
     const recorder = spawn(process.execPath, [MUTEX_REC, '--pid', pid, '-o', runPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    after(() => recorder.kill('SIGKILL'));
     const recorderOut = collect(recorder, 60_000);
-    await waitFor(recorder.stderr!, /recording pid/);
+    await waitFor(recorder.stderr!, /mutex-rec: recording .* of pid/);
     target.stdin!.end('go\n');
     const t = await targetOut;
     const r = await recorderOut;
@@ -162,9 +164,11 @@ describe('attaching to a running process', () => {
   test('the file is readable while recording, and a SIGKILLed recorder leaves a file that opens', async () => {
     const runPath = joinPath(dir, 'killed.db');
     const target = spawn(mw, ['--wait-go', 'origin', '40', '50'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    after(() => target.kill('SIGKILL'));
     const [, pid] = await waitFor(target.stdout!, /ready pid=(\d+)/);
     const recorder = spawn(process.execPath, [MUTEX_REC, '--pid', pid, '-o', runPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitFor(recorder.stderr!, /recording pid/);
+    after(() => recorder.kill('SIGKILL'));
+    await waitFor(recorder.stderr!, /mutex-rec: recording .* of pid/);
     target.stdin!.end('go\n');
     await new Promise((r) => setTimeout(r, 2000));
     const live = openRun(runPath);
@@ -174,12 +178,12 @@ describe('attaching to a running process', () => {
     recorder.kill('SIGKILL');
     await new Promise((r) => recorder.on('close', r));
     target.kill('SIGKILL');
-    const after = openRun(runPath);
-    assert.equal(after.run.end_reason, null);
-    const lastTs = after.events[after.events.length - 1].ts;
-    const lostNs = Number(killedAt - after.startMonotonicNs) - lastTs;
+    const finished = openRun(runPath);
+    assert.equal(finished.run.end_reason, null);
+    const lastTs = finished.events[finished.events.length - 1].ts;
+    const lostNs = Number(killedAt - finished.startMonotonicNs) - lastTs;
     assert.ok(lostNs < 1.5e9, `last event ${lostNs / 1e6} ms before the kill`);
-    after.db.close();
+    finished.db.close();
   });
 });
 
@@ -248,4 +252,3 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
   });
 });
 
-after(() => undefined);

@@ -25,6 +25,11 @@ export class SampleVec {
     this.buffer[this.count++] = value;
   }
 
+  /** The samples in insertion order: a view, valid until the next push. */
+  values(): Float64Array {
+    return this.buffer.subarray(0, this.count);
+  }
+
   /** A new ascending copy of the samples (NaN, if any, sorts last). */
   sorted(): Float64Array {
     return this.buffer.slice(0, this.count).sort();

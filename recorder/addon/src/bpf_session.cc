@@ -43,6 +43,7 @@ long RodataOffset(bpf_object* obj, const std::string& name, __u32* size) {
 Napi::Function BpfSession::Define(Napi::Env env) {
   return DefineClass(env, "BpfSession",
                      {
+                         InstanceMethod("programs", &BpfSession::Programs),
                          InstanceMethod("setGlobal", &BpfSession::SetGlobal),
                          InstanceMethod("setAutoload", &BpfSession::SetAutoload),
                          InstanceMethod("setRingBufferSize", &BpfSession::SetRingBufferSize),
@@ -84,6 +85,16 @@ void BpfSession::Destroy() {
   ring_ = nullptr;
   if (obj_) bpf_object__close(obj_);
   obj_ = nullptr;
+}
+
+// programs(): the names of the object's programs.
+Napi::Value BpfSession::Programs(const Napi::CallbackInfo& info) {
+  Napi::Array names = Napi::Array::New(info.Env());
+  if (!obj_) return names;
+  bpf_program* prog;
+  uint32_t i = 0;
+  bpf_object__for_each_program(prog, obj_) names.Set(i++, bpf_program__name(prog));
+  return names;
 }
 
 // setGlobal(name, value): a u32 `const volatile` global, before load().
@@ -181,7 +192,8 @@ int BpfSession::OnSample(void* ctx, void* data, size_t size) {
 
 // drain(): everything in the ring buffer, as columns.
 // { count, ts (ns since the time base), lock, caller (signed 64-bit values as doubles: exact for
-//   canonical x86-64 addresses), pid, tid, ret, stackId, cpu, stage, func, threads: [{ts,pid,tid,comm}] }
+//   canonical x86-64 addresses), pid, tid, ret, stackId, cpu, stage, func, flags,
+//   threads: [{ts,pid,tid,comm}] }
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ring_) return Fail(env, "BPF programs are not loaded");
@@ -200,6 +212,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Uint16Array cpu = Napi::Uint16Array::New(env, lock_events);
   Napi::Uint8Array stage = Napi::Uint8Array::New(env, lock_events);
   Napi::Uint8Array func = Napi::Uint8Array::New(env, lock_events);
+  Napi::Uint32Array flags = Napi::Uint32Array::New(env, lock_events);
   Napi::Array threads = Napi::Array::New(env);
 
   size_t i = 0;
@@ -228,6 +241,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
     cpu[i] = e.cpu;
     stage[i] = e.stage;
     func[i] = e.func;
+    flags[i] = e.flags;
     i++;
   }
   pending_.clear();
@@ -244,6 +258,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   out.Set("cpu", cpu);
   out.Set("stage", stage);
   out.Set("func", func);
+  out.Set("flags", flags);
   out.Set("threads", threads);
   return out;
 }

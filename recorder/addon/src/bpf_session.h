@@ -18,6 +18,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   ~BpfSession() override;
 
  private:
+  Napi::Value Programs(const Napi::CallbackInfo& info);
   Napi::Value SetGlobal(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   Napi::Value SetRingBufferSize(const Napi::CallbackInfo& info);

@@ -13,6 +13,7 @@ static int Print(enum libbpf_print_level level, const char* format, va_list args
   vsnprintf(line, sizeof(line), format, args);
   std::string text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.rfind("libbpf: ", 0) == 0) text.erase(0, 8);
   if (level == LIBBPF_WARN && !text.empty()) last_message = text;
   if (getenv("MUTEX_REC_LIBBPF_VERBOSE")) fprintf(stderr, "%s\n", text.c_str());
   return 0;

@@ -1,0 +1,81 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { UserError } from '../../core/errors';
+import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
+import type { Format } from '../report';
+import { RunFile } from '../runfile';
+import type { ActionRunner } from './options';
+
+interface DiffCliOptions {
+  vs?: string[];
+  alpha: number;
+  threshold: number;
+  correction: Correction;
+  format: Format;
+  failOnRegression?: boolean;
+}
+
+export function registerDiff(program: Command, run: ActionRunner): void {
+  program
+    .command('diff')
+    .description('did locking get worse? per lock and overall: wait and hold p50/p99, wait per second, contention, with a verdict')
+    .argument('<runs...>', 'BASE.db NEW.db; or, with --vs, the base runs')
+    .option('--vs <runs...>', 'the new runs, compared with the base runs given before --vs')
+    .option('--alpha <p>', 'significance level of the corrected p-values', probability, 0.05)
+    .option('--threshold <pct>', 'noise threshold: smaller changes (in %) are never a regression', nonNegative('--threshold'), 5)
+    .addOption(new Option('--correction <method>', 'correction for testing many locks and metrics at once').choices(['holm', 'bh', 'none']).default('holm'))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+    .option('--fail-on-regression', 'exit with code 1 when any lock (or the overall row) regressed')
+    .action((positional: string[], o: DiffCliOptions) =>
+      run(async () => {
+        const { base, after } = sides(positional, o.vs);
+        const files = openAll([...base, ...after]);
+        try {
+          const digests = files.map(digestRun);
+          const diff = buildDiff(digests.slice(0, base.length), digests.slice(base.length), {
+            alpha: o.alpha,
+            thresholdPct: o.threshold,
+            correction: o.correction,
+          });
+          process.stdout.write(renderDiff(diff, o.format));
+          return o.failOnRegression && diff.summary.regressed > 0 ? 1 : 0;
+        } finally {
+          for (const f of files) f.close();
+        }
+      }),
+    );
+}
+
+function sides(positional: string[], vs: string[] | undefined): { base: string[]; after: string[] } {
+  if (vs !== undefined) return { base: positional, after: vs };
+  if (positional.length !== 2) {
+    throw new UserError(`diff takes two run files (base, then new), or the base runs, --vs and the new runs; got ${positional.length} without --vs`);
+  }
+  return { base: [positional[0]], after: [positional[1]] };
+}
+
+/** Opens every file before reading any, so a bad one is reported before minutes of work. */
+function openAll(paths: string[]): RunFile[] {
+  const files: RunFile[] = [];
+  try {
+    for (const path of paths) files.push(RunFile.open(path));
+  } catch (err) {
+    for (const f of files) f.close();
+    throw err;
+  }
+  return files;
+}
+
+function probability(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('--alpha must be a probability between 0 and 1 (exclusive)');
+  return p;
+}
+
+function nonNegative(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(Number.isFinite(n) && n >= 0)) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+    return n;
+  };
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+
+import { Func, Stage } from '../core/events';
+import type { Diff, DiffRow } from '../analyzer/diff';
+import { mutexAnalyze } from './lib/tools';
+import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
+import { scratchDir } from './lib/workloads';
+
+const LOCK_KEPT = 0x1000;
+const LOCK_GONE = 0x2000; // only in base runs
+const LOCK_NEW = 0x3000; // only in new runs
+
+interface LockPlan {
+  lock: number;
+  tid: number;
+  acquisitions: number;
+  holdNs: number;
+  waitNs: number;
+}
+
+/** One thread per lock: request, acquire after waitNs, release after holdNs (±5%, deterministic), 50 µs apart. */
+function lockEvents(p: LockPlan, jitterSeed: number): SyntheticEvent[] {
+  const events: SyntheticEvent[] = [];
+  let t = 1000;
+  for (let i = 0; i < p.acquisitions; i++) {
+    const wobble = 1 + 0.05 * Math.sin(i * 1.7 + jitterSeed);
+    const wait = Math.round(p.waitNs * wobble);
+    const hold = Math.round(p.holdNs * wobble);
+    events.push({ ts: t, stage: Stage.Request, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
+    events.push({ ts: t + wait, stage: Stage.Acquired, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
+    events.push({ ts: t + wait + hold, stage: Stage.Released, func: Func.PthreadMutexUnlock, tid: p.tid, lock: p.lock, ret: 0 });
+    t += wait + hold + 50_000;
+  }
+  return events;
+}
+
+function writeRun(path: string, plans: LockPlan[], seed: number): string {
+  writeRunFile(path, plans.flatMap((p) => lockEvents(p, seed)));
+  return path;
+}
+
+async function diffJson(args: string[]): Promise<Diff> {
+  const r = await mutexAnalyze(['diff', ...args, '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Diff;
+}
+
+function row(diff: Diff, lock: string): DiffRow {
+  const found = diff.rows.find((r) => r.lock === lock);
+  assert.ok(found, `no row ${lock} in ${diff.rows.map((r) => r.lock).join(', ')}`);
+  return found;
+}
+
+let dir: string;
+before(() => {
+  dir = scratchDir();
+});
+
+describe('5 vs 5 runs: one value per run', () => {
+  let base: string[];
+  let after: string[];
+  before(() => {
+    const kept = { lock: LOCK_KEPT, tid: 1, acquisitions: 200, waitNs: 10_000 };
+    base = [0, 1, 2, 3, 4].map((i) =>
+      writeRun(join(dir, `base${i}.db`), [{ ...kept, holdNs: 100_000 }, { lock: LOCK_GONE, tid: 2, acquisitions: 50, holdNs: 5000, waitNs: 1000 }], i),
+    );
+    after = [0, 1, 2, 3, 4].map((i) =>
+      writeRun(join(dir, `new${i}.db`), [{ ...kept, holdNs: 130_000 }, { lock: LOCK_NEW, tid: 3, acquisitions: 50, holdNs: 5000, waitNs: 1000 }], i + 10),
+    );
+  });
+
+  test('a 30% longer hold in every new run is a regression, judged on runs; exit 1 under --fail-on-regression', async () => {
+    const diff = await diffJson([...base, '--vs', ...after]);
+    assert.equal(diff.schema, 'mutex-analyze.diff/1');
+    assert.equal(diff.method.unit, 'runs');
+    assert.equal(diff.method.tests, 6); // (overall + one matched lock) × 3 judged metrics
+    const kept = row(diff, '0x1000');
+    assert.equal(kept.match, 'address');
+    assert.deepEqual(kept.runs, { base: 5, new: 5 });
+    assert.ok(Math.abs(kept.metrics.holdP50.changePct! - 30) < 1, `change ${kept.metrics.holdP50.changePct}`);
+    assert.deepEqual(kept.metrics.holdP50.test && [kept.metrics.holdP50.test.nBase, kept.metrics.holdP50.test.nNew], [5, 5]);
+    assert.equal(kept.metrics.holdP50.verdict, 'regressed');
+    assert.equal(kept.metrics.waitP50.verdict, '~');
+    assert.equal(kept.verdict, 'regressed');
+    assert.equal(kept.metrics.holdP99.verdict, null); // shown, not judged
+    assert.equal(diff.summary.regressed, 2); // the lock and overall
+
+    const gate = await mutexAnalyze(['diff', ...base, '--vs', ...after, '--fail-on-regression']);
+    assert.equal(gate.code, 1, gate.stderr);
+    assert.match(gate.stdout, /regressed: hold p50/);
+    const noGate = await mutexAnalyze(['diff', ...base, '--vs', ...after]);
+    assert.equal(noGate.code, 0);
+  });
+
+  test('locks on one side only are listed as new and gone, without a verdict', async () => {
+    const diff = await diffJson([...base, '--vs', ...after]);
+    const gone = row(diff, '0x2000');
+    const added = row(diff, '0x3000');
+    assert.equal(gone.status, 'gone');
+    assert.equal(added.status, 'new');
+    assert.deepEqual([gone.verdict, added.verdict], [null, null]);
+    assert.deepEqual(gone.runs, { base: 5, new: 0 });
+    assert.equal(added.metrics.holdP50.base, null);
+    assert.ok(added.metrics.holdP50.new! > 4000);
+    assert.deepEqual([diff.summary.new, diff.summary.gone], [1, 1]);
+  });
+
+  test('matching by address is said to be weak', async () => {
+    const r = await mutexAnalyze(['diff', ...base, '--vs', ...after]);
+    assert.match(r.stdout, /WARNING: 3 locks were matched by address only .*weak/);
+    assert.match(r.stdout, /0x1000 \(by address\)/);
+  });
+
+  test('3 vs 3 runs cannot reach p < 0.05 on runs: windows are the unit', async () => {
+    const diff = await diffJson([...base.slice(0, 3), '--vs', ...after.slice(0, 3)]);
+    assert.equal(diff.method.unit, 'windows');
+    assert.ok(Math.abs(diff.method.smallestPerRunP - 0.1) < 1e-12);
+    assert.equal(row(diff, '0x1000').metrics.holdP50.test?.nBase, 30); // 3 runs × 10 windows (200 holds / 20)
+  });
+
+  test('CSV: one line per row and metric', async () => {
+    const r = await mutexAnalyze(['diff', ...base, '--vs', ...after, '--format', 'csv']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0], /^lock,match,status,runs_base,runs_new,acquisitions_base,acquisitions_new,metric,base,new,change_pct,/);
+    assert.equal(lines.length, 1 + 4 * 6); // overall, kept, new, gone × 6 metrics
+    assert.ok(lines.some((l) => l.startsWith('0x1000,address,matched,5,5,1000,1000,holdP50,') && l.endsWith(',regressed,regressed')));
+  });
+});
+
+describe('one run per side: per-window values', () => {
+  const kept = { lock: LOCK_KEPT, tid: 1, acquisitions: 600, waitNs: 10_000 };
+
+  test('the same lock pattern twice: ~ everywhere, exit 0 under --fail-on-regression', async () => {
+    const a = writeRun(join(dir, 'same-a.db'), [{ ...kept, holdNs: 100_000 }], 1);
+    const b = writeRun(join(dir, 'same-b.db'), [{ ...kept, holdNs: 100_000 }], 2);
+    const r = await mutexAnalyze(['diff', a, b, '--fail-on-regression', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const diff = JSON.parse(r.stdout) as Diff;
+    assert.equal(diff.method.unit, 'windows');
+    assert.deepEqual(diff.rows.map((x) => x.verdict), ['~', '~']);
+    assert.equal(row(diff, '0x1000').metrics.holdP50.test?.nBase, 30);
+  });
+
+  test('holds 20% longer: regressed', async () => {
+    const a = writeRun(join(dir, 'short.db'), [{ ...kept, holdNs: 100_000 }], 1);
+    const b = writeRun(join(dir, 'long.db'), [{ ...kept, holdNs: 120_000 }], 2);
+    const diff = await diffJson([a, b]);
+    assert.equal(row(diff, '0x1000').metrics.holdP50.verdict, 'regressed');
+    // The run got longer, with the same waits: less wait per second.
+    assert.equal(row(diff, '0x1000').metrics.waitPerSecond.verdict, 'improved');
+  });
+
+  test('too few acquisitions for 10 windows: shown, not tested', async () => {
+    const a = writeRun(join(dir, 'few-a.db'), [{ ...kept, acquisitions: 150, holdNs: 100_000 }], 1);
+    const b = writeRun(join(dir, 'few-b.db'), [{ ...kept, acquisitions: 150, holdNs: 200_000 }], 2);
+    const diff = await diffJson([a, b]);
+    const lock = row(diff, '0x1000');
+    assert.ok(lock.metrics.holdP50.changePct! > 90);
+    assert.equal(lock.metrics.holdP50.test, null);
+    assert.equal(lock.verdict, '~');
+    assert.equal(diff.method.tests, 0);
+  });
+});
+
+describe('bad input: one line, exit code 2', () => {
+  const oneLine = (stderr: string): void => assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  let good: string;
+  before(() => {
+    good = writeRun(join(dir, 'good.db'), [{ lock: LOCK_KEPT, tid: 1, acquisitions: 10, holdNs: 1000, waitNs: 1000 }], 0);
+  });
+
+  test('a missing run file', async () => {
+    const r = await mutexAnalyze(['diff', good, join(dir, 'missing.db')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /missing\.db: no such file/);
+    oneLine(r.stderr);
+  });
+
+  test('a file that is not a run file', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a database');
+    const r = await mutexAnalyze(['diff', good, '--vs', good, text]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /notes\.txt is not a SQLite file/);
+    oneLine(r.stderr);
+  });
+
+  test('three run files without --vs', async () => {
+    const r = await mutexAnalyze(['diff', good, good, good]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /two run files .* or the base runs, --vs and the new runs/);
+    oneLine(r.stderr);
+  });
+
+  test('an alpha that is not a probability', async () => {
+    const r = await mutexAnalyze(['diff', good, good, '--alpha', '5']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--alpha must be a probability/);
+    oneLine(r.stderr);
+  });
+});
