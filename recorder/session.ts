@@ -108,7 +108,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    const summary = await pump(session, store, target, opts, output, clocks.monotonicNs, ksyms);
+    const summary = await pump(session, store, target, opts, output, clocks.monotonicNs);
     return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -154,7 +154,6 @@ async function pump(
   opts: RecordOptions,
   output: string,
   startMonotonicNs: bigint,
-  ksyms: KernelSymbols,
 ): Promise<Omit<RecordSummary, 'kernelMethod'>> {
   const printer = opts.print ? new LivePrinter(process.stdout) : null;
   const status = process.stderr.isTTY && !opts.print ? new StatusLine(process.stderr) : null;
@@ -211,7 +210,8 @@ async function pump(
 
   const dropped = session.counters().dropped;
   const endTs = sinceStart();
-  store.addKernelSymbols(nameKernelAddresses(store, ksyms));
+  // Read kallsyms again: modules loaded while recording have symbols now.
+  store.addKernelSymbols(nameKernelAddresses(store, KernelSymbols.load()));
   store.finish(stopReason, endTs, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { before, describe, test } from 'node:test';
+
+import { moduleLines, type ModuleLine } from './lib/kernel';
+import { join, MUTEX_REC, openRun, REPO, run, type RunFile } from './lib/tools';
+import { parseLines, scratchDir, workload } from './lib/workloads';
+
+const TOLERANCE = 0.002; // 0.2%: the module measures itself with ktime_get_ns around the lock calls
+
+/** Boots Debian's 6.1 kernel (kprobes and fentry work there) and runs the scenarios with one method. */
+async function runScenarios(method: 'fentry' | 'kprobe', scenarios: string[]): Promise<string> {
+  const out = mkdtempSync(joinPath(tmpdir(), `vm-${method}-`));
+  const r = await run(joinPath(REPO, 'test', 'vm', 'run.sh'), ['--out', out, '--timeout', '240', '--', 'sh', 'test/vm/kernel-scenarios.sh', method, out, ...scenarios], {
+    timeoutMs: 300_000,
+  });
+  assert.equal(r.code, 0, `VM run failed: ${r.stderr}`);
+  return out;
+}
+
+function within(recorded: number, truth: number, what: string): void {
+  assert.ok(Math.abs(recorded - truth) <= TOLERANCE * truth, `${what}: recorded ${recorded} ns, module measured ${truth} ns`);
+}
+
+function holdsOf(runFile: RunFile, m: ModuleLine) {
+  return join(runFile.events).acquisitions.filter((a) => a.tid === m.tid && a.lock === m.lock);
+}
+
+before(async () => {
+  const prepare = await run('bash', ['-c', `cd ${REPO} && test/vm/prepare.sh >/dev/null && test/kmod/build.sh >/dev/null`], { timeoutMs: 600_000 });
+  assert.equal(prepare.code, 0, prepare.stderr);
+});
+
+for (const method of ['fentry', 'kprobe'] as const) {
+  describe(`kernel mutexes with ${method} (in a VM)`, () => {
+    let out: string;
+    before(async () => {
+      out = await runScenarios(method, ['hold', 'nested', 'contend', 'excluded']);
+    });
+
+    test("the origin's experiment: every hold across msleep(300) captured, each within 0.2% of the module's measurement", () => {
+      const lines = moduleLines(joinPath(out, 'hold.module.log')).filter((m) => m.kind === 'hold');
+      assert.equal(lines.length, 3);
+      const runFile = openRun(joinPath(out, 'hold.db'));
+      assert.equal(runFile.run.kernel_probe, method);
+      const recorded = holdsOf(runFile, lines[0]);
+      assert.equal(recorded.length, lines.length);
+      lines.forEach((m, i) => {
+        within(recorded[i].hold!, m.ns, `hold ${i}`);
+        assert.ok(Math.abs(recorded[i].acquiredTs - Number(m.acquiredNs - runFile.startMonotonicNs)) < 200_000, 'acquired time on the module\'s clock');
+      });
+      runFile.db.close();
+    });
+
+    test('nested mutexes (600 ms around 300 ms): both holds within 0.2%', () => {
+      const lines = moduleLines(joinPath(out, 'nested.module.log')).filter((m) => m.kind === 'hold');
+      assert.deepEqual(lines.map((m) => m.name).sort(), ['A', 'B']);
+      const runFile = openRun(joinPath(out, 'nested.db'));
+      for (const m of lines) {
+        const recorded = holdsOf(runFile, m);
+        assert.equal(recorded.length, 1, `lock ${m.name}`);
+        within(recorded[0].hold!, m.ns, `hold of ${m.name}`);
+      }
+      runFile.db.close();
+    });
+
+    test("two kthreads contending: the waiter's recorded wait matches its own measurement within 0.2%", () => {
+      const lines = moduleLines(joinPath(out, 'contend.module.log'));
+      const waits = lines.filter((m) => m.kind === 'wait');
+      assert.equal(waits.length, 3);
+      const runFile = openRun(joinPath(out, 'contend.db'));
+      for (const m of waits) {
+        const recorded = holdsOf(runFile, m);
+        assert.equal(recorded.length, 1, `waiter ${m.tid}`);
+        within(recorded[0].wait!, m.ns, `wait of tid ${m.tid}`);
+        assert.equal(recorded[0].contended, true);
+      }
+      for (const m of lines.filter((l) => l.kind === 'hold' && l.ns > 1e6)) within(holdsOf(runFile, m)[0].hold!, m.ns, `hold of tid ${m.tid}`);
+      runFile.db.close();
+    });
+
+    test("a pid filter that excludes the module's task records none of its locks", () => {
+      const lines = moduleLines(joinPath(out, 'excluded.module.log'));
+      assert.ok(lines.length >= 2, 'the module ran during the recording');
+      const runFile = openRun(joinPath(out, 'excluded.db'));
+      assert.equal(runFile.events.filter((e) => e.tid === lines[0].tid || e.lock === lines[0].lock).length, 0);
+      runFile.db.close();
+    });
+  });
+}
+
+describe("this machine's fallback: contention tracepoints", () => {
+  let dir: string;
+  before(() => {
+    dir = scratchDir();
+  });
+
+  test('threads reading one file description: contended f_pos_lock waits with the right tids and a plausible total', async () => {
+    const reader = workload('fpos_contend');
+    const data = joinPath(dir, 'data.bin');
+    writeFileSync(data, Buffer.alloc(8 << 20, 7));
+    const runPath = joinPath(dir, 'fpos.db');
+    const r = await run(process.execPath, [MUTEX_REC, '--kernel', '--kernel-probe', 'auto', '-o', runPath, '--', reader, data, '4', '3000']);
+    assert.equal(r.code, 0, r.stderr);
+    const readers = parseLines(r.stdout, 'reader');
+    assert.equal(readers.length, 4);
+    const runFile = openRun(runPath);
+    assert.equal(runFile.run.kernel_probe, 'tracepoint');
+    const joined = join(runFile.events);
+    const fposWaits = joined.acquisitions.filter((a) => a.kind === 'mutex');
+    for (const t of readers) {
+      const mine = fposWaits.filter((a) => a.tid === Number(t.tid));
+      assert.ok(mine.length > 0, `no contended wait recorded for reader ${t.tid}`);
+      const total = mine.reduce((s, a) => s + a.wait!, 0);
+      assert.ok(total > 0 && total <= Number(t.in_read_ns), `reader ${t.tid}: ${total} ns of waits, ${t.in_read_ns} ns inside read()`);
+      assert.ok(mine.every((a) => a.hold === null), 'tracepoints see no hold');
+    }
+    assert.ok(new Set(fposWaits.map((a) => a.tid)).size === 4);
+    assert.deepEqual(joined.anomalies, []);
+    runFile.db.close();
+  });
+});
+
