@@ -42,6 +42,7 @@ CREATE TABLE mappings (
   end       INTEGER NOT NULL,
   offset    INTEGER NOT NULL, -- file offset of start
   path      TEXT    NOT NULL,
+  build_id  TEXT,             -- GNU build-id of the object, when it has one
   first_ts  INTEGER NOT NULL, -- when it was first seen (ns since start_monotonic_ns)
   PRIMARY KEY (start, path)
 );
@@ -63,15 +64,30 @@ CREATE TABLE events (
   ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
   caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
   cpu     INTEGER NOT NULL,
-  flags   INTEGER NOT NULL DEFAULT 0 -- kernel contention tracepoint: LCB_F_* flags (lock kind)
+  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* flags (lock kind)
+  stack_id INTEGER                    -- request events: their call stack (stack_frames), NULL if none
 );
 
--- Kernel symbols of the kernel addresses in events (lock and caller), resolved from /proc/kallsyms
--- when the recording ended: callers as function+offset, locks that are kernel globals by name.
-CREATE TABLE kernel_symbols (
+-- Names of the addresses in events and stacks, resolved when the recording ended (the process may
+-- be gone when the file is analyzed): code addresses (callers, stack frames) as function+0xoffset,
+-- or module+0xoffset where the object has no symbol for them; lock addresses that are globals or
+-- statics by their symbol (g_cache_lock, or symbol+0xoffset inside one). User-space names come from
+-- the ELF .symtab/.dynsym of the mapped objects (C++ demangled), kernel ones from /proc/kallsyms.
+CREATE TABLE symbols (
   address INTEGER PRIMARY KEY, -- signed 64-bit, as in events
-  name    TEXT    NOT NULL     -- symbol+0xoffset
+  name    TEXT    NOT NULL,
+  module  TEXT,                -- object file (basename) or 'kernel'
+  kind    TEXT    NOT NULL     -- 'code' or 'data'
 );
+
+-- Call stacks, stored once each: events.stack_id -> its frames, innermost (depth 0) first.
+-- A user stack at a request starts in the lock function; its depth 1 frame is the call site.
+CREATE TABLE stack_frames (
+  stack_id INTEGER NOT NULL,
+  depth    INTEGER NOT NULL,
+  address  INTEGER NOT NULL, -- resolve through symbols
+  PRIMARY KEY (stack_id, depth)
+) WITHOUT ROWID;
 
 -- Threads seen, with their name (comm) as last seen.
 CREATE TABLE threads (

@@ -18,16 +18,21 @@ export interface LockIdentity {
 
 export class AddressNamer {
   private readonly mappings: { start: number; end: number; offset: number; path: string }[];
-  private readonly kernel: Map<number, string>;
+  private readonly symbols: ReturnType<RunFile['symbols']>;
 
   constructor(run: RunFile) {
     this.mappings = run.mappings();
-    this.kernel = run.kernelSymbols();
+    this.symbols = run.symbols();
   }
 
-  /** object+0xfileoffset (user space), symbol+0xoffset (kernel), or null when unknown. */
+  /** The symbol name resolved at record time, else object+0xfileoffset, else null. */
   name(address: number): string | null {
-    if (address < 0) return this.kernel.get(address) ?? null;
+    return this.symbols.get(address)?.name ?? this.objectOffset(address);
+  }
+
+  /** object+0xfileoffset: stable across runs of the same binaries whatever ASLR did. */
+  objectOffset(address: number): string | null {
+    if (address < 0) return null;
     let lo = 0;
     let hi = this.mappings.length - 1;
     while (lo <= hi) {

@@ -112,10 +112,15 @@ export class RunFile {
     }
   }
 
-  /** Names of kernel addresses (callers as function+offset, global locks by symbol). */
-  kernelSymbols(): Map<number, string> {
-    const rows = this.db.prepare('SELECT address, name FROM kernel_symbols').all() as { address: number; name: string }[];
-    return new Map(rows.map((r) => [r.address, r.name]));
+  /** Names of addresses resolved at record time: code as function+offset, global locks by symbol. */
+  symbols(): Map<number, { name: string; module: string | null; kind: 'code' | 'data' }> {
+    const rows = this.db.prepare('SELECT address, name, module, kind FROM symbols').all() as { address: number; name: string; module: string | null; kind: 'code' | 'data' }[];
+    return new Map(rows.map((r) => [r.address, { name: r.name, module: r.module, kind: r.kind }]));
+  }
+
+  /** Frames of a stack, innermost first (empty when unknown). */
+  stack(stackId: number): number[] {
+    return (this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? ORDER BY depth').all(stackId) as { address: number }[]).map((r) => r.address);
   }
 
   /** File-backed mappings of the target, by start address. */

@@ -211,23 +211,23 @@ async function pump(
   const dropped = session.counters().dropped;
   const endTs = sinceStart();
   // Read kallsyms again: modules loaded while recording have symbols now.
-  store.addKernelSymbols(nameKernelAddresses(store, KernelSymbols.load()));
+  store.addSymbols(nameKernelAddresses(store, KernelSymbols.load()));
   store.finish(stopReason, endTs, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();
   return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
 }
 
-function nameKernelAddresses(store: RunStore, ksyms: KernelSymbols): Map<number, string> {
-  const names = new Map<number, string>();
+function nameKernelAddresses(store: RunStore, ksyms: KernelSymbols): Map<number, { name: string; module: string; kind: 'code' | 'data' }> {
+  const names = new Map<number, { name: string; module: string; kind: 'code' | 'data' }>();
   const { locks, callers } = store.kernelAddresses();
   for (const address of callers) {
     const name = ksyms.name(address, 'code');
-    if (name) names.set(address, name);
+    if (name) names.set(address, { name, module: 'kernel', kind: 'code' });
   }
   for (const address of locks) {
     const name = ksyms.name(address, 'data');
-    if (name) names.set(address, name);
+    if (name) names.set(address, { name, module: 'kernel', kind: 'data' });
   }
   return names;
 }

@@ -130,10 +130,10 @@ export class RunStore {
     return { locks: column('lock'), callers: column('caller') };
   }
 
-  addKernelSymbols(symbols: Map<number, string>): void {
-    const insert = this.db.prepare('INSERT OR REPLACE INTO kernel_symbols (address, name) VALUES (?, ?)');
+  addSymbols(symbols: Map<number, { name: string; module: string | null; kind: 'code' | 'data' }>): void {
+    const insert = this.db.prepare('INSERT OR REPLACE INTO symbols (address, name, module, kind) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const [address, name] of symbols) insert.run(address, name);
+      for (const [address, s] of symbols) insert.run(address, s.name, s.module, s.kind);
     })();
   }
 
