@@ -81,7 +81,9 @@ CREATE TABLE symbols (
 );
 
 -- Call stacks, stored once each: events.stack_id -> its frames, innermost (depth 0) first.
--- A user stack at a request starts in the lock function; its depth 1 frame is the call site.
+-- A user stack taken at a lock function's entry starts in that function, and the kernel's
+-- frame-pointer walk from there skips the immediate call site: the whole stack is frame 0, then
+-- events.caller, then frames 1... Frames past code built without frame pointers are unreliable.
 CREATE TABLE stack_frames (
   stack_id INTEGER NOT NULL,
   depth    INTEGER NOT NULL,

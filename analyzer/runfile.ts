@@ -123,6 +123,19 @@ export class RunFile {
     return (this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? ORDER BY depth').all(stackId) as { address: number }[]).map((r) => r.address);
   }
 
+  /**
+   * The whole stack of a request, innermost first: a stack taken at a lock function's entry lacks
+   * the call site (the frame-pointer walk starts in the caller's frame), so it is put back from the
+   * event's caller (see schema.sql).
+   */
+  requestStack(stackId: number | null, caller: number): number[] {
+    const frames = stackId === null ? [] : this.stack(stackId);
+    if (caller === 0) return frames;
+    if (frames.length === 0) return [caller];
+    if (frames[1] === caller) return frames;
+    return [frames[0], caller, ...frames.slice(1)];
+  }
+
   /** File-backed mappings of the target, by start address. */
   mappings(): { start: number; end: number; offset: number; path: string }[] {
     const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mappings'").get() !== undefined;

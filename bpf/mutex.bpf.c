@@ -11,6 +11,8 @@
 const volatile __u32 target_tgid = 0;
 const volatile __u32 kernel_tgid = 0;
 const volatile __u32 self_tgid = 0;
+/* 0: no call stacks (--no-stacks) */
+const volatile __u32 capture_stacks = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -23,6 +25,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* Call stacks of requests; the loader sizes values to --stack-depth frames. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * sizeof(__u64));
+} stacks SEC(".maps");
 
 /* The lock a thread is inside of (lock call or cond wait), for the return probe. */
 struct pending_call {
@@ -87,7 +97,8 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	count(CNT_EMITTED);
 }
 
-static __always_inline void emit_flags(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret, __u32 flags)
+static __always_inline void emit_full(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret, __u32 flags,
+				      __s32 stack_id)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -106,7 +117,7 @@ static __always_inline void emit_flags(__u64 id, __u64 ts, __u8 stage, __u8 func
 	e->pid = id >> 32;
 	e->tid = tid;
 	e->ret = ret;
-	e->stack_id = -1;
+	e->stack_id = stack_id;
 	e->cpu = bpf_get_smp_processor_id();
 	e->stage = stage;
 	e->func = func;
@@ -117,7 +128,15 @@ static __always_inline void emit_flags(__u64 id, __u64 ts, __u8 stage, __u8 func
 
 static __always_inline void emit(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret)
 {
-	emit_flags(id, ts, stage, func, lock, caller, ret, 0);
+	emit_full(id, ts, stage, func, lock, caller, ret, 0, -1);
+}
+
+/* A request, with the requester's call stack (user stack for pthread, kernel stack for kernel). */
+static __always_inline void emit_request(void *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller, __u32 flags,
+					 __u64 stack_flags)
+{
+	__s32 stack_id = capture_stacks ? bpf_get_stackid(ctx, &stacks, stack_flags) : -1;
+	emit_full(id, ts, STAGE_REQUEST, func, lock, caller, 0, flags, stack_id);
 }
 
 static __always_inline __u64 return_address(struct pt_regs *ctx)
@@ -137,7 +156,7 @@ static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 l
 	__u32 tid = (__u32)id;
 	struct pending_call call = { .lock = lock, .caller = return_address(ctx) };
 	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
-	emit(id, ts, STAGE_REQUEST, func, lock, call.caller, 0);
+	emit_request(ctx, id, ts, func, lock, call.caller, 0, BPF_F_USER_STACK);
 	return 0;
 }
 
@@ -220,7 +239,7 @@ static __always_inline int on_cond_return(struct pt_regs *ctx, __u8 func)
 		return 0;
 	__u64 lock = call->lock, caller = call->caller;
 	bpf_map_delete_elem(&pending, &tid);
-	emit(id, ts, STAGE_REQUEST, func, lock, caller, 0);
+	emit_request(ctx, id, ts, func, lock, caller, 0, BPF_F_USER_STACK);
 	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, (__s32)PT_REGS_RC(ctx));
 	return 0;
 }
@@ -287,7 +306,7 @@ struct {
 	__type(value, struct kernel_call);
 } kernel_pending SEC(".maps");
 
-static __always_inline int kernel_request(__u8 func, __u64 lock, __u64 caller)
+static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u64 caller)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
@@ -301,7 +320,7 @@ static __always_inline int kernel_request(__u8 func, __u64 lock, __u64 caller)
 	}
 	struct kernel_call call = { .lock = lock, .caller = caller, .depth = 0, .func = func };
 	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
-	emit(id, ts, STAGE_REQUEST, func, lock, caller, 0);
+	emit_request(ctx, id, ts, func, lock, caller, 0, 0);
 	return 0;
 }
 
@@ -346,25 +365,25 @@ static __always_inline __u64 fentry_caller(void *ctx)
 
 #define FENTRY_LOCK(fn, code)                                                                      \
 	SEC("fentry/" #fn)                                                                         \
-	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(ctx, code, (__u64)lock, fentry_caller(ctx)); } \
 	SEC("fexit/" #fn)                                                                          \
 	int BPF_PROG(fexit_##fn, struct mutex *lock) { return kernel_return(0); }
 
 #define FENTRY_LOCK_RET(fn, code)                                                                  \
 	SEC("fentry/" #fn)                                                                         \
-	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	int BPF_PROG(fentry_##fn, struct mutex *lock) { return kernel_request(ctx, code, (__u64)lock, fentry_caller(ctx)); } \
 	SEC("fexit/" #fn)                                                                          \
 	int BPF_PROG(fexit_##fn, struct mutex *lock, int ret) { return kernel_return(ret); }
 
 #define FENTRY_LOCK_NESTED(fn, code)                                                               \
 	SEC("fentry/" #fn)                                                                         \
-	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(ctx, code, (__u64)lock, fentry_caller(ctx)); } \
 	SEC("fexit/" #fn)                                                                          \
 	int BPF_PROG(fexit_##fn, struct mutex *lock, unsigned int subclass) { return kernel_return(0); }
 
 #define FENTRY_LOCK_NESTED_RET(fn, code)                                                           \
 	SEC("fentry/" #fn)                                                                         \
-	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(code, (__u64)lock, fentry_caller(ctx)); } \
+	int BPF_PROG(fentry_##fn, struct mutex *lock, unsigned int subclass) { return kernel_request(ctx, code, (__u64)lock, fentry_caller(ctx)); } \
 	SEC("fexit/" #fn)                                                                          \
 	int BPF_PROG(fexit_##fn, struct mutex *lock, unsigned int subclass, int ret) { return kernel_return(ret); }
 
@@ -393,7 +412,7 @@ static __always_inline __u64 kprobe_caller(struct pt_regs *ctx)
 
 #define KPROBE_LOCK(fn, code)                                                                      \
 	SEC("kprobe/" #fn)                                                                         \
-	int BPF_KPROBE(kprobe_##fn, struct mutex *lock) { return kernel_request(code, (__u64)lock, kprobe_caller(ctx)); } \
+	int BPF_KPROBE(kprobe_##fn, struct mutex *lock) { return kernel_request(ctx, code, (__u64)lock, kprobe_caller(ctx)); } \
 	SEC("kretprobe/" #fn)                                                                      \
 	int BPF_KRETPROBE(kretprobe_##fn, long ret) { return kernel_return((__s32)ret); }
 
@@ -431,7 +450,7 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 		return 0;
 	struct kernel_call call = { .lock = (__u64)lock, .caller = 0, .depth = 0, .func = FN_KERNEL_CONTENTION };
 	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
-	emit_flags(id, ts, STAGE_REQUEST, FN_KERNEL_CONTENTION, (__u64)lock, 0, 0, flags);
+	emit_request(ctx, id, ts, FN_KERNEL_CONTENTION, (__u64)lock, 0, flags, 0);
 	return 0;
 }
 

@@ -29,6 +29,8 @@ export interface BpfSession {
   setGlobal(name: string, value: number): void;
   setAutoload(program: string, on: boolean): void;
   setRingBufferSize(bytes: number): void;
+  setStackDepth(frames: number): void;
+  readStack(stackId: number): Float64Array;
   load(): void;
   attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): void;
   attachAuto(program: string): void;

@@ -36,6 +36,8 @@ const program = new Command('mutex-rec')
   .option('-f, --force', 'overwrite the output file if it exists', false)
   .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
   .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
+  .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', positiveNumber('--stack-depth'), 32)
+  .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
   .argument('[command...]', 'command to launch and record from its first instruction (after --)')
@@ -72,8 +74,11 @@ runCli('mutex-rec', async () => {
     print: boolean;
     lib: string[];
     ringbufMb: number;
+    stackDepth: number;
+    stacks: boolean;
     pollMs: number;
   }>();
+  if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
   const command = program.args.length > 0 ? program.args : undefined;
   const ringBufferBytes = opts.ringbufMb * 1024 * 1024;
   if (!Number.isInteger(opts.ringbufMb) || (ringBufferBytes & (ringBufferBytes - 1)) !== 0) {
@@ -94,6 +99,7 @@ runCli('mutex-rec', async () => {
     print: opts.print,
     libs: opts.lib,
     ringBufferBytes,
+    stackDepth: opts.stacks ? opts.stackDepth : 0,
     pollMs: opts.pollMs,
     toolVersion: VERSION,
   });

@@ -9,10 +9,20 @@ export interface FunctionSymbol {
   isDefaultVersion: boolean; // false for hidden versions such as pthread_cond_wait@GLIBC_2.2.5
 }
 
+/** A defined data object (a global or static variable). */
+export interface DataSymbol {
+  name: string;
+  address: number;
+  size: number;
+}
+
 export interface ElfObject {
   path: string;
   buildId: string | null;
   functions: FunctionSymbol[]; // defined STT_FUNC/STT_GNU_IFUNC symbols, .symtab and .dynsym
+  data: DataSymbol[]; // defined STT_OBJECT symbols
+  /** Virtual address (as symbols give it) of a file offset; past the file data, into .bss. */
+  addressOfOffset(fileOffset: number): number | null;
   hasSymtab: boolean;
   interpreter: string | null; // PT_INTERP: the dynamic loader of an executable
 }
@@ -23,6 +33,7 @@ const SHT_DYNSYM = 11;
 const SHT_GNU_VERSYM = 0x6fffffff;
 const PT_LOAD = 1;
 const PT_INTERP = 3;
+const STT_OBJECT = 1;
 const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const NT_GNU_BUILD_ID = 3;
@@ -41,22 +52,24 @@ interface LoadSegment {
   vaddr: number;
   offset: number;
   filesz: number;
+  memsz: number;
 }
 
 /** Reads the symbols of a 64-bit little-endian ELF file (x86-64, aarch64). */
 export function readElf(path: string): ElfObject {
-  const data = readWhole(path);
-  if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path} is not an ELF file`);
-  if (data[4] !== 2 || data[5] !== 1) throw new Error(`${path} is not a 64-bit little-endian ELF file`);
+  const bytes = readWhole(path);
+  if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path} is not an ELF file`);
+  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error(`${path} is not a 64-bit little-endian ELF file`);
 
-  const sections = readSections(data);
-  const segments = readLoadSegments(data);
+  const sections = readSections(bytes);
+  const segments = readLoadSegments(bytes);
   const toFileOffset = (vaddr: number): number => {
     const seg = segments.find((s) => vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz);
     return seg ? vaddr - seg.vaddr + seg.offset : vaddr;
   };
 
   const functions: FunctionSymbol[] = [];
+  const data: DataSymbol[] = [];
   const seen = new Set<string>();
   for (const table of sections.filter((s) => s.type === SHT_DYNSYM || s.type === SHT_SYMTAB)) {
     const strings = sections[table.link];
@@ -64,15 +77,20 @@ export function readElf(path: string): ElfObject {
     const count = Math.floor(table.size / (table.entsize || 24));
     for (let i = 1; i < count; i++) {
       const at = table.offset + i * 24;
-      const nameOffset = data.readUInt32LE(at);
-      const info = data[at + 4];
-      const sectionIndex = data.readUInt16LE(at + 6);
-      const address = Number(data.readBigUInt64LE(at + 8));
-      const size = Number(data.readBigUInt64LE(at + 16));
+      const nameOffset = bytes.readUInt32LE(at);
+      const info = bytes[at + 4];
+      const sectionIndex = bytes.readUInt16LE(at + 6);
+      const address = Number(bytes.readBigUInt64LE(at + 8));
+      const size = Number(bytes.readBigUInt64LE(at + 16));
       const type = info & 0xf;
-      if ((type !== STT_FUNC && type !== STT_GNU_IFUNC) || sectionIndex === 0 || address === 0) continue;
-      const name = cString(data, strings.offset + nameOffset);
-      const hidden = versym ? (data.readUInt16LE(versym.offset + i * 2) & VERSYM_HIDDEN) !== 0 : false;
+      if (sectionIndex === 0 || address === 0) continue;
+      if (type === STT_OBJECT) {
+        data.push({ name: cString(bytes, strings.offset + nameOffset), address, size });
+        continue;
+      }
+      if (type !== STT_FUNC && type !== STT_GNU_IFUNC) continue;
+      const name = cString(bytes, strings.offset + nameOffset);
+      const hidden = versym ? (bytes.readUInt16LE(versym.offset + i * 2) & VERSYM_HIDDEN) !== 0 : false;
       const key = `${name}@${address}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -81,10 +99,15 @@ export function readElf(path: string): ElfObject {
   }
   return {
     path,
-    buildId: readBuildId(data, sections),
+    buildId: readBuildId(bytes, sections),
     functions,
+    data,
+    addressOfOffset(fileOffset: number): number | null {
+      const seg = segments.find((s) => fileOffset >= s.offset && fileOffset < s.offset + s.memsz);
+      return seg ? fileOffset - seg.offset + seg.vaddr : null;
+    },
     hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
-    interpreter: readInterpreter(data),
+    interpreter: readInterpreter(bytes),
   };
 }
 
@@ -145,6 +168,7 @@ function readLoadSegments(data: Buffer): LoadSegment[] {
       offset: Number(data.readBigUInt64LE(at + 8)),
       vaddr: Number(data.readBigUInt64LE(at + 0x10)),
       filesz: Number(data.readBigUInt64LE(at + 0x20)),
+      memsz: Number(data.readBigUInt64LE(at + 0x28)),
     });
   }
   return segments;

@@ -10,6 +10,7 @@ export interface LoadRequest {
   userPid: number | null;
   kernel: { method: KernelMethod | 'auto'; tgid: number } | null; // tgid 0: every task
   ringBufferBytes: number;
+  stackDepth: number; // frames per call stack; 0: no stacks
 }
 
 /** A row of the run file's probes table. */
@@ -68,6 +69,8 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
     session.setGlobal('kernel_tgid', req.kernel?.tgid ?? 0);
     session.setGlobal('self_tgid', process.pid);
     session.setRingBufferSize(req.ringBufferBytes);
+    session.setGlobal('capture_stacks', req.stackDepth > 0 ? 1 : 0);
+    session.setStackDepth(Math.max(1, req.stackDepth));
     session.load();
     for (const p of kernelProbes) session.attachAuto(p.program);
     for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);

@@ -6,6 +6,7 @@ export interface Mapping {
   end: number;
   offset: number;
   path: string;
+  buildId: string | null; // filled in when the recording ends (reading ELF files is slow)
 }
 
 /**
@@ -30,9 +31,9 @@ export function readMappings(pid: number): Mapping[] | null {
     const offset = parseInt(m[3], 16);
     const path = m[4];
     let mapping: Mapping | null = null;
-    if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, '') };
+    if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, ''), buildId: null };
     else if (path === '' && previous && previous.end === start) {
-      mapping = { start, end, offset: previous.offset + (start - previous.start), path: previous.path };
+      mapping = { start, end, offset: previous.offset + (start - previous.start), path: previous.path, buildId: previous.buildId };
     }
     if (mapping) out.push(mapping);
     previous = mapping;

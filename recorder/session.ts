@@ -10,6 +10,7 @@ import type { KernelMethod } from '../core/kernel_methods';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
+import { UserSymbolizer, type SymbolName } from './symbolize';
 import { planUserProbes } from './probes';
 import { RunStore, checkOutputPath } from './store';
 import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
@@ -27,6 +28,7 @@ export interface RecordOptions {
   print: boolean;
   libs: string[];
   ringBufferBytes: number;
+  stackDepth: number; // 0: --no-stacks
   pollMs: number;
   toolVersion: string;
 }
@@ -73,6 +75,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
         userPid: target?.pid ?? null,
         kernel: kernelScope ? { method: opts.kernelProbe, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
         ringBufferBytes: opts.ringBufferBytes,
+        stackDepth: opts.stackDepth,
       },
       ksyms,
     );
@@ -95,7 +98,13 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
         userProbes: userPlan.probes.length > 0,
         kernelProbe: loaded.kernelMethod,
         kernelScope,
-        options: { durationSec: opts.durationSec ?? null, libs: opts.libs, ringBufferBytes: opts.ringBufferBytes, missingSymbols: userPlan.missing },
+        options: {
+          durationSec: opts.durationSec ?? null,
+          libs: opts.libs,
+          ringBufferBytes: opts.ringBufferBytes,
+          stackDepth: opts.stackDepth,
+          missingSymbols: userPlan.missing,
+        },
       },
       loaded.probes,
     );
@@ -210,26 +219,33 @@ async function pump(
 
   const dropped = session.counters().dropped;
   const endTs = sinceStart();
-  // Read kallsyms again: modules loaded while recording have symbols now.
-  store.addSymbols(nameKernelAddresses(store, KernelSymbols.load()));
+  store.addStacks(new Map(store.stackIds().map((id) => [id, session.readStack(id)])));
+  nameAddresses(store);
   store.finish(stopReason, endTs, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();
   return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
 }
 
-function nameKernelAddresses(store: RunStore, ksyms: KernelSymbols): Map<number, { name: string; module: string; kind: 'code' | 'data' }> {
-  const names = new Map<number, { name: string; module: string; kind: 'code' | 'data' }>();
-  const { locks, callers } = store.kernelAddresses();
-  for (const address of callers) {
+/** Names every address in the run while its objects are at hand (the target may be gone later). */
+function nameAddresses(store: RunStore): void {
+  const user = store.userAddresses();
+  const symbolizer = new UserSymbolizer(store.mappings());
+  store.addSymbols(symbolizer.symbolize(user.code, user.data));
+  store.setBuildIds(symbolizer.buildIds());
+  // kallsyms is read now, not at the start: modules loaded while recording have symbols now.
+  const ksyms = KernelSymbols.load();
+  const kernel = store.kernelAddresses();
+  const names = new Map<number, SymbolName>();
+  for (const address of kernel.code) {
     const name = ksyms.name(address, 'code');
     if (name) names.set(address, { name, module: 'kernel', kind: 'code' });
   }
-  for (const address of locks) {
+  for (const address of kernel.data) {
     const name = ksyms.name(address, 'data');
     if (name) names.set(address, { name, module: 'kernel', kind: 'data' });
   }
-  return names;
+  store.addSymbols(names);
 }
 
 function targetExited(target: Target): string | null {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors';
 import type { EventBatch, ThreadRecord } from './addon';
 import type { Mapping } from './mappings';
+import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
@@ -63,13 +64,15 @@ export class RunStore {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.insertEvent = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertEvent = db.prepare(
+      'INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.upsertThread = db.prepare(
       `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
     );
     this.touchThread = db.prepare('UPDATE threads SET last_ts = max(last_ts, ?) WHERE tid = ?');
-    this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, first_ts) VALUES (?, ?, ?, ?, ?)');
+    this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, build_id, first_ts) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
   writeRun(info: RunInfo, probes: ProbeRecord[]): void {
@@ -95,9 +98,10 @@ export class RunStore {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      const { ts, stage, func, pid, tid, lock, ret, caller, cpu, flags } = batch;
+      const { ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = batch;
       for (let i = 0; i < batch.count; i++) {
-        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i], flags[i]);
+        const stack = stackId[i] >= 0 ? stackId[i] : null;
+        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i], flags[i], stack);
         this.threadLastSeen.set(tid[i], ts[i]);
       }
       for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
@@ -109,8 +113,39 @@ export class RunStore {
   addMappings(mappings: Mapping[], ts: number): void {
     if (mappings.length === 0) return;
     this.db.transaction(() => {
-      for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, ts);
+      for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, m.buildId, ts);
     })();
+  }
+
+  mappings(): Mapping[] {
+    return this.db.prepare('SELECT start, end, offset, path, build_id AS buildId FROM mappings').all() as Mapping[];
+  }
+
+  setBuildIds(buildIds: Map<string, string>): void {
+    const update = this.db.prepare('UPDATE mappings SET build_id = ? WHERE path = ?');
+    this.db.transaction(() => {
+      for (const [path, id] of buildIds) update.run(id, path);
+    })();
+  }
+
+  stackIds(): number[] {
+    return (this.db.prepare('SELECT DISTINCT stack_id AS id FROM events WHERE stack_id IS NOT NULL').all() as { id: number }[]).map((r) => r.id);
+  }
+
+  addStacks(stacks: Map<number, Float64Array>): void {
+    const insert = this.db.prepare('INSERT OR REPLACE INTO stack_frames (stack_id, depth, address) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const [id, frames] of stacks) frames.forEach((address, depth) => insert.run(id, depth, address));
+    })();
+  }
+
+  /** User-space addresses to name: code (callers, stack frames) and data (locks). */
+  userAddresses(): { code: number[]; data: number[] } {
+    const list = (sql: string): number[] => (this.db.prepare(sql).all() as { a: number }[]).map((r) => r.a);
+    return {
+      code: list('SELECT DISTINCT caller AS a FROM events WHERE caller > 0 UNION SELECT DISTINCT address FROM stack_frames WHERE address > 0'),
+      data: list('SELECT DISTINCT lock AS a FROM events WHERE lock > 0'),
+    };
   }
 
   updateCounts(dropped: number): void {
@@ -123,14 +158,16 @@ export class RunStore {
       .run(endReason, endTs, this.eventCount, dropped, targetExit);
   }
 
-  /** Kernel addresses (negative: the upper half) among the recorded locks, and among the callers. */
-  kernelAddresses(): { locks: number[]; callers: number[] } {
-    const column = (name: 'lock' | 'caller'): number[] =>
-      (this.db.prepare(`SELECT DISTINCT ${name} AS a FROM events WHERE ${name} < 0`).all() as { a: number }[]).map((r) => r.a);
-    return { locks: column('lock'), callers: column('caller') };
+  /** Kernel addresses (negative: the upper half) to name: code (callers, stack frames) and data (locks). */
+  kernelAddresses(): { code: number[]; data: number[] } {
+    const list = (sql: string): number[] => (this.db.prepare(sql).all() as { a: number }[]).map((r) => r.a);
+    return {
+      code: list('SELECT DISTINCT caller AS a FROM events WHERE caller < 0 UNION SELECT DISTINCT address FROM stack_frames WHERE address < 0'),
+      data: list('SELECT DISTINCT lock AS a FROM events WHERE lock < 0'),
+    };
   }
 
-  addSymbols(symbols: Map<number, { name: string; module: string | null; kind: 'code' | 'data' }>): void {
+  addSymbols(symbols: Map<number, SymbolName>): void {
     const insert = this.db.prepare('INSERT OR REPLACE INTO symbols (address, name, module, kind) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const [address, s] of symbols) insert.run(address, s.name, s.module, s.kind);

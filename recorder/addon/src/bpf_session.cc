@@ -47,6 +47,8 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                          InstanceMethod("setGlobal", &BpfSession::SetGlobal),
                          InstanceMethod("setAutoload", &BpfSession::SetAutoload),
                          InstanceMethod("setRingBufferSize", &BpfSession::SetRingBufferSize),
+                         InstanceMethod("setStackDepth", &BpfSession::SetStackDepth),
+                         InstanceMethod("readStack", &BpfSession::ReadStack),
                          InstanceMethod("load", &BpfSession::Load),
                          InstanceMethod("attachUprobe", &BpfSession::AttachUprobe),
                          InstanceMethod("attachAuto", &BpfSession::AttachAuto),
@@ -130,6 +132,33 @@ Napi::Value BpfSession::SetRingBufferSize(const Napi::CallbackInfo& info) {
   int err = bpf_map__set_max_entries(map, info[0].As<Napi::Number>().Uint32Value());
   if (err) return Fail(info.Env(), DescribeError("cannot size the ring buffer", err));
   return info.Env().Undefined();
+}
+
+// setStackDepth(frames): the stack map's values hold this many frames (1..127), before load().
+Napi::Value BpfSession::SetStackDepth(const Napi::CallbackInfo& info) {
+  bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "stacks") : nullptr;
+  if (!map) return Fail(info.Env(), "BPF object has no stacks map");
+  uint32_t frames = info[0].As<Napi::Number>().Uint32Value();
+  int err = bpf_map__set_value_size(map, frames * sizeof(__u64));
+  if (err) return Fail(info.Env(), DescribeError("cannot size the stack map", err));
+  return info.Env().Undefined();
+}
+
+// readStack(id): the frames of a recorded stack, innermost first, as signed addresses
+// (kernel frames are negative); empty when the id is unknown.
+Napi::Value BpfSession::ReadStack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "stacks") : nullptr;
+  if (!map) return Fail(env, "BPF object has no stacks map");
+  __u32 id = info[0].As<Napi::Number>().Uint32Value();
+  std::vector<__u64> frames(bpf_map__value_size(map) / sizeof(__u64));
+  size_t depth = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &id, frames.data()) == 0) {
+    while (depth < frames.size() && frames[depth] != 0) depth++;
+  }
+  Napi::Float64Array out = Napi::Float64Array::New(env, depth);
+  for (size_t i = 0; i < depth; i++) out[i] = double(int64_t(frames[i]));
+  return out;
 }
 
 Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {

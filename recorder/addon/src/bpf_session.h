@@ -22,6 +22,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value SetGlobal(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   Napi::Value SetRingBufferSize(const Napi::CallbackInfo& info);
+  Napi::Value SetStackDepth(const Napi::CallbackInfo& info);
+  Napi::Value ReadStack(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value AttachAuto(const Napi::CallbackInfo& info);

@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { basename } from 'node:path';
+
+import { readElf, type ElfObject } from './elf';
+import type { Mapping } from './mappings';
+
+export interface SymbolName {
+  name: string; // function+0xoffset, global+0xoffset, or module+0xfileoffset when no symbol covers it
+  module: string | null;
+  kind: 'code' | 'data';
+}
+
+interface SortedSymbols {
+  starts: number[];
+  names: string[];
+  sizes: number[];
+}
+
+/**
+ * Names user-space addresses from the ELF symbols (.symtab, else .dynsym) of the objects the
+ * target had mapped. Runs when the recording ends, from the recorded mappings, so it works after
+ * the target exited. C++ names are demangled with c++filt when it is installed.
+ */
+export class UserSymbolizer {
+  private readonly mappings: Mapping[];
+  private readonly objects = new Map<string, { elf: ElfObject; code: SortedSymbols; data: SortedSymbols } | null>();
+
+  constructor(mappings: Mapping[]) {
+    this.mappings = [...mappings].sort((a, b) => a.start - b.start);
+  }
+
+  /** Build-ids of the objects read so far, by path. */
+  buildIds(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [path, object] of this.objects) if (object?.elf.buildId) out.set(path, object.elf.buildId);
+    return out;
+  }
+
+  symbolize(code: number[], data: number[]): Map<number, SymbolName> {
+    const out = new Map<number, SymbolName>();
+    for (const address of code) {
+      const n = this.name(address, 'code');
+      if (n) out.set(address, n);
+    }
+    for (const address of data) {
+      const n = this.name(address, 'data');
+      if (n) out.set(address, n);
+    }
+    demangle(out);
+    return out;
+  }
+
+  private name(address: number, kind: 'code' | 'data'): SymbolName | null {
+    const mapping = this.mappingOf(address);
+    if (!mapping) return null;
+    const module = basename(mapping.path);
+    const fileOffset = address - mapping.start + mapping.offset;
+    const object = this.load(mapping.path);
+    const vaddr = object?.elf.addressOfOffset(fileOffset) ?? null;
+    const symbol = object && vaddr !== null ? lookup(kind === 'code' ? object.code : object.data, vaddr, kind) : null;
+    if (symbol) return { name: symbol, module, kind };
+    // Data outside any symbol (heap-like) gets no name; code is still placed in its module.
+    return kind === 'code' ? { name: `${module}+0x${fileOffset.toString(16)}`, module, kind } : null;
+  }
+
+  private mappingOf(address: number): Mapping | null {
+    let lo = 0;
+    let hi = this.mappings.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.mappings[mid];
+      if (address < m.start) hi = mid - 1;
+      else if (address >= m.end) lo = mid + 1;
+      else return m;
+    }
+    return null;
+  }
+
+  private load(path: string) {
+    if (!this.objects.has(path)) {
+      try {
+        const elf = readElf(path);
+        this.objects.set(path, { elf, code: sorted(elf.functions), data: sorted(elf.data) });
+      } catch {
+        this.objects.set(path, null); // gone or unreadable: module+offset names only
+      }
+    }
+    return this.objects.get(path) ?? null;
+  }
+}
+
+function sorted(symbols: { name: string; address: number; size: number }[]): SortedSymbols {
+  const s = [...symbols].sort((a, b) => a.address - b.address || b.size - a.size);
+  return { starts: s.map((x) => x.address), names: s.map((x) => x.name), sizes: s.map((x) => x.size) };
+}
+
+/** The symbol whose [start, start+size) holds vaddr (a size-0 code symbol: the nearest below). */
+function lookup(table: SortedSymbols, vaddr: number, kind: 'code' | 'data'): string | null {
+  let lo = 0;
+  let hi = table.starts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (table.starts[mid] <= vaddr) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found < 0) return null;
+  const offset = vaddr - table.starts[found];
+  const size = table.sizes[found];
+  if (size > 0 ? offset >= size : kind === 'data' || offset > 1 << 20) return null;
+  return offset === 0 ? table.names[found] : `${table.names[found]}+0x${offset.toString(16)}`;
+}
+
+/** Demangles C++ names (_Z...) in place with one c++filt run; leaves them as they are without it. */
+function demangle(names: Map<number, SymbolName>): void {
+  const mangled = [...names.values()].filter((s) => s.name.startsWith('_Z'));
+  if (mangled.length === 0) return;
+  const split = mangled.map((s) => {
+    const plus = s.name.lastIndexOf('+0x');
+    return plus > 0 ? [s.name.slice(0, plus), s.name.slice(plus)] : [s.name, ''];
+  });
+  let lines: string[];
+  try {
+    lines = execFileSync('c++filt', [], { input: split.map(([n]) => n).join('\n'), encoding: 'utf8' }).split('\n');
+  } catch {
+    return;
+  }
+  mangled.forEach((s, i) => {
+    if (lines[i]) s.name = lines[i] + split[i][1];
+  });
+}
