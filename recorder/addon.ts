@@ -41,8 +41,15 @@ export interface BpfSession {
   close(): void;
 }
 
+/** Mappings the target makes from now on (PERF_RECORD_MMAP2), file-backed only. */
+export interface MmapWatcher {
+  read(): { start: number; end: number; offset: number; path: string }[];
+  close(): void;
+}
+
 interface Addon {
   BpfSession: new (objectPath: string) => BpfSession;
+  MmapWatcher: new (pid: number) => MmapWatcher;
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };
   spawnStopped(path: string, argv: string[], env: string[]): { pid: number; execErrorFd: number };
   resume(pid: number, execErrorFd: number): string | null;

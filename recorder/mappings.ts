@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+
+import { addon, type MmapWatcher } from './addon';
 
 /** One file-backed mapping of the target, from /proc/PID/maps. */
 export interface Mapping {
@@ -41,21 +43,48 @@ export function readMappings(pid: number): Mapping[] | null {
   return out;
 }
 
-/** Remembers which mappings were written, so a periodic re-read only adds new ones. */
+/**
+ * The target's mappings, for naming its addresses: from a perf mmap watcher opened before the
+ * target runs (it sees even a process that lives for a millisecond) and from /proc/PID/maps while
+ * the process lives (which also shows the anonymous .bss tails the watcher does not name).
+ * Each poll returns only what was not returned before.
+ */
 export class MappingTracker {
   private readonly seen = new Set<string>();
+  private readonly watcher: MmapWatcher | null;
 
-  constructor(private readonly pid: number) {}
+  /** Open it before a launched target is resumed. */
+  constructor(private readonly pid: number) {
+    try {
+      this.watcher = new addon.MmapWatcher(pid);
+    } catch {
+      this.watcher = null; // /proc/PID/maps alone then
+    }
+  }
 
-  /** Mappings not seen before (empty when the process is gone). */
   poll(): Mapping[] {
     const fresh: Mapping[] = [];
-    for (const m of readMappings(this.pid) ?? []) {
+    const procMaps = this.stillTheTarget() ? (readMappings(this.pid) ?? []) : [];
+    const watched = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null })) : [];
+    for (const m of [...watched, ...procMaps]) {
       const key = `${m.start}:${m.path}`;
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       fresh.push(m);
     }
     return fresh;
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  /** A launched target is a copy of this process until its execve: its maps would be ours. */
+  private stillTheTarget(): boolean {
+    try {
+      return realpathSync(`/proc/${this.pid}/exe`) !== realpathSync(process.execPath);
+    } catch {
+      return false;
+    }
   }
 }

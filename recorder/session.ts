@@ -113,11 +113,12 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
       .join(' and ');
     const who = target ? `pid ${target.pid} (${target.comm})` : 'every task';
     process.stderr.write(`mutex-rec: recording ${what} of ${who} into ${output} with ${loaded.probes.length} probes; Ctrl-C to stop\n`);
+    const mappings = target ? new MappingTracker(target.pid) : null;
     if (target?.launched) {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    const summary = await pump(session, store, target, opts, output, clocks.monotonicNs);
+    const summary = await pump(session, store, target, mappings, opts, output, clocks.monotonicNs);
     return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -160,6 +161,7 @@ async function pump(
   session: BpfSession,
   store: RunStore,
   target: Target | null,
+  mappings: MappingTracker | null,
   opts: RecordOptions,
   output: string,
   startMonotonicNs: bigint,
@@ -177,8 +179,7 @@ async function pump(
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
-  // Read often at first (a short-lived target maps its libraries early), then once a second.
-  const mappings = target ? new MappingTracker(target.pid) : null;
+  // Read often at first (a target maps its libraries early), then once a second.
   const sinceStart = (): number => Number(addon.clockPair().monotonicNs - startMonotonicNs);
   let flushes = 0;
   const flush = (): void => {
@@ -210,6 +211,8 @@ async function pump(
     }
     session.detach();
     flush();
+    store.addMappings(mappings?.poll() ?? [], sinceStart());
+    mappings?.close();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

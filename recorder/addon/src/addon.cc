@@ -3,6 +3,7 @@
 
 #include "bpf_session.h"
 #include "libbpf_errors.h"
+#include "mmap_watcher.h"
 #include "process.h"
 
 static Napi::Value ClockPair(const Napi::CallbackInfo& info) {
@@ -19,6 +20,7 @@ static Napi::Value ClockPair(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfPrinter();
   exports.Set("BpfSession", BpfSession::Define(env));
+  exports.Set("MmapWatcher", MmapWatcher::Define(env));
   exports.Set("clockPair", Napi::Function::New(env, ClockPair));
   DefineProcessFunctions(env, exports);
   return exports;
