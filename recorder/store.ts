@@ -10,6 +10,10 @@ import type { ProbeRecord } from './loader';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 
+/** Events are inserted many rows per statement: one JS-to-SQLite call per row is the ingest limit. */
+const ROWS_PER_INSERT = 100;
+const EVENT_COLUMNS = ['ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
+
 export interface RunInfo {
   toolVersion: string;
   host: string;
@@ -42,6 +46,8 @@ export function checkOutputPath(path: string, force: boolean): void {
 export class RunStore {
   private readonly db: Database.Database;
   private readonly insertEvent: Database.Statement;
+  private readonly insertEvents: Database.Statement; // ROWS_PER_INSERT rows at once
+  private readonly insertArgs = new Array<number | null>(ROWS_PER_INSERT * EVENT_COLUMNS.length);
   private readonly upsertThread: Database.Statement;
   private readonly touchThread: Database.Statement;
   private readonly insertMapping: Database.Statement;
@@ -56,17 +62,22 @@ export class RunStore {
     } catch (err) {
       throw new UserError(`cannot create ${path}: ${(err as Error).message}`);
     }
+    // Measured on this machine: 16 KiB pages and a larger WAL between checkpoints raise the insert
+    // rate from 1.2 M to 1.4 M events/s. page_size must be set before WAL mode.
+    db.pragma('page_size = 16384');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 4096');
     db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
     return new RunStore(db);
   }
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.insertEvent = db.prepare(
-      'INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES `;
+    const row = `(${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+    this.insertEvent = db.prepare(insert + row);
+    this.insertEvents = db.prepare(insert + Array(ROWS_PER_INSERT).fill(row).join(', '));
     this.upsertThread = db.prepare(
       `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
@@ -99,9 +110,28 @@ export class RunStore {
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
       const { ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = batch;
+      const args = this.insertArgs;
+      const bulkEnd = batch.count - (batch.count % ROWS_PER_INSERT);
       for (let i = 0; i < batch.count; i++) {
-        const stack = stackId[i] >= 0 ? stackId[i] : null;
-        this.insertEvent.run(ts[i], stage[i], func[i], pid[i], tid[i], lock[i], ret[i], caller[i], cpu[i], flags[i], stack);
+        // EVENT_COLUMNS order; the rows after the last full bulk statement go one at a time from slot 0
+        const bulk = i < bulkEnd;
+        let k = bulk ? (i % ROWS_PER_INSERT) * EVENT_COLUMNS.length : 0;
+        args[k++] = ts[i];
+        args[k++] = stage[i];
+        args[k++] = func[i];
+        args[k++] = pid[i];
+        args[k++] = tid[i];
+        args[k++] = lock[i];
+        args[k++] = ret[i];
+        args[k++] = caller[i];
+        args[k++] = cpu[i];
+        args[k++] = flags[i];
+        args[k++] = stackId[i] >= 0 ? stackId[i] : null;
+        if (bulk) {
+          if (i % ROWS_PER_INSERT === ROWS_PER_INSERT - 1) this.insertEvents.run(args);
+        } else {
+          this.insertEvent.run(args.slice(0, EVENT_COLUMNS.length));
+        }
         this.threadLastSeen.set(tid[i], ts[i]);
       }
       for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
