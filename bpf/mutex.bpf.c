@@ -470,4 +470,35 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Benchmark-only event source (mutex-rec --synthetic-source): each getppid() of the target emits
+ * one lock event through the real path (ring buffer, addon, run file) without a uprobe trap, so
+ * the ingest rate can be measured. Stages cycle request, acquired, released per CPU.
+ */
+#define NR_GETPPID 110
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} synthetic_count SEC(".maps");
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(synthetic_source, struct pt_regs *regs, long id)
+{
+	if (id != NR_GETPPID)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!wanted(pid_tgid >> 32))
+		return 0;
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&synthetic_count, &zero);
+	if (!n)
+		return 0;
+	__u64 i = (*n)++;
+	emit(pid_tgid, bpf_ktime_get_ns(), i % 3, FN_PTHREAD_MUTEX_LOCK, 0x1000 + (i / 3 % 64) * 64, 0, 0);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

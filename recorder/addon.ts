@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 
-/** Columns of one drained batch of lock events (see BpfSession::Drain in the addon). */
-export interface EventBatch {
-  count: number;
+/** Reusable columns a drain fills (see BpfSession::Drain in the addon): valid up to count. */
+export interface EventColumns {
   ts: Float64Array; // ns since the time base
   lock: Float64Array;
   caller: Float64Array;
@@ -14,7 +13,29 @@ export interface EventBatch {
   stage: Uint8Array;
   func: Uint8Array;
   flags: Uint32Array;
+}
+
+/** One drain: the first `count` entries of the columns, and thread names seen. */
+export interface EventBatch extends EventColumns {
+  count: number;
+  more: boolean; // the ring buffer held more than one drain takes: drain again now
   threads: ThreadRecord[];
+}
+
+export function newEventColumns(capacity: number): EventColumns {
+  return {
+    ts: new Float64Array(capacity),
+    lock: new Float64Array(capacity),
+    caller: new Float64Array(capacity),
+    pid: new Uint32Array(capacity),
+    tid: new Uint32Array(capacity),
+    ret: new Int32Array(capacity),
+    stackId: new Int32Array(capacity),
+    cpu: new Uint16Array(capacity),
+    stage: new Uint8Array(capacity),
+    func: new Uint8Array(capacity),
+    flags: new Uint32Array(capacity),
+  };
 }
 
 export interface ThreadRecord {
@@ -35,7 +56,7 @@ export interface BpfSession {
   attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): void;
   attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
-  drain(): EventBatch;
+  drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
   counters(): { emitted: number; dropped: number };
   detach(): void;
   close(): void;
@@ -48,6 +69,7 @@ export interface MmapWatcher {
 }
 
 interface Addon {
+  maxDrain: number;
   BpfSession: new (objectPath: string) => BpfSession;
   MmapWatcher: new (pid: number) => MmapWatcher;
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };

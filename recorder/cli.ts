@@ -39,6 +39,7 @@ const program = new Command('mutex-rec')
   .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', positiveNumber('--stack-depth'), 32)
   .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
+  .addOption(new Option('--synthetic-source', "benchmark only: each getppid() of the target emits one event").hideHelp())
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
   .argument('[command...]', 'command to launch and record from its first instruction (after --)')
   .passThroughOptions()
@@ -76,6 +77,7 @@ runCli('mutex-rec', async () => {
     ringbufMb: number;
     stackDepth: number;
     stacks: boolean;
+    syntheticSource?: boolean;
     pollMs: number;
   }>();
   if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
@@ -89,7 +91,7 @@ runCli('mutex-rec', async () => {
   const summary = await record({
     pid: opts.pid,
     command,
-    user: opts.user || (!opts.kernel && !opts.all),
+    user: opts.user || (!opts.kernel && !opts.all && !opts.syntheticSource),
     kernel: opts.kernel,
     allKernel: opts.all,
     kernelProbe: opts.kernelProbe,
@@ -100,6 +102,7 @@ runCli('mutex-rec', async () => {
     libs: opts.lib,
     ringBufferBytes,
     stackDepth: opts.stacks ? opts.stackDepth : 0,
+    syntheticSource: opts.syntheticSource ?? false,
     pollMs: opts.pollMs,
     toolVersion: VERSION,
   });

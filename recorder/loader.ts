@@ -11,7 +11,10 @@ export interface LoadRequest {
   kernel: { method: KernelMethod | 'auto'; tgid: number } | null; // tgid 0: every task
   ringBufferBytes: number;
   stackDepth: number; // frames per call stack; 0: no stacks
+  syntheticSource: boolean; // benchmark only: getppid() of the target emits events
 }
+
+const SYNTHETIC_PROGRAM = 'synthetic_source';
 
 /** A row of the run file's probes table. */
 export interface ProbeRecord {
@@ -63,7 +66,8 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
   }
   try {
     const kernelProbes: KernelProbe[] = method ? planKernelProbes(method, ksyms) : [];
-    const wanted = new Set([...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS]);
+    const extra = req.syntheticSource ? [SYNTHETIC_PROGRAM] : [];
+    const wanted = new Set([...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...extra]);
     for (const program of session.programs()) session.setAutoload(program, wanted.has(program));
     session.setGlobal('target_tgid', req.userPid ?? 0);
     session.setGlobal('kernel_tgid', req.kernel?.tgid ?? 0);
@@ -74,7 +78,7 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
     session.load();
     for (const p of kernelProbes) session.attachAuto(p.program);
     for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
-    for (const program of THREAD_PROGRAMS) session.attachAuto(program);
+    for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
     const probes: ProbeRecord[] = [
       ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, kind: p.kind })),
       ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, kind: p.kind })),

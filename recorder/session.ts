@@ -3,7 +3,7 @@ import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
 
 import { UserError } from '../core/errors';
-import { addon, type BpfSession } from './addon';
+import { addon, newEventColumns, type BpfSession, type EventBatch } from './addon';
 import type { ElfObject } from './elf';
 import { KernelSymbols } from './kallsyms';
 import type { KernelMethod } from '../core/kernel_methods';
@@ -29,6 +29,7 @@ export interface RecordOptions {
   libs: string[];
   ringBufferBytes: number;
   stackDepth: number; // 0: --no-stacks
+  syntheticSource: boolean; // benchmark only
   pollMs: number;
   toolVersion: string;
 }
@@ -76,6 +77,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
         kernel: kernelScope ? { method: opts.kernelProbe, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
         ringBufferBytes: opts.ringBufferBytes,
         stackDepth: opts.stackDepth,
+        syntheticSource: opts.syntheticSource,
       },
       ksyms,
     );
@@ -133,7 +135,8 @@ function validate(opts: RecordOptions): void {
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
   if (!hasTarget && !opts.allKernel) throw new UserError('nothing to record: give --pid PID or -- CMD ARGS (or --all for kernel mutexes of every task)');
   if (!hasTarget && opts.user) throw new UserError('--user needs a target: give --pid PID or -- CMD ARGS');
-  if (!opts.user && !opts.kernel && !opts.allKernel) throw new UserError('nothing selected: give --user, --kernel or --all');
+  if (opts.syntheticSource && !hasTarget) throw new UserError('--synthetic-source needs a target: -- CMD');
+  if (!opts.user && !opts.kernel && !opts.allKernel && !opts.syntheticSource) throw new UserError('nothing selected: give --user, --kernel or --all');
 }
 
 function attachTarget(pid: number, libs: string[], needsPthread: boolean): Target {
@@ -182,12 +185,16 @@ async function pump(
   // Read often at first (a target maps its libraries early), then once a second.
   const sinceStart = (): number => Number(addon.clockPair().monotonicNs - startMonotonicNs);
   let flushes = 0;
+  const columns = newEventColumns(addon.maxDrain);
   const flush = (): void => {
     if (mappings && (flushes < 50 || flushes % 50 === 0)) store.addMappings(mappings.poll(), sinceStart());
     flushes++;
-    const batch = session.drain();
-    store.append(batch);
-    printer?.push(batch);
+    let batch: EventBatch;
+    do {
+      batch = { ...columns, ...session.drain(columns) };
+      store.append(batch);
+      printer?.push(batch);
+    } while (batch.more);
   };
 
   let lastCountUpdate = 0;

@@ -22,6 +22,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfSession", BpfSession::Define(env));
   exports.Set("MmapWatcher", MmapWatcher::Define(env));
   exports.Set("clockPair", Napi::Function::New(env, ClockPair));
+  exports.Set("maxDrain", Napi::Number::New(env, double(BpfSession::kMaxDrainEvents)));
   DefineProcessFunctions(env, exports);
   return exports;
 }

@@ -11,6 +11,9 @@
 
 namespace {
 
+// Keeps each drain's memory bounded; JS sizes its reusable columns to it (exported as maxDrain).
+constexpr size_t kMaxDrain = 65536;
+
 Napi::Value Fail(Napi::Env env, const std::string& message) {
   Napi::Error::New(env, message).ThrowAsJavaScriptException();
   return env.Undefined();
@@ -39,6 +42,8 @@ long RodataOffset(bpf_object* obj, const std::string& name, __u32* size) {
 }
 
 }  // namespace
+
+const size_t BpfSession::kMaxDrainEvents = kMaxDrain;
 
 Napi::Function BpfSession::Define(Napi::Env env) {
   return DefineClass(env, "BpfSession",
@@ -212,38 +217,44 @@ Napi::Value BpfSession::SetTimeBase(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// A negative return stops ring_buffer__consume after this sample has been consumed, so the sample
+// is stored first: nothing is lost.
+
 int BpfSession::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfSession*>(ctx);
   if (size < sizeof(mutex_event)) return 0;
   self->pending_.push_back(*static_cast<const mutex_event*>(data));
-  return 0;
+  return self->pending_.size() >= kMaxDrain ? -E2BIG : 0;
 }
 
-// drain(): everything in the ring buffer, as columns.
-// { count, ts (ns since the time base), lock, caller (signed 64-bit values as doubles: exact for
-//   canonical x86-64 addresses), pid, tid, ret, stackId, cpu, stage, func, flags,
-//   threads: [{ts,pid,tid,comm}] }
+// drain(columns): moves what is in the ring buffer (at most kMaxDrain events) into the caller's
+// typed arrays, which are reused from drain to drain so draining allocates nothing per event.
+// columns: { ts, lock, caller: Float64Array (ns since the time base; signed 64-bit addresses, exact
+// as doubles for canonical x86-64 addresses), pid, tid, flags: Uint32Array, ret, stackId: Int32Array,
+// cpu: Uint16Array, stage, func: Uint8Array }, each of at least maxDrain elements.
+// Returns { count, more (the ring buffer held more: drain again), threads: [{ts,pid,tid,comm}] }.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ring_) return Fail(env, "BPF programs are not loaded");
+  Napi::Object columns = info[0].As<Napi::Object>();
+  auto column = [&](const char* name) { return columns.Get(name).As<Napi::TypedArray>(); };
+  Napi::Float64Array ts = column("ts").As<Napi::Float64Array>();
+  Napi::Float64Array lock = column("lock").As<Napi::Float64Array>();
+  Napi::Float64Array caller = column("caller").As<Napi::Float64Array>();
+  Napi::Uint32Array pid = column("pid").As<Napi::Uint32Array>();
+  Napi::Uint32Array tid = column("tid").As<Napi::Uint32Array>();
+  Napi::Uint32Array flags = column("flags").As<Napi::Uint32Array>();
+  Napi::Int32Array ret = column("ret").As<Napi::Int32Array>();
+  Napi::Int32Array stack = column("stackId").As<Napi::Int32Array>();
+  Napi::Uint16Array cpu = column("cpu").As<Napi::Uint16Array>();
+  Napi::Uint8Array stage = column("stage").As<Napi::Uint8Array>();
+  Napi::Uint8Array func = column("func").As<Napi::Uint8Array>();
+  if (ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
+
   int err = ring_buffer__consume(ring_);
-  if (err < 0) return Fail(env, DescribeError("cannot read the ring buffer", err));
+  if (err < 0 && err != -E2BIG) return Fail(env, DescribeError("cannot read the ring buffer", err));
 
-  size_t lock_events = 0;
-  for (const mutex_event& e : pending_) lock_events += e.stage != STAGE_THREAD;
-  Napi::Float64Array ts = Napi::Float64Array::New(env, lock_events);
-  Napi::Float64Array lock = Napi::Float64Array::New(env, lock_events);
-  Napi::Float64Array caller = Napi::Float64Array::New(env, lock_events);
-  Napi::Uint32Array pid = Napi::Uint32Array::New(env, lock_events);
-  Napi::Uint32Array tid = Napi::Uint32Array::New(env, lock_events);
-  Napi::Int32Array ret = Napi::Int32Array::New(env, lock_events);
-  Napi::Int32Array stack = Napi::Int32Array::New(env, lock_events);
-  Napi::Uint16Array cpu = Napi::Uint16Array::New(env, lock_events);
-  Napi::Uint8Array stage = Napi::Uint8Array::New(env, lock_events);
-  Napi::Uint8Array func = Napi::Uint8Array::New(env, lock_events);
-  Napi::Uint32Array flags = Napi::Uint32Array::New(env, lock_events);
   Napi::Array threads = Napi::Array::New(env);
-
   size_t i = 0;
   uint32_t thread_count = 0;
   for (const mutex_event& e : pending_) {
@@ -276,18 +287,8 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   pending_.clear();
 
   Napi::Object out = Napi::Object::New(env);
-  out.Set("count", double(lock_events));
-  out.Set("ts", ts);
-  out.Set("lock", lock);
-  out.Set("caller", caller);
-  out.Set("pid", pid);
-  out.Set("tid", tid);
-  out.Set("ret", ret);
-  out.Set("stackId", stack);
-  out.Set("cpu", cpu);
-  out.Set("stage", stage);
-  out.Set("func", func);
-  out.Set("flags", flags);
+  out.Set("count", double(i));
+  out.Set("more", err == -E2BIG);
   out.Set("threads", threads);
   return out;
 }

@@ -13,6 +13,7 @@ struct ring_buffer;
 
 class BpfSession : public Napi::ObjectWrap<BpfSession> {
  public:
+  static const size_t kMaxDrainEvents;
   static Napi::Function Define(Napi::Env env);
   explicit BpfSession(const Napi::CallbackInfo& info);
   ~BpfSession() override;
