@@ -74,12 +74,19 @@ export function digestRun(run: RunFile): RunDigest {
   const spanNs = lastTime(all);
   const digests = new Map<string, { identity: LockIdentity; digest: LockDigest }>();
   locks.forEach((g, i) => {
-    const identity = identities.get(g.key)!;
+    const identity = uniqueIn(digests, identities.get(g.key)!);
     digests.set(identity.id, { identity, digest: digest(samples[i], g.acquisitions, g.contended, spanNs) });
   });
   const acquisitions = locks.reduce((n, g) => n + g.acquisitions, 0);
   const contended = locks.reduce((n, g) => n + g.contended, 0);
   return { run: runJson(run), warnings: runWarnings(run, anomalies), overall: digest(all, acquisitions, contended, spanNs), locks: digests };
+}
+
+/** Two locks of a run may share a name (statics called `lock` in two objects): numbered in first-seen order. */
+function uniqueIn(taken: Map<string, unknown>, identity: LockIdentity): LockIdentity {
+  let id = identity.id;
+  for (let n = 2; taken.has(id); n++) id = `${identity.id}#${n}`;
+  return { ...identity, id };
 }
 
 function timedSamples(g: GroupStats): TimedSamples {
@@ -101,9 +108,9 @@ function concatenated(parts: TimedSamples[]): TimedSamples {
 }
 
 /**
- * The run's span ends at its last acquisition, not at the end of recording: that comes ~1.4 s
- * later (the recorder detaching its probes), time in which a launched target has already exited,
- * and would make a short run look quieter per second than a long one.
+ * The run's span ends at its last acquisition, not at the end of recording: that comes later by
+ * the time the recorder takes to detach its probes, when a launched target has already exited, and
+ * would make a short run look quieter per second than a long one.
  */
 function lastTime(s: TimedSamples): number {
   let last = 0;
@@ -218,11 +225,11 @@ export function judge(comparisons: readonly Comparison[], opts: VerdictOptions):
     opts.correction,
   );
   return comparisons.map((c, i) => {
-    const newTendsHigher = Math.sign(tests[i].u1 - tests[i].u2);
+    const direction = Math.sign(tests[i].u1 - tests[i].u2); // +1: the new values tend to be higher
     let verdict: Verdict = '~';
     if (c.changePct !== null && adjusted[i] < opts.alpha) {
-      if (c.changePct > opts.thresholdPct && newTendsHigher > 0) verdict = 'regressed';
-      else if (c.changePct < -opts.thresholdPct && newTendsHigher < 0) verdict = 'improved';
+      if (c.changePct > opts.thresholdPct && direction > 0) verdict = 'regressed';
+      else if (c.changePct < -opts.thresholdPct && direction < 0) verdict = 'improved';
     }
     return { pValue: tests[i].pValueTwoSided, pAdjusted: adjusted[i], verdict };
   });
@@ -312,7 +319,7 @@ export function buildDiff(baseRuns: RunDigest[], newRuns: RunDigest[], opts: Ver
   const unit = chooseUnit(baseRuns.length, newRuns.length, matched.length * JUDGED_METRICS.length, opts);
 
   const rows = sides.map(describe);
-  const pending: { change: MetricChange; comparison: Comparison; unit: Unit }[] = [];
+  const pending: { change: MetricChange; comparison: Comparison }[] = [];
   sides.forEach((side, i) => {
     if (rows[i].status !== 'matched') return;
     for (const metric of JUDGED_METRICS) {
@@ -321,7 +328,7 @@ export function buildDiff(baseRuns: RunDigest[], newRuns: RunDigest[], opts: Ver
       const base = unit === 'runs' ? runValues(side.base, metric) : side.base.flatMap((d) => d.windows[metric]);
       const after = unit === 'runs' ? runValues(side.new, metric) : side.new.flatMap((d) => d.windows[metric]);
       const needed = unit === 'runs' ? 1 : MIN_WINDOWS;
-      if (base.length >= needed && after.length >= needed) pending.push({ change, comparison: { base, new: after, changePct: change.changePct }, unit });
+      if (base.length >= needed && after.length >= needed) pending.push({ change, comparison: { base, new: after, changePct: change.changePct } });
     }
   });
   judge(
@@ -483,16 +490,19 @@ function methodLines(d: Diff): string[] {
   const m = d.method;
   const correction = { holm: 'Holm-corrected', bh: 'Benjamini–Hochberg-corrected', none: 'uncorrected' }[m.correction];
   const sizes = `${d.base.runs.length} vs ${d.new.runs.length} runs`;
-  const unit =
-    m.unit === 'runs'
-      ? `one value per run (${sizes})`
-      : `per-window values (each run cut into up to ${m.windows.max} equal time windows: one value per run, ${sizes}, gives p >= ${formatP(m.smallestPerRunP)} before correction)`;
+  const unit = m.unit === 'runs' ? `one value per run (${sizes})` : `per-window values (each run cut into up to ${m.windows.max} equal time windows)`;
   const lines = [
     `verdicts: two-sided Mann–Whitney U on ${unit}, ${correction} over ${m.tests} tests; regressed/improved = corrected p < ${m.alpha} and a change beyond ±${m.thresholdPct}%.`,
     `judged: ${m.judged.map((k) => METRIC_LABELS[k]).join(', ')} (the p shown is corrected). wait/s = total wait per second of each run, from its start to its last acquisition, so runs of different lengths compare.`,
   ];
-  if (d.base.runs.length > 1 || d.new.runs.length > 1) lines.push('several runs on a side: each value is the median of the runs\' values.');
-  if (m.unit === 'windows') lines.push('windows of one run share that run\'s conditions: the verdicts cannot see how much runs vary (README: "Comparing runs: diff").');
+  if (d.base.runs.length > 1 || d.new.runs.length > 1) lines.push("several runs on a side: each value is the median of the runs' values.");
+  if (m.unit === 'windows') {
+    const why =
+      d.base.runs.length === 1 && d.new.runs.length === 1
+        ? 'there is one run per side'
+        : `${sizes} are too few (one value per run gives p >= ${formatP(m.smallestPerRunP)}, too weak once corrected)`;
+    lines.push(`windows, not runs: ${why}. Windows of one run share its conditions, so these verdicts cannot see how much runs vary (README: "Comparing runs: diff").`);
+  }
   return lines;
 }
 

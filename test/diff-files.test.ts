@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -40,6 +41,14 @@ function lockEvents(p: LockPlan, jitterSeed: number): SyntheticEvent[] {
 function writeRun(path: string, plans: LockPlan[], seed: number): string {
   writeRunFile(path, plans.flatMap((p) => lockEvents(p, seed)));
   return path;
+}
+
+/** Names lock addresses as the recorder does for static mutexes (a data symbol). */
+function nameLocks(path: string, names: Record<number, string>): void {
+  const db = new Database(path);
+  const insert = db.prepare("INSERT INTO symbols (address, name, module, kind) VALUES (?, ?, 'libx.so', 'data')");
+  for (const [address, name] of Object.entries(names)) insert.run(Number(address), name);
+  db.close();
 }
 
 async function diffJson(args: string[]): Promise<Diff> {
@@ -164,6 +173,21 @@ describe('one run per side: per-window values', () => {
     assert.equal(lock.verdict, '~');
     assert.equal(diff.method.tests, 0);
   });
+});
+
+test('two locks of a run with the same name (statics of two objects) stay two rows', async () => {
+  const plans = [
+    { lock: LOCK_KEPT, tid: 1, acquisitions: 300, holdNs: 100_000, waitNs: 10_000 },
+    { lock: LOCK_NEW, tid: 2, acquisitions: 300, holdNs: 50_000, waitNs: 10_000 },
+  ];
+  const [a, b] = ['named-a.db', 'named-b.db'].map((name, i) => writeRun(join(dir, name), plans, i));
+  for (const path of [a, b]) nameLocks(path, { [LOCK_KEPT]: 'lock', [LOCK_NEW]: 'lock' });
+  const diff = await diffJson([a, b]);
+  assert.deepEqual(diff.rows.map((r) => [r.lock, r.match, r.status, r.acquisitions.base]), [
+    ['overall', 'overall', 'matched', 600],
+    ['lock', 'object', 'matched', 300],
+    ['lock#2', 'object', 'matched', 300],
+  ]);
 });
 
 describe('bad input: one line, exit code 2', () => {

@@ -6,20 +6,19 @@ import type { Diff, DiffRow } from '../analyzer/diff';
 import { mutexAnalyze, mutexRec } from './lib/tools';
 import { scratchDir, workload } from './lib/workloads';
 
-// Two threads on one lock, each holding it 400 µs and thinking 100 µs: the lock is nearly always
-// wanted, so waits are made of the other thread's hold rather than of the probes' own cost (which
-// varies by ~10% between recordings). About 1 s of work, 2,000 acquisitions: 30 windows of ~65.
-const THREADS = 2;
-const ITERATIONS = 1000;
-const HOLD_US = 400;
-const THINK_US = 100;
+// Two threads taking turns on one lock, each holding it 800 µs (test/workloads/hold_loop.c says
+// why it is built so that two identical runs look alike): every acquisition waits about one hold
+// of the other thread, not just the probes' cost and the hand-off (tens of µs that vary by ~10%
+// between recordings). About 1 s of work; 1,200 acquisitions make up to 30 windows of ~40 per run.
+const ITERATIONS = 600;
+const HOLD_US = 800;
 
 let dir: string;
 let exe: string;
 
 async function record(name: string, holdUs: number): Promise<string> {
   const path = join(dir, `${name}.db`);
-  const r = await mutexRec(['-o', path, '--', exe, String(THREADS), String(ITERATIONS), String(holdUs), String(THINK_US)]);
+  const r = await mutexRec(['-o', path, '--', exe, String(ITERATIONS), String(holdUs)]);
   assert.equal(r.code, 0, r.stderr);
   return path;
 }
@@ -30,11 +29,12 @@ async function diff(base: string, after: string): Promise<{ code: number | null;
   return { code: r.code, diff: JSON.parse(r.stdout) as Diff };
 }
 
+/** The workload's static mutex: the lock with all the acquisitions, matched by its object (its symbol). */
 function workloadLock(d: Diff): DiffRow {
-  const row = d.rows.find((r) => r.lock.startsWith('hold_loop+0x'));
-  assert.ok(row, `the workload's static mutex is not matched by object+offset: ${d.rows.map((r) => r.lock).join(', ')}`);
-  assert.equal(row.match, 'object');
-  return row;
+  const busy = d.rows.filter((r) => r.lock !== 'overall' && r.acquisitions.base >= 2 * ITERATIONS);
+  assert.equal(busy.length, 1, `rows: ${d.rows.map((r) => `${r.lock} (${r.acquisitions.base})`).join(', ')}`);
+  assert.equal(busy[0].match, 'object');
+  return busy[0];
 }
 
 const changes = (row: DiffRow): string =>
@@ -58,7 +58,7 @@ describe('diff of real recordings of hold_loop', () => {
     const { code, diff: d } = await diff(base, same);
     const lock = workloadLock(d);
     assert.equal(d.method.unit, 'windows');
-    assert.equal(lock.metrics.holdP50.test?.nBase, 30);
+    assert.ok(lock.metrics.holdP50.test!.nBase >= 10, 'the hold was not tested on windows');
     assert.deepEqual(
       d.rows.filter((r) => r.verdict === 'regressed').map((r) => r.lock),
       [],
