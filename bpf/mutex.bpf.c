@@ -47,6 +47,21 @@ struct {
 	__type(value, struct pending_call);
 } pending SEC(".maps");
 
+struct kernel_call {
+	__u64 lock;
+	__u64 caller;
+	__u32 depth; /* nested probed calls on the same lock: mutex_lock_io calls mutex_lock */
+	__u8 func;
+};
+
+/* Separate from `pending`: a thread inside a pthread lock call may take kernel mutexes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct kernel_call);
+} kernel_pending SEC(".maps");
+
 /* Threads whose comm has been emitted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -282,6 +297,7 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	__u32 tid = BPF_CORE_READ(task, pid);
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
+	bpf_map_delete_elem(&kernel_pending, &tid);
 	return 0;
 }
 
@@ -291,20 +307,7 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
  * the wait of contended acquisitions: no request of uncontended ones, no release).
  */
 
-struct kernel_call {
-	__u64 lock;
-	__u64 caller;
-	__u32 depth; /* nested probed calls on the same lock: mutex_lock_io calls mutex_lock */
-	__u8 func;
-};
 
-/* Separate from `pending`: a thread inside a pthread lock call may take kernel mutexes. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct kernel_call);
-} kernel_pending SEC(".maps");
 
 static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u64 caller)
 {
