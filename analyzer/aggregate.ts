@@ -40,7 +40,7 @@ export interface Analysis {
   anomalies: Map<string, number>; // contradictions in the event stream (dropped events)
 }
 
-function newGroup(key: number, sampleTimes: boolean): GroupStats {
+export function newGroup(key: number, sampleTimes: boolean): GroupStats {
   return {
     key,
     acquisitions: 0,
@@ -74,35 +74,15 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
   const joiner = new Joiner({
     acquisition(a: Acquisition) {
       const g = groupOf(a.lock, a.tid);
-      if (!g) return;
-      if (g.acquisitions++ === 0) {
-        g.firstCaller = a.requestCaller;
-        g.kind = a.kind;
-      }
-      if (a.contended) g.contended++;
-      g.recursiveEntries += a.recursiveEntries;
-      if (a.wait === null) g.condReacquisitions++;
-      else {
-        g.waits.push(a.wait);
-        g.waitTimes?.push(a.acquiredTs);
-      }
-      if (a.hold !== null) {
-        g.holds.push(a.hold);
-        g.holdTimes?.push(a.acquiredTs);
-      }
+      if (g) addAcquisition(g, a);
     },
     failed(f: FailedAttempt) {
       const g = groupOf(f.lock, f.tid);
-      if (!g) return;
-      g.failed.set(f.ret, (g.failed.get(f.ret) ?? 0) + 1);
-      g.failedTime += f.returnTs - f.requestTs;
+      if (g) addFailed(g, f);
     },
     open(o: OpenItem) {
       const g = groupOf(o.lock, o.tid);
-      if (!g) return;
-      if (o.kind === 'held-at-end') g.open.heldAtEnd++;
-      else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
-      else g.open.releasedBeforeStart++;
+      if (g) addOpen(g, o);
     },
     anomaly(kind: string) {
       anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
@@ -111,6 +91,36 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
   for (const e of run.events()) joiner.push(e);
   joiner.finish();
   return { groups, anomalies };
+}
+
+/** Adds an acquisition to its group's counts and samples. */
+export function addAcquisition(g: GroupStats, a: Acquisition): void {
+  if (g.acquisitions++ === 0) {
+    g.firstCaller = a.requestCaller;
+    g.kind = a.kind;
+  }
+  if (a.contended) g.contended++;
+  g.recursiveEntries += a.recursiveEntries;
+  if (a.wait === null) g.condReacquisitions++;
+  else {
+    g.waits.push(a.wait);
+    g.waitTimes?.push(a.acquiredTs);
+  }
+  if (a.hold !== null) {
+    g.holds.push(a.hold);
+    g.holdTimes?.push(a.acquiredTs);
+  }
+}
+
+export function addFailed(g: GroupStats, f: FailedAttempt): void {
+  g.failed.set(f.ret, (g.failed.get(f.ret) ?? 0) + 1);
+  g.failedTime += f.returnTs - f.requestTs;
+}
+
+export function addOpen(g: GroupStats, o: OpenItem): void {
+  if (o.kind === 'held-at-end') g.open.heldAtEnd++;
+  else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
+  else g.open.releasedBeforeStart++;
 }
 
 export function summaries(g: GroupStats): Summaries {

@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { runCli } from '../core/errors';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
+import { registerExport } from './commands/export';
+import { registerLockOrder } from './commands/lockorder';
 import type { ActionRunner } from './commands/options';
 import { registerReport } from './commands/report';
 
@@ -24,6 +26,8 @@ const program = new Command('mutex-analyze')
 registerReport(program, run);
 registerEvents(program, run);
 registerDiff(program, run);
+registerLockOrder(program, run);
+registerExport(program, run);
 
 runCli('mutex-analyze', async () => {
   program.parse();

@@ -1,8 +1,10 @@
 import { errnoName, formatAddress } from '../core/events';
-import { analyze, summaries, type GroupBy, type GroupStats } from './aggregate';
+import { analyze, summaries, type Analysis, type GroupBy, type GroupStats } from './aggregate';
+import { analyzeSites, type SiteAnalysis, type SiteGrouping } from './callsites';
 import { AddressNamer, lockIdentities } from './identity';
 import { runHeader, runWarnings, runJson } from './runinfo';
 import type { RunFile } from './runfile';
+import { SiteNamer } from './sitenames';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
 import type { SampleSummary } from './stats/quantiles';
 import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAlignment } from './stats/units';
@@ -11,19 +13,21 @@ export const REPORT_SCHEMA = 'mutex-analyze.report/1';
 
 export type SortKey = 'wait' | 'hold' | 'count' | 'contended';
 export type Format = 'table' | 'json' | 'csv';
+/** One row per lock, thread, request call site, or request stack (with its call site). */
+export type ReportBy = GroupBy | SiteGrouping;
 
 export interface ReportOptions {
-  by: GroupBy;
+  by: ReportBy;
   sort: SortKey;
   top: number;
   lock?: number;
   format: Format;
 }
 
-/** One row of the report: a lock, or a thread. Times in ns. */
+/** One row of the report: a lock, a thread, a call site or a stack. Times in ns. */
 export interface ReportRow {
-  key: string; // lock address (hex) or tid
-  name: string; // thread comm, or the lock's identity (object+offset, mutex@callsite, or its address)
+  key: string; // lock address (hex), tid, call site address (hex), or stack_id:call site address ('none' for no stack id)
+  name: string; // thread comm, the lock's identity (object+offset, mutex@callsite, or its address), the call site's name, or the stack's frames
   kind: string; // lock rows: pthread_mutex, mutex, spinlock, rwsem:R, ...
   acquisitions: number;
   contended: number;
@@ -46,17 +50,18 @@ export interface Report {
   schema: typeof REPORT_SCHEMA;
   run: ReturnType<typeof runJson>;
   warnings: string[];
-  by: GroupBy;
+  by: ReportBy;
   sort: SortKey;
-  groups: number; // how many locks (or threads) in all
+  groups: number; // how many locks (threads, call sites, stacks) in all
   rows: ReportRow[]; // the top ones
-  lock?: { key: string; waitHistogram: Histogram; holdHistogram: Histogram; threads: ReportRow[] };
+  lock?: { key: string; waitHistogram: Histogram; holdHistogram: Histogram; threads: ReportRow[]; callsites: ReportRow[] };
 }
 
 export function buildReport(run: RunFile, opts: ReportOptions): Report {
-  const main = analyze(run, { groupBy: opts.by, lock: opts.lock });
-  const names = lockNames(run, main.groups, opts.by);
-  const rows = [...main.groups.values()].map((g) => toRow(g, opts.by, run, names));
+  const main =
+    opts.by === 'lock' || opts.by === 'thread' ? analyze(run, { groupBy: opts.by, lock: opts.lock }) : analyzeSites(run, { by: opts.by, lock: opts.lock });
+  const labels = groupLabels(run, main, opts.by);
+  const rows = [...main.groups.values()].map((g) => toRow(g, labels(g.key)));
   rows.sort(comparator(opts.sort));
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -70,30 +75,56 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
   if (opts.lock !== undefined) {
     const lockGroup = opts.by === 'lock' ? main.groups.get(opts.lock) : undefined;
     const perThread = analyze(run, { groupBy: 'thread', lock: opts.lock });
+    const threadLabels = groupLabels(run, perThread, 'thread');
+    const perSite = analyzeSites(run, { by: 'callsite', lock: opts.lock });
+    const siteLabels = groupLabels(run, perSite, 'callsite');
     const whole = lockGroup ?? analyze(run, { groupBy: 'lock', lock: opts.lock }).groups.get(opts.lock);
     report.lock = {
       key: formatAddress(opts.lock),
       waitHistogram: histogram(whole ? Array.from(whole.waits.sorted()) : []),
       holdHistogram: histogram(whole ? Array.from(whole.holds.sorted()) : []),
-      threads: [...perThread.groups.values()].map((g) => toRow(g, 'thread', run, names)).sort(comparator(opts.sort)),
+      threads: [...perThread.groups.values()].map((g) => toRow(g, threadLabels(g.key))).sort(comparator(opts.sort)),
+      callsites: [...perSite.groups.values()].map((g) => toRow(g, siteLabels(g.key))).sort(comparator('wait')).slice(0, opts.top),
     };
   }
   return report;
 }
 
-function lockNames(run: RunFile, groups: Map<number, GroupStats>, by: GroupBy): Map<number, string> {
-  if (by !== 'lock') return new Map();
-  const ids = lockIdentities(new AddressNamer(run), [...groups.values()].map((g) => ({ lock: g.key, firstCaller: g.firstCaller })));
-  return new Map([...ids].map(([lock, id]) => [lock, id.id]));
+type GroupLabels = (key: number) => { key: string; name: string };
+
+/** The key and name shown for each group of an analysis grouped by `by`. */
+function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
+  switch (by) {
+    case 'lock': {
+      const ids = lockIdentities(new AddressNamer(run), [...analysis.groups.values()].map((g) => ({ lock: g.key, firstCaller: g.firstCaller })));
+      return (key) => ({ key: formatAddress(key), name: ids.get(key)?.id ?? formatAddress(key) });
+    }
+    case 'thread':
+      return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });
+    case 'callsite': {
+      const sites = new SiteNamer(run);
+      return (key) => ({ key: formatAddress(key), name: sites.site(key) });
+    }
+    case 'stack': {
+      if (!('stacks' in analysis)) throw new Error('stack rows come from a site analysis');
+      const { stacks } = analysis;
+      const sites = new SiteNamer(run);
+      return (key) => {
+        const { stackId, caller } = stacks.get(key)!;
+        const name = stackId === null ? `${sites.site(caller)} (no stack)` : sites.stack(stackId, caller).join(';');
+        return { key: `${stackId ?? 'none'}:${formatAddress(caller)}`, name };
+      };
+    }
+  }
 }
 
-function toRow(g: GroupStats, by: GroupBy, run: RunFile, lockNames: Map<number, string>): ReportRow {
+function toRow(g: GroupStats, label: { key: string; name: string }): ReportRow {
   const s = summaries(g);
   const failed: Record<string, number> = {};
   for (const [ret, n] of g.failed) failed[errnoName(ret)] = n;
   return {
-    key: by === 'lock' ? formatAddress(g.key) : String(g.key),
-    name: by === 'lock' ? (lockNames.get(g.key) ?? formatAddress(g.key)) : (run.threadNames.get(g.key) ?? '?'),
+    key: label.key,
+    name: label.name,
     kind: g.kind,
     acquisitions: g.acquisitions,
     contended: g.contended,
@@ -157,7 +188,7 @@ function renderText(r: Report): string {
   lines.push(...runHeader(r.run));
   lines.push('wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
   lines.push('');
-  const what = r.by === 'lock' ? 'locks' : 'threads';
+  const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);
   lines.push(...rowsTable(r.rows, r.by));
@@ -174,6 +205,7 @@ function renderText(r: Report): string {
     lines.push('', `Wait of lock ${r.lock.key}:`, ...histogramLines(r.lock.waitHistogram));
     lines.push('', `Hold of lock ${r.lock.key}:`, ...histogramLines(r.lock.holdHistogram));
     lines.push('', `Threads on lock ${r.lock.key}:`, ...rowsTable(r.lock.threads, 'thread'));
+    lines.push('', `Top call sites of lock ${r.lock.key} by total wait:`, ...rowsTable(r.lock.callsites, 'callsite'));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -190,9 +222,16 @@ function histogramLines(h: Histogram): string[] {
   );
 }
 
-function rowsTable(rows: ReportRow[], by: GroupBy): string[] {
-  const headers = by === 'lock' ? ['LOCK', 'NAME', 'KIND', 'ACQ', 'CONT', 'CONT%', 'FAILED'] : ['TID', 'COMM', 'ACQ', 'CONT', 'CONT%', 'FAILED'];
-  const align: ColumnAlignment[] = by === 'lock' ? ['l', 'l', 'l', 'r', 'r', 'r', 'r'] : ['l', 'l', 'r', 'r', 'r', 'r'];
+const LEAD_HEADERS: Record<ReportBy, string[]> = {
+  lock: ['LOCK', 'NAME', 'KIND'],
+  thread: ['TID', 'COMM'],
+  callsite: ['CALLER', 'CALL SITE'],
+  stack: ['STACK:CALLER', 'FRAMES (innermost first)'],
+};
+
+function rowsTable(rows: ReportRow[], by: ReportBy): string[] {
+  const headers = [...LEAD_HEADERS[by], 'ACQ', 'CONT', 'CONT%', 'FAILED'];
+  const align: ColumnAlignment[] = [...LEAD_HEADERS[by].map((): ColumnAlignment => 'l'), 'r', 'r', 'r', 'r'];
   for (const kind of ['WAIT', 'HOLD']) {
     for (const [name] of STAT_COLUMNS) {
       headers.push(name === 'total' ? `${kind}:total` : name);
@@ -223,7 +262,7 @@ function statCells(s: SampleSummary | null): string[] {
 
 function renderCsv(r: Report): string {
   const header = [
-    r.by === 'lock' ? 'lock' : 'tid',
+    { lock: 'lock', thread: 'tid', callsite: 'caller', stack: 'stack_caller' }[r.by],
     'name',
     'kind',
     'acquisitions',

@@ -29,6 +29,11 @@ export interface RunMeta {
   kernelScope: 'target' | 'all' | null;
 }
 
+/** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
+export interface RunEvent extends RawEvent {
+  stackId: number | null;
+}
+
 /** A run file opened read-only; events are streamed in id order, never loaded whole. */
 export class RunFile {
   readonly meta: RunMeta;
@@ -94,9 +99,9 @@ export class RunFile {
   }
 
   /** Events in id order (per-thread time order, causal across threads), one reused object. */
-  *events(): Generator<RawEvent> {
-    const stmt = this.db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller, flags FROM events ORDER BY id').raw(true);
-    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0 };
+  *events(): Generator<RunEvent> {
+    const stmt = this.db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller, flags, stack_id FROM events ORDER BY id').raw(true);
+    const e: RunEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
     for (const row of stmt.iterate() as IterableIterator<number[]>) {
       e.id = row[0];
       e.ts = row[1];
@@ -108,6 +113,7 @@ export class RunFile {
       e.ret = row[7];
       e.caller = row[8];
       e.flags = row[9];
+      e.stackId = row[10];
       yield e;
     }
   }
@@ -134,6 +140,16 @@ export class RunFile {
     if (frames.length === 0) return [caller];
     if (frames[1] === caller) return frames;
     return [frames[0], caller, ...frames.slice(1)];
+  }
+
+  /** Whether any call stack was recorded (stack capture was on and caught at least one). */
+  hasStacks(): boolean {
+    return this.db.prepare('SELECT 1 FROM stack_frames LIMIT 1').get() !== undefined;
+  }
+
+  /** The threads seen, with their process and name (comm) as last seen. */
+  threads(): { tid: number; pid: number; comm: string }[] {
+    return this.db.prepare('SELECT tid, pid, comm FROM threads ORDER BY tid').all() as { tid: number; pid: number; comm: string }[];
   }
 
   /** File-backed mappings of the target, by start address. */

@@ -2,25 +2,48 @@ import { Command, Option } from 'commander';
 
 import { UserError } from '../../core/errors';
 import { formatAddress } from '../../core/events';
-import { buildReport, renderReport, type Format, type SortKey } from '../report';
+import { buildBlockers, renderBlockers } from '../blockers';
+import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
 import { RunFile } from '../runfile';
 import { integer, lockAddress, type ActionRunner } from './options';
+
+interface ReportCliOptions {
+  by: 'lock' | 'thread' | 'callsite';
+  stack?: boolean;
+  blockers?: boolean;
+  sort: SortKey;
+  top: number;
+  lock?: number;
+  format: Format;
+}
 
 export function registerReport(program: Command, run: ActionRunner): void {
   program
     .command('report')
-    .description('which locks (or threads) cost the most: acquisitions, contention, failed attempts, wait and hold percentiles')
+    .description('which locks (or threads, or call sites) cost the most: acquisitions, contention, failed attempts, wait and hold percentiles')
     .argument('<run.db>', 'run file written by mutex-rec')
-    .addOption(new Option('--by <what>', 'one row per lock or per thread').choices(['lock', 'thread']).default('lock'))
+    .addOption(new Option('--by <what>', 'one row per lock, per thread, or per call site (of the lock call)').choices(['lock', 'thread', 'callsite']).default('lock'))
+    .option('--stack', 'with --by callsite: one row per whole call stack of the request')
+    .option('--blockers', 'who blocked whom: (holder call site, waiter call site) pairs by the wait they caused')
     .addOption(new Option('--sort <key>', 'order of the rows').choices(['wait', 'hold', 'count', 'contended']).default('wait'))
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
-    .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, and its threads', lockAddress)
+    .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, its threads and call sites', lockAddress)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
-    .action((path: string, o: { by: 'lock' | 'thread'; sort: SortKey; top: number; lock?: number; format: Format }) =>
+    .action((path: string, o: ReportCliOptions) =>
       run(async () => {
+        if (o.stack && o.by !== 'callsite') throw new UserError('--stack groups call sites by their whole stack: use it with --by callsite');
+        if (o.blockers && o.by !== 'lock') throw new UserError('--blockers has its own rows (holder and waiter call sites): drop --by');
         const runFile = RunFile.open(path);
         try {
-          const report = buildReport(runFile, { by: o.by, sort: o.sort, top: o.top, lock: o.lock, format: o.format });
+          if (o.blockers) {
+            process.stdout.write(renderBlockers(buildBlockers(runFile, { top: o.top, lock: o.lock }), o.format));
+            return;
+          }
+          const by: ReportBy = o.stack ? 'stack' : o.by;
+          if (by === 'stack' && !runFile.hasStacks()) {
+            throw new UserError(`${path} has no call stacks (recorded with --no-stacks, or by a mutex-rec without them): use --by callsite without --stack`);
+          }
+          const report = buildReport(runFile, { by, sort: o.sort, top: o.top, lock: o.lock, format: o.format });
           if (o.lock !== undefined && report.groups === 0) {
             throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path}: pick an address from the report`);
           }

@@ -6,10 +6,18 @@ import type { RawEvent } from '../../core/events';
 
 const SCHEMA = join(__dirname, '..', '..', '..', 'schema.sql');
 
-export type SyntheticEvent = Omit<RawEvent, 'id' | 'pid' | 'caller'> & { pid?: number; caller?: number };
+export type SyntheticEvent = Omit<RawEvent, 'id' | 'pid' | 'caller'> & { pid?: number; caller?: number; stackId?: number };
+
+export interface SyntheticRunOptions {
+  dropped?: number;
+  endReason?: string | null;
+  threads?: Record<number, string>;
+  stacks?: Record<number, number[]>; // stack id -> frame addresses, innermost first
+  symbols?: { address: number; name: string; kind: 'code' | 'data' }[];
+}
 
 /** A run file written the way mutex-rec writes one, from hand-made events. */
-export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opts: { dropped?: number; endReason?: string | null; threads?: Record<number, string> } = {}): void {
+export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opts: SyntheticRunOptions = {}): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.exec(readFileSync(SCHEMA, 'utf8'));
@@ -18,12 +26,12 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
        target_cmdline, launched, end_reason, drop_count, end_ts)
      VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL)`,
   ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0);
-  const insert = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)');
+  const insert = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, stack_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)');
   let count = 0;
   let lastTs = 0;
   let batch: SyntheticEvent[] = [];
   const flush = db.transaction((rows: SyntheticEvent[]) => {
-    for (const e of rows) insert.run(e.ts, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0);
+    for (const e of rows) insert.run(e.ts, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.stackId ?? null);
   });
   for (const e of events) {
     batch.push(e);
@@ -37,6 +45,12 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
   flush(batch);
   for (const [tid, comm] of Object.entries(opts.threads ?? {})) {
     db.prepare('INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, 100, ?, 0, ?)').run(Number(tid), comm, lastTs);
+  }
+  for (const [stackId, frames] of Object.entries(opts.stacks ?? {})) {
+    frames.forEach((address, depth) => db.prepare('INSERT INTO stack_frames (stack_id, depth, address) VALUES (?, ?, ?)').run(Number(stackId), depth, address));
+  }
+  for (const s of opts.symbols ?? []) {
+    db.prepare('INSERT INTO symbols (address, name, module, kind) VALUES (?, ?, ?, ?)').run(s.address, s.name, 'synthetic', s.kind);
   }
   db.prepare('UPDATE run SET event_count = ?, end_ts = ? WHERE id = 1').run(count, lastTs + 1000);
   db.pragma('journal_mode = DELETE');

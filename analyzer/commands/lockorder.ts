@@ -1,0 +1,27 @@
+import { Command, Option } from 'commander';
+
+import { buildLockOrder, renderLockOrder } from '../lockorder';
+import { RunFile } from '../runfile';
+import { integer, type ActionRunner } from './options';
+
+export function registerLockOrder(program: Command, run: ActionRunner): void {
+  program
+    .command('lockorder')
+    .description('potential deadlocks: cycles in the order threads took locks while holding others, with the call sites of each edge')
+    .argument('<run.db>', 'run file written by mutex-rec')
+    .option('--max-cycles <n>', 'list at most N cycles', integer('--max-cycles', 1), 100)
+    .option('--fail-on-cycle', 'exit with code 1 when there is a cycle')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((path: string, o: { maxCycles: number; failOnCycle?: boolean; format: 'text' | 'json' }) =>
+      run(async () => {
+        const runFile = RunFile.open(path);
+        try {
+          const report = buildLockOrder(runFile, { maxCycles: o.maxCycles });
+          process.stdout.write(renderLockOrder(report, o.format));
+          return o.failOnCycle && report.cycles.length > 0 ? 1 : 0;
+        } finally {
+          runFile.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,142 @@
+import { acquiredLock, Func, isCondWait, isWaitOnly, Stage, type RawEvent } from '../core/events';
+import { Joiner } from '../core/join';
+import { LockNameCollector } from './locknames';
+import type { RunFile } from './runfile';
+
+/**
+ * The lock-order graph: an edge held -> acquired for each lock a thread acquired while it held
+ * another, from the raw events in one pass. Held sets are kept per thread:
+ * - a recursive re-entry of a lock the thread holds is no edge (and no new hold);
+ * - a cond wait releases its mutex at entry and re-acquires it at return, an acquisition like any
+ *   other (with the depth a recursive mutex had);
+ * - a successful trylock makes no edge into the lock it took (it cannot block, so cannot deadlock),
+ *   but the lock is held and later acquisitions make edges from it;
+ * - failed attempts and the kernel's wait-only contention events hold nothing.
+ */
+
+export interface LockOrderEdge {
+  from: number; // the lock held
+  to: number; // the lock acquired while holding it
+  count: number;
+  sites: Map<number, Map<number, number>>; // where `from` was acquired -> where `to` was -> count
+  threads: Map<number, number>; // tid -> count
+}
+
+export interface LockGraph {
+  edges: Map<number, Map<number, LockOrderEdge>>; // from -> to -> edge
+  nestedAcquisitions: number; // acquisitions made while the thread held another lock
+  lockNames: Map<number, string>; // as report names them
+  anomalies: Map<string, number>; // the join's, for the run warnings
+}
+
+interface HeldLock {
+  lock: number;
+  caller: number; // where it was acquired
+  depth: number;
+}
+
+interface PendingRequest {
+  lock: number;
+  caller: number;
+}
+
+export function buildLockGraph(run: RunFile): LockGraph {
+  const builder = new LockGraphBuilder();
+  const lockNames = new LockNameCollector();
+  const anomalies = new Map<string, number>();
+  const joiner = new Joiner({
+    acquisition: (a) => lockNames.acquired(a.lock, a.requestCaller),
+    failed: (f) => lockNames.seen(f.lock),
+    open: (o) => lockNames.seen(o.lock),
+    anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+  });
+  for (const e of run.events()) {
+    builder.push(e);
+    joiner.push(e);
+  }
+  joiner.finish();
+  return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, lockNames: lockNames.names(run), anomalies };
+}
+
+class LockGraphBuilder {
+  readonly edges = new Map<number, Map<number, LockOrderEdge>>();
+  nestedAcquisitions = 0;
+  private readonly requests = new Map<number, PendingRequest>(); // by tid
+  private readonly held = new Map<number, HeldLock[]>(); // by tid, in acquisition order
+  private readonly owners = new Map<number, number>(); // lock -> tid holding it
+  private readonly condSavedDepth = new Map<number, number>(); // by tid: depth a cond wait gave up
+
+  push(e: RawEvent): void {
+    if (e.stage === Stage.Request) this.requests.set(e.tid, { lock: e.lock, caller: e.caller });
+    else if (e.stage === Stage.Acquired) this.onAcquired(e);
+    else if (e.stage === Stage.Released) this.onReleased(e);
+  }
+
+  private onAcquired(e: RawEvent): void {
+    const request = this.requests.get(e.tid);
+    if (!request || request.lock !== e.lock) return;
+    this.requests.delete(e.tid);
+    if (!acquiredLock(e.func, e.ret) || isWaitOnly(e.func)) return;
+    const held = this.heldBy(e.tid);
+    const reentered = held.find((h) => h.lock === e.lock);
+    if (reentered) {
+      reentered.depth++;
+      return;
+    }
+    const owner = this.owners.get(e.lock);
+    if (owner !== undefined) this.drop(owner, e.lock); // its release was lost
+    if (held.length > 0) {
+      this.nestedAcquisitions++;
+      if (!isTrylock(e.func)) for (const h of held) this.addEdge(h, e.lock, request.caller, e.tid);
+    }
+    let depth = 1;
+    if (isCondWait(e.func)) {
+      depth = this.condSavedDepth.get(e.tid) ?? 1;
+      this.condSavedDepth.delete(e.tid);
+    }
+    held.push({ lock: e.lock, caller: request.caller, depth });
+    this.owners.set(e.lock, e.tid);
+  }
+
+  private onReleased(e: RawEvent): void {
+    const owner = this.owners.get(e.lock);
+    if (owner === undefined) return;
+    const h = this.heldBy(owner).find((x) => x.lock === e.lock)!;
+    if (isCondWait(e.func)) {
+      if (h.depth > 1) this.condSavedDepth.set(e.tid, h.depth);
+    } else if (h.depth > 1) {
+      h.depth--;
+      return;
+    }
+    this.drop(owner, e.lock);
+  }
+
+  private drop(tid: number, lock: number): void {
+    const held = this.heldBy(tid);
+    held.splice(held.findIndex((h) => h.lock === lock), 1);
+    if (held.length === 0) this.held.delete(tid);
+    this.owners.delete(lock);
+  }
+
+  private heldBy(tid: number): HeldLock[] {
+    let held = this.held.get(tid);
+    if (!held) this.held.set(tid, (held = []));
+    return held;
+  }
+
+  private addEdge(from: HeldLock, to: number, toCaller: number, tid: number): void {
+    let byTo = this.edges.get(from.lock);
+    if (!byTo) this.edges.set(from.lock, (byTo = new Map()));
+    let edge = byTo.get(to);
+    if (!edge) byTo.set(to, (edge = { from: from.lock, to, count: 0, sites: new Map(), threads: new Map() }));
+    edge.count++;
+    let byAcquiredAt = edge.sites.get(from.caller);
+    if (!byAcquiredAt) edge.sites.set(from.caller, (byAcquiredAt = new Map()));
+    byAcquiredAt.set(toCaller, (byAcquiredAt.get(toCaller) ?? 0) + 1);
+    edge.threads.set(tid, (edge.threads.get(tid) ?? 0) + 1);
+  }
+}
+
+function isTrylock(func: number): boolean {
+  return func === Func.PthreadMutexTrylock || func === Func.MutexTrylock;
+}

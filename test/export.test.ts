@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { before, describe, test } from 'node:test';
+
+import { Func } from '../core/events';
+import { LockScript } from './lib/lockscript';
+import { mutexAnalyze } from './lib/tools';
+import { writeRunFile, type SyntheticRunOptions } from './lib/synthetic';
+import { scratchDir } from './lib/workloads';
+
+const L = 0xa000;
+const M = 0xb000;
+const INSERT = 0x1010;
+const LOOKUP = 0x1020;
+const LOCK_FN = 0x7000;
+const MAIN = 0x5010;
+const SYMBOLS: SyntheticRunOptions['symbols'] = [
+  { address: L, name: 'cache_lock', kind: 'data' },
+  { address: M, name: 'index_lock', kind: 'data' },
+  { address: INSERT, name: 'cache_insert+0x1c', kind: 'code' },
+  { address: LOOKUP, name: 'cache_lookup+0x10', kind: 'code' },
+  { address: LOCK_FN, name: 'pthread_mutex_lock', kind: 'code' },
+  { address: MAIN, name: 'main+0x10', kind: 'code' },
+];
+const FOLDED_LINE = /^(.*) (\d+)$/;
+
+let dir: string;
+let files = 0;
+before(() => {
+  dir = scratchDir();
+});
+
+function record(script: LockScript, opts: SyntheticRunOptions = {}): string {
+  const path = joinPath(dir, `run-${++files}.db`);
+  writeRunFile(path, script.events, { symbols: SYMBOLS, threads: { 100: 'main', 1: 'worker-1', 2: 'worker-2' }, ...opts });
+  return path;
+}
+
+async function exported(path: string, format: 'folded' | 'chrome'): Promise<string> {
+  const r = await mutexAnalyze(['export', path, '--format', format]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+interface TraceEvent {
+  ph: string;
+  name: string;
+  cat?: string;
+  ts?: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args: Record<string, string | number>;
+}
+
+describe('export --format folded', () => {
+  test('wait by stack, frames outermost first, total µs per stack; requests without a stack fold as call site then lock', async () => {
+    const s = new LockScript();
+    s.lock(1, L, INSERT, { stackId: 1, waitNs: 1_500 }).unlock(1, L);
+    s.lock(2, L, INSERT, { stackId: 1, waitNs: 2_000 }).unlock(2, L);
+    s.lock(1, M, LOOKUP, { waitNs: 40_000 }).unlock(1, M); // no stack
+    const out = await exported(record(s, { stacks: { 1: [LOCK_FN, MAIN] } }), 'folded');
+    assert.deepEqual(out.split('\n'), [
+      'cache_lookup+0x10;index_lock 40',
+      'main+0x10;cache_insert+0x1c;pthread_mutex_lock 4', // 3.5 µs rounds to 4
+      '',
+    ]);
+  });
+
+  test('every line is "frames count" with an integer count; waits that round to 0 µs are left out', async () => {
+    const s = new LockScript();
+    for (let i = 0; i < 5; i++) s.lock(1, L, INSERT, { waitNs: 1_000 + i * 777 }).unlock(1, L);
+    s.lock(2, M, LOOKUP, { waitNs: 400 }).unlock(2, M);
+    const lines = (await exported(record(s), 'folded')).trimEnd().split('\n');
+    for (const line of lines) assert.match(line, FOLDED_LINE);
+    assert.deepEqual(lines, ['cache_insert+0x1c;cache_lock 13']); // 5 µs + 7.77 µs
+  });
+});
+
+describe('export --format chrome', () => {
+  test('one hold slice per acquisition and one wait slice per observable wait, in µs from the run start', async () => {
+    const s = new LockScript();
+    s.lock(1, L, INSERT, { waitNs: 2_000 }); // request at 1 µs, acquired at 3 µs
+    s.request(2, L, LOOKUP); // 4 µs
+    s.unlock(1, L, 0, { at: 10_000 }).acquired(2, L, LOOKUP, { at: 12_500 }).unlock(2, L, 0, { at: 20_000 });
+    s.lock(1, M, INSERT).condWait(1, M, LOOKUP).unlock(1, M); // the cond re-acquisition has no wait slice
+    const trace = JSON.parse(await exported(record(s), 'chrome')) as { traceEvents: TraceEvent[] };
+    const slices = trace.traceEvents.filter((e) => e.ph === 'X');
+    const holds = slices.filter((e) => e.cat === 'hold');
+    const waits = slices.filter((e) => e.cat === 'wait');
+    assert.equal(holds.length, 4, 'L by 1, L by 2, M before and after the cond wait');
+    assert.equal(waits.length, 3);
+    const first = holds.find((e) => e.tid === 1 && e.name === 'cache_lock')!;
+    assert.deepEqual(first, { ph: 'X', name: 'cache_lock', cat: 'hold', ts: 3, dur: 7, pid: 100, tid: 1, args: { lock: '0xa000', callsite: 'cache_insert+0x1c' } });
+    const blocked = waits.find((e) => e.tid === 2)!;
+    assert.deepEqual([blocked.ts, blocked.dur, blocked.args.blockedByTid, blocked.args.callsite], [4, 8.5, 1, 'cache_lookup+0x10']);
+  });
+
+  test('wait-only acquisitions (kernel contention tracepoint) have a wait slice and no hold', async () => {
+    const s = new LockScript().lock(1, L, INSERT, { func: Func.KernelContention, waitNs: 5_000 });
+    const slices = (JSON.parse(await exported(record(s), 'chrome')) as { traceEvents: TraceEvent[] }).traceEvents.filter((e) => e.ph === 'X');
+    assert.deepEqual(slices.map((e) => [e.cat, e.dur]), [['wait', 5]]);
+  });
+
+  test('thread and process names as metadata', async () => {
+    const trace = JSON.parse(await exported(record(new LockScript().lock(1, L, INSERT).unlock(1, L)), 'chrome')) as { traceEvents: TraceEvent[] };
+    const meta = trace.traceEvents.filter((e) => e.ph === 'M').map((e) => [e.name, e.pid, e.tid, e.args.name]);
+    assert.deepEqual(meta, [
+      ['process_name', 100, 100, 'main'],
+      ['thread_name', 100, 1, 'worker-1'],
+      ['thread_name', 100, 2, 'worker-2'],
+      ['thread_name', 100, 100, 'main'],
+    ]);
+  });
+
+  test('-o writes the file, nothing on stdout, no temporary left', async () => {
+    const out = joinPath(dir, 'trace-out', 'trace.json');
+    const path = record(new LockScript().lock(1, L, INSERT).unlock(1, L));
+    const missingDir = await mutexAnalyze(['export', path, '--format', 'chrome', '-o', out]);
+    assert.equal(missingDir.code, 2, 'a directory that does not exist');
+    const file = joinPath(dir, 'trace.json');
+    const r = await mutexAnalyze(['export', path, '--format', 'chrome', '-o', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: unknown[] }).traceEvents.length, 6); // 4 names, a wait and a hold
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+    assert.equal(existsSync(out), false);
+  });
+});
