@@ -3,7 +3,7 @@ import { LockNameCollector } from './locknames';
 import type { Format } from './report';
 import type { RunFile } from './runfile';
 import { runHeader, runJson, runWarnings } from './runinfo';
-import { SitedJoiner } from './sitedjoin';
+import { Joiner } from '../core/join';
 import { SiteNamer } from './sitenames';
 import { formatCount, formatDuration } from './stats/units';
 
@@ -74,8 +74,8 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
   const anomalies = new Map<string, number>();
   const contended = { waits: 0, totalNs: 0 };
   const unattributed = { waits: 0, totalNs: 0 };
-  const joiner = new SitedJoiner({
-    acquisition(a, sites) {
+  const joiner = new Joiner({
+    acquisition(a) {
       lockNames.acquired(a.lock, a.requestCaller);
       if (!a.contended || a.wait === null || (opts.lock !== undefined && a.lock !== opts.lock)) return;
       contended.waits++;
@@ -85,7 +85,7 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
         unattributed.totalNs += a.wait;
         return;
       }
-      const p = pairOf(pairs, sites.blockerCaller ?? 0, a.requestCaller);
+      const p = pairOf(pairs, a.blockerCaller ?? 0, a.requestCaller);
       p.waits++;
       p.total += a.wait;
       p.max = Math.max(p.max, a.wait);

@@ -1,6 +1,6 @@
 import { addAcquisition, addFailed, addOpen, newGroup, type Analysis, type GroupStats } from './aggregate';
 import type { RunFile } from './runfile';
-import { SitedJoiner } from './sitedjoin';
+import { Joiner } from '../core/join';
 
 /** 'callsite': one group per request call site (the lock call's return address); 'stack': per whole request stack. */
 export type SiteGrouping = 'callsite' | 'stack';
@@ -32,17 +32,18 @@ export function analyzeSites(run: RunFile, opts: { by: SiteGrouping; lock?: numb
     if (!g) groups.set(key, (g = newGroup(key, false)));
     return g;
   };
-  const joiner = new SitedJoiner({
-    acquisition(a, sites) {
-      const g = groupOf(a.lock, a.requestCaller, sites.requestStackId);
+  const joiner = new Joiner({
+    acquisition(a) {
+      const g = groupOf(a.lock, a.requestCaller, a.requestStackId);
       if (g) addAcquisition(g, a);
     },
-    failed(f, request) {
-      const g = groupOf(f.lock, request.caller, request.stackId);
+    failed(f) {
+      const g = groupOf(f.lock, f.requestCaller, f.requestStackId);
       if (g) addFailed(g, f);
     },
-    open(o, request) {
-      const g = request && groupOf(o.lock, request.caller, request.stackId);
+    open(o) {
+      // a release without a seen acquisition has no request, so no call site
+      const g = o.kind !== 'released-before-acquire-seen' && groupOf(o.lock, o.requestCaller, o.requestStackId);
       if (g) addOpen(g, o);
     },
     anomaly(kind) {

@@ -30,9 +30,7 @@ export interface RunMeta {
 }
 
 /** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
-export interface RunEvent extends RawEvent {
-  stackId: number | null;
-}
+export type RunEvent = RawEvent & { stackId: number | null };
 
 /** A run file opened read-only; events are streamed in id order, never loaded whole. */
 export class RunFile {

@@ -105,6 +105,7 @@ export interface RawEvent {
   ret: number;
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
+  stackId?: number | null; // request events: the call stack's id (absent or null: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */

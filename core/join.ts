@@ -28,9 +28,11 @@ export interface Acquisition {
   hold: number | null; // releasedTs - acquiredTs; null for a wait-only acquisition
   contended: boolean; // another thread held the lock when this one asked for it
   blockerTid: number | null; // that thread
+  blockerCaller: number | null; // where that thread had acquired the lock (its request's call site)
   recursiveEntries: number; // nested re-entries of a recursive mutex during this hold
   releasedByTid: number; // usually tid
   requestCaller: number;
+  requestStackId: number | null;
   releaseCaller: number;
   kind: string; // pthread_mutex, mutex, spinlock, rwsem:R, ... (core/events lockKind)
 }
@@ -45,6 +47,8 @@ export interface FailedAttempt {
   ret: number;
   contended: boolean;
   blockerTid: number | null;
+  requestCaller: number;
+  requestStackId: number | null;
 }
 
 /** Something the run's edges cut: still held, still waited for, or released without a seen acquire. */
@@ -55,6 +59,8 @@ export interface OpenItem {
   lock: number;
   func: number;
   ts: number; // acquiredTs, requestTs or releasedTs respectively
+  requestCaller: number; // 0 for released-before-acquire-seen (no request was seen)
+  requestStackId: number | null;
 }
 
 export interface JoinSink {
@@ -70,7 +76,9 @@ interface PendingRequest {
   func: number;
   ts: number;
   caller: number;
+  stackId: number | null;
   blockerTid: number | null;
+  blockerCaller: number | null;
   kind: string;
 }
 
@@ -83,7 +91,9 @@ interface Hold {
   wait: number | null;
   contended: boolean;
   blockerTid: number | null;
+  blockerCaller: number | null;
   requestCaller: number;
+  requestStackId: number | null;
   depth: number;
   recursiveEntries: number;
   kind: string;
@@ -105,10 +115,12 @@ export class Joiner {
   /** Reports what the run's end cut: holds still open and requests still waiting. */
   finish(): void {
     for (const [lock, h] of this.holds) {
-      this.sink.open({ kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs });
+      this.sink.open({
+        kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs, requestCaller: h.requestCaller, requestStackId: h.requestStackId,
+      });
     }
     for (const [tid, r] of this.requests) {
-      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid, lock: r.lock, func: r.func, ts: r.ts });
+      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid, lock: r.lock, func: r.func, ts: r.ts, requestCaller: r.caller, requestStackId: r.stackId });
     }
     this.holds.clear();
     this.requests.clear();
@@ -117,8 +129,17 @@ export class Joiner {
   private onRequest(e: RawEvent): void {
     if (this.requests.has(e.tid)) this.sink.anomaly('request-without-return', e);
     const holder = this.holds.get(e.lock);
-    const blockerTid = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder.tid : null;
-    this.requests.set(e.tid, { lock: e.lock, func: e.func, ts: e.ts, caller: e.caller, blockerTid, kind: lockKind(e.func, e.flags ?? 0) });
+    const blocker = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder : null;
+    this.requests.set(e.tid, {
+      lock: e.lock,
+      func: e.func,
+      ts: e.ts,
+      caller: e.caller,
+      stackId: e.stackId ?? null,
+      blockerTid: blocker ? blocker.tid : null,
+      blockerCaller: blocker ? blocker.requestCaller : null,
+      kind: lockKind(e.func, e.flags ?? 0),
+    });
   }
 
   private onAcquired(e: RawEvent): void {
@@ -132,15 +153,16 @@ export class Joiner {
     if (!acquiredLock(e.func, e.ret)) {
       this.sink.failed({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, returnTs: e.ts, ret: e.ret,
-        contended, blockerTid: request.blockerTid,
+        contended, blockerTid: request.blockerTid, requestCaller: request.caller, requestStackId: request.stackId,
       });
       return;
     }
     if (isWaitOnly(e.func)) {
       this.sink.acquisition({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, acquiredTs: e.ts, releasedTs: null,
-        wait: e.ts - request.ts, hold: null, contended: true, blockerTid: request.blockerTid, recursiveEntries: 0,
-        releasedByTid: e.tid, requestCaller: request.caller, releaseCaller: 0, kind: request.kind,
+        wait: e.ts - request.ts, hold: null, contended: true, blockerTid: request.blockerTid, blockerCaller: request.blockerCaller,
+        recursiveEntries: 0, releasedByTid: e.tid, requestCaller: request.caller, requestStackId: request.stackId, releaseCaller: 0,
+        kind: request.kind,
       });
       return;
     }
@@ -168,7 +190,9 @@ export class Joiner {
       wait: isCondWait(e.func) ? null : e.ts - request.ts,
       contended,
       blockerTid: request.blockerTid,
+      blockerCaller: request.blockerCaller,
       requestCaller: request.caller,
+      requestStackId: request.stackId,
       depth,
       recursiveEntries: 0,
       kind: request.kind,
@@ -178,7 +202,9 @@ export class Joiner {
   private onReleased(e: RawEvent): void {
     const hold = this.holds.get(e.lock);
     if (!hold) {
-      this.sink.open({ kind: 'released-before-acquire-seen', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts });
+      this.sink.open({
+        kind: 'released-before-acquire-seen', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts, requestCaller: 0, requestStackId: null,
+      });
       return;
     }
     // A cond wait releases a recursive mutex entirely and restores its depth when it re-takes it.
@@ -201,9 +227,11 @@ export class Joiner {
       hold: e.ts - hold.acquiredTs,
       contended: hold.contended,
       blockerTid: hold.blockerTid,
+      blockerCaller: hold.blockerCaller,
       recursiveEntries: hold.recursiveEntries,
       releasedByTid: e.tid,
       requestCaller: hold.requestCaller,
+      requestStackId: hold.requestStackId,
       releaseCaller: e.caller,
       kind: hold.kind,
     });

@@ -3,9 +3,7 @@ import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';
 
 import { EBUSY, Func, Stage } from '../core/events';
-import type { Acquisition } from '../core/join';
 import type { Report, ReportRow } from '../analyzer/report';
-import { SitedJoiner, type AcquisitionSites } from '../analyzer/sitedjoin';
 import { LockScript } from './lib/lockscript';
 import { simulatedEvents } from './lib/simulate';
 import { join, mutexAnalyze } from './lib/tools';
@@ -127,37 +125,28 @@ describe('report --by callsite --stack', () => {
   });
 });
 
-describe('the sited join', () => {
-  test('reports what the join reports, each acquisition with its own request\'s site and its blocker\'s', () => {
+describe('the join carries where things happened', () => {
+  test("each acquisition has its own request's stack, failures their own call site, and a blocked one where its blocker had acquired the lock", () => {
     for (const seed of [1, 2, 3]) {
       const events = simulatedEvents(seed, 20_000);
-      const plain = join(events);
-      const sited: { a: Acquisition; sites: AcquisitionSites }[] = [];
-      const failedAt: number[] = [];
-      let open = 0;
-      const joiner = new SitedJoiner({
-        acquisition: (a, sites) => sited.push({ a, sites }),
-        failed: (f, request) => failedAt.push(request.caller),
-        open: () => open++,
-        anomaly: () => undefined,
-      });
-      for (const e of events) joiner.push(e);
-      joiner.finish();
-      assert.deepEqual(sited.map((x) => x.a), plain.acquisitions);
-      assert.equal(open, plain.open.length);
+      const joined = join(events);
       const requests = new Map(events.filter((e) => e.stage === Stage.Request).map((e) => [`${e.tid}@${e.ts}`, e]));
-      assert.deepEqual(failedAt, plain.failed.map((f) => requests.get(`${f.tid}@${f.requestTs}`)!.caller), 'failed attempts at their own call site');
+      assert.deepEqual(
+        joined.failed.map((f) => f.requestCaller),
+        joined.failed.map((f) => requests.get(`${f.tid}@${f.requestTs}`)!.caller),
+        'failed attempts at their own call site',
+      );
       let checked = 0;
-      for (const { a, sites } of sited) {
-        assert.equal(sites.requestStackId, requests.get(`${a.tid}@${a.requestTs}`)!.stackId, 'the stack of its own request');
+      for (const a of joined.acquisitions) {
+        assert.equal(a.requestStackId, requests.get(`${a.tid}@${a.requestTs}`)!.stackId ?? null, 'the stack of its own request');
         if (a.blockerTid === null) {
-          assert.equal(sites.blockerCaller, null);
+          assert.equal(a.blockerCaller, null);
           continue;
         }
         // The blocker's hold, when the join completed it (a lost release leaves it unreported).
-        const hold = sited.find(({ a: h }) => h.tid === a.blockerTid && h.lock === a.lock && h.acquiredTs < a.requestTs && h.releasedTs! > a.requestTs);
+        const hold = joined.acquisitions.find((h) => h.tid === a.blockerTid && h.lock === a.lock && h.acquiredTs < a.requestTs && h.releasedTs! > a.requestTs);
         if (!hold) continue;
-        assert.equal(sites.blockerCaller, hold.a.requestCaller, 'where the blocker had acquired the lock');
+        assert.equal(a.blockerCaller, hold.requestCaller, 'where the blocker had acquired the lock');
         checked++;
       }
       assert.ok(checked > 20, `${checked} contended acquisitions checked`);

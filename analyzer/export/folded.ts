@@ -1,7 +1,7 @@
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
 import type { RunFile } from '../runfile';
-import { SitedJoiner } from '../sitedjoin';
+import { Joiner } from '../../core/join';
 import { SiteNamer } from '../sitenames';
 
 /**
@@ -14,12 +14,12 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
   const bySite = new Map<number, Map<number, number>>(); // call site -> lock -> wait (ns), for requests without a stack
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
-  const joiner = new SitedJoiner({
-    acquisition(a, sites) {
+  const joiner = new Joiner({
+    acquisition(a) {
       lockNames.acquired(a.lock, a.requestCaller);
       if (a.wait === null || a.wait === 0) return;
-      if (sites.requestStackId === null) add(bySite, a.requestCaller, a.lock, a.wait);
-      else add(byStack, sites.requestStackId, a.requestCaller, a.wait);
+      if (a.requestStackId === null) add(bySite, a.requestCaller, a.lock, a.wait);
+      else add(byStack, a.requestStackId, a.requestCaller, a.wait);
     },
     failed: (f) => lockNames.seen(f.lock),
     open: (o) => lockNames.seen(o.lock),
