@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 
 import { formatAddress } from '../core/events';
+import { findMapping, type FileMapping } from '../core/mappings';
 import type { RunFile } from './runfile';
 
 /**
@@ -17,7 +18,7 @@ export interface LockIdentity {
 }
 
 export class AddressNamer {
-  private readonly mappings: { start: number; end: number; offset: number; path: string }[];
+  private readonly mappings: FileMapping[];
   private readonly symbols: ReturnType<RunFile['symbols']>;
 
   constructor(run: RunFile) {
@@ -33,16 +34,8 @@ export class AddressNamer {
   /** object+0xfileoffset: stable across runs of the same binaries whatever ASLR did. */
   objectOffset(address: number): string | null {
     if (address < 0) return null;
-    let lo = 0;
-    let hi = this.mappings.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const m = this.mappings[mid];
-      if (address < m.start) hi = mid - 1;
-      else if (address >= m.end) lo = mid + 1;
-      else return `${basename(m.path)}+0x${(address - m.start + m.offset).toString(16)}`;
-    }
-    return null;
+    const m = findMapping(this.mappings, address);
+    return m ? `${basename(m.path)}+0x${(address - m.start + m.offset).toString(16)}` : null;
   }
 }
 

@@ -161,6 +161,26 @@ static __always_inline __u64 return_address(struct pt_regs *ctx)
 	return ra;
 }
 
+/* Remembers the lock a thread is inside a call on, for the return probe (which has no arguments). */
+static __always_inline __u64 enter_call(struct pt_regs *ctx, __u32 tid, __u64 lock)
+{
+	struct pending_call call = { .lock = lock, .caller = return_address(ctx) };
+	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
+	return call.caller;
+}
+
+/* The lock and caller of the call a thread returns from; 0 when it entered before the probes. */
+static __always_inline int leave_call(__u32 tid, __u64 *lock, __u64 *caller)
+{
+	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
+	if (!call)
+		return 0;
+	*lock = call->lock;
+	*caller = call->caller;
+	bpf_map_delete_elem(&pending, &tid);
+	return 1;
+}
+
 /* Entry of a lock function: the request. */
 static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 lock)
 {
@@ -168,10 +188,8 @@ static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 l
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	struct pending_call call = { .lock = lock, .caller = return_address(ctx) };
-	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
-	emit_request(ctx, id, ts, func, lock, call.caller, 0, BPF_F_USER_STACK);
+	__u64 caller = enter_call(ctx, (__u32)id, lock);
+	emit_request(ctx, id, ts, func, lock, caller, 0, BPF_F_USER_STACK);
 	return 0;
 }
 
@@ -182,12 +200,9 @@ static __always_inline int on_lock_return(struct pt_regs *ctx, __u8 func)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
-	if (!call)
-		return 0; /* entered before the probes were attached */
-	__u64 lock = call->lock, caller = call->caller;
-	bpf_map_delete_elem(&pending, &tid);
+	__u64 lock, caller;
+	if (!leave_call((__u32)id, &lock, &caller))
+		return 0;
 	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, (__s32)PT_REGS_RC(ctx));
 	return 0;
 }
@@ -235,10 +250,8 @@ static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 m
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	struct pending_call call = { .lock = mutex, .caller = return_address(ctx) };
-	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
-	emit(id, ts, STAGE_RELEASED, func, mutex, call.caller, 0);
+	__u64 caller = enter_call(ctx, (__u32)id, mutex);
+	emit(id, ts, STAGE_RELEASED, func, mutex, caller, 0);
 	return 0;
 }
 
@@ -248,12 +261,9 @@ static __always_inline int on_cond_return(struct pt_regs *ctx, __u8 func)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
-	if (!call)
+	__u64 lock, caller;
+	if (!leave_call((__u32)id, &lock, &caller))
 		return 0;
-	__u64 lock = call->lock, caller = call->caller;
-	bpf_map_delete_elem(&pending, &tid);
 	emit_request(ctx, id, ts, func, lock, caller, 0, BPF_F_USER_STACK);
 	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, (__s32)PT_REGS_RC(ctx));
 	return 0;

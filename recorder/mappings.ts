@@ -1,13 +1,10 @@
 import { readFileSync, realpathSync } from 'node:fs';
 
+import type { FileMapping } from '../core/mappings';
 import { addon, type MmapWatcher } from './addon';
 
-/** One file-backed mapping of the target, from /proc/PID/maps. */
-export interface Mapping {
-  start: number;
-  end: number;
-  offset: number;
-  path: string;
+/** One file-backed mapping of the target, as the run file keeps it. */
+export interface Mapping extends FileMapping {
   buildId: string | null; // filled in when the recording ends (reading ELF files is slow)
 }
 

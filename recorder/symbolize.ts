@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
 
 import { readElf, type ElfObject } from './elf';
+import { findMapping } from '../core/mappings';
 import type { Mapping } from './mappings';
 
 export interface SymbolName {
@@ -51,7 +52,7 @@ export class UserSymbolizer {
   }
 
   private name(address: number, kind: 'code' | 'data'): SymbolName | null {
-    const mapping = this.mappingOf(address);
+    const mapping = findMapping(this.mappings, address);
     if (!mapping) return null;
     const module = basename(mapping.path);
     const fileOffset = address - mapping.start + mapping.offset;
@@ -63,18 +64,7 @@ export class UserSymbolizer {
     return kind === 'code' ? { name: `${module}+0x${fileOffset.toString(16)}`, module, kind } : null;
   }
 
-  private mappingOf(address: number): Mapping | null {
-    let lo = 0;
-    let hi = this.mappings.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const m = this.mappings[mid];
-      if (address < m.start) hi = mid - 1;
-      else if (address >= m.end) lo = mid + 1;
-      else return m;
-    }
-    return null;
-  }
+
 
   private load(path: string) {
     if (!this.objects.has(path)) {
