@@ -100,9 +100,9 @@ describe("this machine's fallback: contention tracepoints", () => {
   test('threads reading one file description: contended f_pos_lock waits with the right tids and a plausible total', async () => {
     const reader = workload('fpos_contend');
     const data = joinPath(dir, 'data.bin');
-    writeFileSync(data, Buffer.alloc(8 << 20, 7));
+    writeFileSync(data, Buffer.alloc(32 << 20, 7));
     const runPath = joinPath(dir, 'fpos.db');
-    const r = await run(process.execPath, [MUTEX_REC, '--kernel', '--kernel-probe', 'auto', '-o', runPath, '--', reader, data, '4', '3000']);
+    const r = await run(process.execPath, [MUTEX_REC, '--kernel', '--kernel-probe', 'auto', '-o', runPath, '--', reader, data, '4', '1000']);
     assert.equal(r.code, 0, r.stderr);
     const readers = parseLines(r.stdout, 'reader');
     assert.equal(readers.length, 4);
@@ -111,14 +111,11 @@ describe("this machine's fallback: contention tracepoints", () => {
     const joined = join(runFile.events);
     const fposWaits = joined.acquisitions.filter((a) => a.kind === 'mutex');
     const readerTids = new Set(readers.map((t) => Number(t.tid)));
-    // Which reader happens to wait is the scheduler's business; that every wait is attributed to
-    // a reader, and never exceeds the time that reader spent inside read(), is the recorder's.
     const strangers = fposWaits.filter((a) => !readerTids.has(a.tid));
     assert.deepEqual(strangers.map((a) => a.tid), [], 'waits attributed to threads that are not readers');
-    const waiters = new Set(fposWaits.map((a) => a.tid));
-    assert.ok(waiters.size >= 2, `contended waits seen for ${waiters.size} readers only`);
     for (const t of readers) {
       const mine = fposWaits.filter((a) => a.tid === Number(t.tid));
+      assert.ok(mine.length > 0, `no contended wait recorded for reader ${t.tid}`);
       const total = mine.reduce((s, a) => s + a.wait!, 0);
       assert.ok(total <= Number(t.in_read_ns), `reader ${t.tid}: ${total} ns of waits, ${t.in_read_ns} ns inside read()`);
     }

@@ -31,7 +31,7 @@ static unsigned long long now_ns(void)
 static void *reader(void *arg)
 {
 	(void)arg;
-	static __thread char buf[256 * 1024];
+	static __thread char buf[1024 * 1024];
 	unsigned long long inside = 0;
 	pthread_barrier_wait(&start);
 	for (int i = 0; i < reads_per_thread; i++) {
