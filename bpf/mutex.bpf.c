@@ -447,10 +447,23 @@ int BPF_KPROBE(kprobe_mutex_unlock, struct mutex *lock)
 
 /*
  * contention_begin can fire twice for one mutex acquisition (optimistic spinning, then sleeping):
- * the wait starts at the first. A lock contended inside another's slow path (the mutex's own
- * wait_lock) is ignored while the outer wait is open, as perf lock contention does, so the two
- * tools count the same waits. No caller address: the tracepoint fires deep in the slow path.
+ * the wait starts at the first. Waits are kept per thread and lock, as perf lock does, so a lock
+ * contended inside another's slow path (the mutex's own wait_lock) is a wait of its own. No caller
+ * address: the tracepoint fires deep in the slow path (the kernel stack has the callers).
  */
+struct contention_key {
+	__u32 tid;
+	__u32 pad;
+	__u64 lock;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct contention_key);
+	__type(value, __u8);
+} contention_pending SEC(".maps");
+
 SEC("tp_btf/contention_begin")
 int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 {
@@ -458,11 +471,10 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!kernel_wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	if (bpf_map_lookup_elem(&kernel_pending, &tid))
-		return 0;
-	struct kernel_call call = { .lock = (__u64)lock, .caller = 0, .depth = 0, .func = FN_KERNEL_CONTENTION };
-	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
+	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
+	__u8 one = 1;
+	if (bpf_map_update_elem(&contention_pending, &key, &one, BPF_NOEXIST) != 0)
+		return 0; /* this wait is already open */
 	emit_request(ctx, id, ts, FN_KERNEL_CONTENTION, (__u64)lock, 0, flags, 0);
 	return 0;
 }
@@ -474,11 +486,9 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!kernel_wanted(id >> 32))
 		return 0;
-	__u32 tid = (__u32)id;
-	struct kernel_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
-	if (!call || call->lock != (__u64)lock)
-		return 0;
-	bpf_map_delete_elem(&kernel_pending, &tid);
+	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
+	if (bpf_map_delete_elem(&contention_pending, &key) != 0)
+		return 0; /* began before the recording */
 	emit(id, ts, STAGE_ACQUIRED, FN_KERNEL_CONTENTION, (__u64)lock, 0, ret);
 	return 0;
 }

@@ -101,6 +101,8 @@ interface Hold {
 
 export class Joiner {
   private readonly requests = new Map<number, PendingRequest>(); // by tid
+  // Contention-tracepoint waits nest (a lock contended inside another's slow path): by tid and lock.
+  private readonly waitOnlyRequests = new Map<string, PendingRequest & { tid: number }>();
   private readonly holds = new Map<number, Hold>(); // by lock
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
 
@@ -119,18 +121,30 @@ export class Joiner {
         kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs, requestCaller: h.requestCaller, requestStackId: h.requestStackId,
       });
     }
-    for (const [tid, r] of this.requests) {
-      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid, lock: r.lock, func: r.func, ts: r.ts, requestCaller: r.caller, requestStackId: r.stackId });
+    const waiting = [...this.requests].map(([tid, r]) => ({ ...r, tid })).concat([...this.waitOnlyRequests.values()]);
+    for (const r of waiting) {
+      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid: r.tid, lock: r.lock, func: r.func, ts: r.ts, requestCaller: r.caller, requestStackId: r.stackId });
     }
     this.holds.clear();
     this.requests.clear();
+    this.waitOnlyRequests.clear();
   }
 
   private onRequest(e: RawEvent): void {
+    if (isWaitOnly(e.func)) {
+      const key = `${e.tid}:${e.lock}`;
+      if (this.waitOnlyRequests.has(key)) this.sink.anomaly('request-without-return', e);
+      this.waitOnlyRequests.set(key, { ...this.pendingRequest(e), tid: e.tid });
+      return;
+    }
     if (this.requests.has(e.tid)) this.sink.anomaly('request-without-return', e);
+    this.requests.set(e.tid, this.pendingRequest(e));
+  }
+
+  private pendingRequest(e: RawEvent): PendingRequest {
     const holder = this.holds.get(e.lock);
     const blocker = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder : null;
-    this.requests.set(e.tid, {
+    return {
       lock: e.lock,
       func: e.func,
       ts: e.ts,
@@ -139,16 +153,18 @@ export class Joiner {
       blockerTid: blocker ? blocker.tid : null,
       blockerCaller: blocker ? blocker.requestCaller : null,
       kind: lockKind(e.func, e.flags ?? 0),
-    });
+    };
   }
 
   private onAcquired(e: RawEvent): void {
-    const request = this.requests.get(e.tid);
+    const waitOnlyKey = `${e.tid}:${e.lock}`;
+    const request = isWaitOnly(e.func) ? this.waitOnlyRequests.get(waitOnlyKey) : this.requests.get(e.tid);
     if (!request || request.lock !== e.lock) {
       this.sink.anomaly('return-without-request', e);
       return;
     }
-    this.requests.delete(e.tid);
+    if (isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey);
+    else this.requests.delete(e.tid);
     const contended = request.blockerTid !== null;
     if (!acquiredLock(e.func, e.ret)) {
       this.sink.failed({

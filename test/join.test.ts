@@ -122,6 +122,18 @@ describe('the join of request, acquired and released', () => {
     assert.deepEqual(j.open.map((o) => o.kind).sort(), ['held-at-end', 'released-before-acquire-seen', 'waiting-at-end']);
   });
 
+  test('contention-tracepoint waits nest per thread and lock, and have no hold', () => {
+    const K = Func.KernelContention;
+    const j = join(events([
+      [0, req, K, 1, A], // waiting for mutex A
+      [3, req, K, 1, B], // its wait_lock B contended inside A's slow path
+      [5, acq, K, 1, B],
+      [9, acq, K, 1, A],
+    ]));
+    assert.deepEqual(j.acquisitions.map((a) => [a.lock, a.wait, a.hold]).sort(), [[A, 9, null], [B, 2, null]]);
+    assert.deepEqual(j.anomalies, []);
+  });
+
   test('dropped events show up as anomalies, not as wrong holds', () => {
     // tid 1's release of A was dropped: tid 2's acquisition contradicts the books.
     const j = join(events([
