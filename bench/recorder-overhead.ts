@@ -5,7 +5,11 @@
  *   floor  with empty BPF programs (build/empty.bpf.o) on the recorder's uprobes, for that pid:
  *          the cost of the probes themselves,
  *   rec    under mutex-rec, recording into a SQLite run file,
- * run interleaved for some rounds. The goal is rec/floor <= 1.10 and no dropped event.
+ *   bpftrace  under a bpftrace script in the manner of the BPF Performance Tools book's pmlock.bt
+ *          and pmheld.bt (uprobe + uretprobe on lock, uprobe on unlock, wait and hold histograms
+ *          by mutex, 5-frame user stack and comm, kept in maps), for that pid,
+ * run interleaved for some rounds. The goals are rec/floor <= 1.10 with no dropped event, and
+ * rec no slower than bpftrace, which keeps only histograms where mutex-rec keeps every event.
  *
  *   node dist/bench/recorder-overhead.js [--rounds K] [--pairs M] [--threads T] [--rec-arg ARG]...
  *
@@ -31,8 +35,8 @@ const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js');
 const GOAL = 1.1;
 const TIMEOUT_MS = 120_000;
 
-type Variant = 'bare' | 'floor' | 'rec';
-const VARIANTS: Variant[] = ['bare', 'floor', 'rec'];
+type Variant = 'bare' | 'floor' | 'rec' | 'bpftrace';
+const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'bpftrace'];
 
 interface Measurement {
   perPairNs: number;
@@ -128,6 +132,48 @@ async function rec(workloadArgs: string[], recArgs: string[], runFile: string): 
   }
 }
 
+/** pmlock.bt + pmheld.bt (BPF Performance Tools, ch. 13), on the libc the workload maps. */
+function bpftraceScript(libc: string): string {
+  return `
+BEGIN { printf("attached\\n"); }
+uprobe:${libc}:pthread_mutex_lock { @lock_start[tid] = nsecs; @lock_addr[tid] = arg0; }
+uretprobe:${libc}:pthread_mutex_lock /@lock_start[tid]/ {
+  @lock_latency_ns[usym(@lock_addr[tid]), ustack(5), comm] = hist(nsecs - @lock_start[tid]);
+  @held_start[@lock_addr[tid]] = nsecs;
+  delete(@lock_start[tid]); delete(@lock_addr[tid]);
+}
+uprobe:${libc}:pthread_mutex_unlock /@held_start[arg0]/ {
+  @held_time_ns[usym(arg0), ustack(5), comm] = hist(nsecs - @held_start[arg0]);
+  delete(@held_start[arg0]);
+}`;
+}
+
+async function bpftrace(workloadArgs: string[]): Promise<Measurement> {
+  const { child, finished } = start(WORKLOAD, ['--wait-go', ...workloadArgs]);
+  let tracer: ReturnType<typeof start> | null = null;
+  try {
+    const pid = await readyPid(child.stdout!);
+    const libc = pthreadProviders(mappedObjects(pid))[0].path;
+    tracer = start('bpftrace', ['-p', String(pid), '-e', bpftraceScript(libc)]);
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      tracer!.child.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('attached')) resolve();
+      });
+      tracer!.finished.then((r) => reject(new Error(`bpftrace exited before attaching: ${r.stderr.trim()}`)));
+    });
+    child.stdin!.end('go\n');
+    return { perPairNs: perPairNs('workload under bpftrace', await finished) };
+  } finally {
+    child.kill('SIGKILL');
+    if (tracer) {
+      tracer.child.kill('SIGINT'); // bpftrace prints its maps and exits
+      await tracer.finished;
+    }
+  }
+}
+
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`);
@@ -156,14 +202,17 @@ async function main(): Promise<void> {
   // Other processes share these CPUs with the workload: a busy machine makes every figure noisy.
   const loadAtStart = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'mutex-bench-'));
-  const results: Record<Variant, Measurement[]> = { bare: [], floor: [], rec: [] };
+  const results: Record<Variant, Measurement[]> = { bare: [], floor: [], rec: [], bpftrace: [] };
   try {
     for (let round = 1; round <= rounds; round++) {
       results.bare.push(await bare(workloadArgs));
       results.floor.push(await floor(workloadArgs));
       results.rec.push(await rec(workloadArgs, recArgs, join(dir, 'run.db')));
+      results.bpftrace.push(await bpftrace(workloadArgs));
       const last = (v: Variant): string => fmt(results[v][round - 1].perPairNs, 1);
-      process.stderr.write(`round ${round}/${rounds}: bare ${last('bare')} ns, floor ${last('floor')} ns, rec ${last('rec')} ns per pair\n`);
+      process.stderr.write(
+        `round ${round}/${rounds}: bare ${last('bare')} ns, floor ${last('floor')} ns, rec ${last('rec')} ns, bpftrace ${last('bpftrace')} ns per pair\n`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -183,8 +232,12 @@ async function main(): Promise<void> {
   const met = median(recOverFloor) <= GOAL && drops.every((d) => d === 0);
   console.log(`rec/floor   ${fmt(median(recOverFloor), 3)}  (${spread(recOverFloor, 3)})`);
   console.log(`floor/bare  ${fmt(median(ratios('floor', 'bare')), 0)}  (${spread(ratios('floor', 'bare'), 0)})`);
+  const recOverBpftrace = ratios('rec', 'bpftrace');
+  console.log(`rec/bpftrace ${fmt(median(recOverBpftrace), 3)}  (${spread(recOverBpftrace, 3)})`);
+  console.log(`bpftrace/floor ${fmt(median(ratios('bpftrace', 'floor')), 3)}  (${spread(ratios('bpftrace', 'floor'), 3)})`);
   console.log(`rec drops   ${drops.join(', ')}  (events recorded per round: ${events.map((e) => fmt(e)).join(', ')})`);
   console.log(`goal (rec/floor <= ${GOAL}, no drop): ${met ? 'met' : 'NOT met'}`);
+  console.log(`goal (rec no slower than bpftrace): ${median(recOverBpftrace) <= 1 ? 'met' : 'NOT met'}`);
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,28 @@
+import { workerData } from 'node:worker_threads';
+
+import { chunkBytes, chunkReader, chunkView, openReadOnly, SlotState, type WorkerData } from './reader';
+
+/** One reader thread of readEventChunks(): reads its chunks into the shared slots (see readInWorkers). */
+const { path, plan, worker, workers, slots, control, errors } = workerData as WorkerData;
+const state = new Int32Array(control);
+const slotCount = state.length;
+const slotBytes = chunkBytes(plan.capacity);
+let slot = worker;
+try {
+  const db = openReadOnly(path);
+  const read = chunkReader(db, plan);
+  for (let k = worker; k < plan.count.length; k += workers) {
+    slot = k % slotCount;
+    while (Atomics.load(state, slot) === SlotState.Full) Atomics.wait(state, slot, SlotState.Full);
+    if (Atomics.load(state, slot) === SlotState.Stopped) break;
+    read(k, chunkView(slots, slot * slotBytes, plan.capacity, plan.capacity));
+    Atomics.store(state, slot, SlotState.Full);
+    Atomics.notify(state, slot);
+  }
+  db.close();
+} catch (err) {
+  errors.postMessage((err as Error).message);
+  Atomics.store(state, slot, SlotState.Failed);
+  Atomics.notify(state, slot);
+}
+errors.close();
