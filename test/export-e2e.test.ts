@@ -5,17 +5,7 @@ import { before, describe, test } from 'node:test';
 
 import { join, mutexAnalyze, mutexRec, openRun } from './lib/tools';
 import { parseLines, scratchDir, workload } from './lib/workloads';
-
-interface TraceEvent {
-  ph: string;
-  name: string;
-  cat?: string;
-  ts?: number;
-  dur?: number;
-  pid: number;
-  tid: number;
-  args: Record<string, string | number>;
-}
+import type { TraceEvent } from '../analyzer/export/chrome';
 
 describe('export on a real recording of test/workloads/blockers.c', () => {
   let dir: string;

@@ -8,6 +8,7 @@ import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
 import { writeRunFile, type SyntheticRunOptions } from './lib/synthetic';
 import { scratchDir } from './lib/workloads';
+import type { TraceEvent } from '../analyzer/export/chrome';
 
 const L = 0xa000;
 const M = 0xb000;
@@ -41,17 +42,6 @@ async function exported(path: string, format: 'folded' | 'chrome'): Promise<stri
   const r = await mutexAnalyze(['export', path, '--format', format]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
-}
-
-interface TraceEvent {
-  ph: string;
-  name: string;
-  cat?: string;
-  ts?: number;
-  dur?: number;
-  pid: number;
-  tid: number;
-  args: Record<string, string | number>;
 }
 
 describe('export --format folded', () => {

@@ -9,7 +9,7 @@ import { SiteNamer } from '../sitenames';
 export const CHROME_TRACE_SCHEMA = 'mutex-analyze.chrome-trace/1';
 
 /** A Chrome trace-event ("X" complete or "M" metadata) event, as Perfetto and chrome://tracing read it. */
-interface TraceEvent {
+export interface TraceEvent {
   ph: 'X' | 'M';
   name: string;
   cat?: 'wait' | 'hold';
