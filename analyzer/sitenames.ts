@@ -2,6 +2,9 @@ import { formatAddress } from '../core/events';
 import { AddressNamer } from './identity';
 import type { RunFile } from './runfile';
 
+/** Frames of the BPF tracing machinery rather than of the traced code. */
+const TRACER_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run|__bpf_trace_|__traceiter_)/;
+
 /** How a call site without a recorded address (caller 0) is shown. */
 export const UNKNOWN_SITE = '(unknown)';
 
@@ -27,8 +30,14 @@ export class SiteNamer {
     return name;
   }
 
-  /** A request's whole stack, innermost frame (in the lock function) first, its call site put back. */
+  /**
+   * A request's whole stack, innermost frame (in the lock function) first, its call site put back.
+   * Kernel stacks taken by a BPF program include the tracer's own frames (bpf_prog_...,
+   * bpf_trampoline_..., bpf_trace_run2, __traceiter_...): those are left out.
+   */
   stack(stackId: number | null, caller: number): string[] {
-    return this.run.requestStack(stackId, caller).map((address) => this.site(address));
+    const frames = this.run.requestStack(stackId, caller).map((address) => this.site(address));
+    const traced = frames.filter((name) => !TRACER_FRAME.test(name));
+    return traced.length > 0 ? traced : frames;
   }
 }
