@@ -32,7 +32,7 @@ export class AddressNamer {
   }
 
   /** object+0xfileoffset: stable across runs of the same binaries whatever ASLR did. */
-  objectOffset(address: number): string | null {
+  private objectOffset(address: number): string | null {
     if (address < 0) return null;
     const m = findMapping(this.mappings, address);
     return m ? `${basename(m.path)}+0x${(address - m.start + m.offset).toString(16)}` : null;

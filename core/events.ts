@@ -24,28 +24,6 @@ export const Func = {
   KernelContention: 26,
 } as const;
 
-export const FUNC_NAMES: Record<number, string> = {
-  1: 'pthread_mutex_lock',
-  2: 'pthread_mutex_trylock',
-  3: 'pthread_mutex_timedlock',
-  4: 'pthread_mutex_clocklock',
-  5: 'pthread_mutex_unlock',
-  6: 'pthread_cond_wait',
-  7: 'pthread_cond_timedwait',
-  8: 'pthread_cond_clockwait',
-  16: 'mutex_lock',
-  17: 'mutex_lock_interruptible',
-  18: 'mutex_lock_killable',
-  19: 'mutex_lock_io',
-  20: 'mutex_trylock',
-  21: 'mutex_unlock',
-  22: 'mutex_lock_nested',
-  23: 'mutex_lock_interruptible_nested',
-  24: 'mutex_lock_killable_nested',
-  25: 'mutex_lock_io_nested',
-  26: 'lock:contention',
-};
-
 export function isKernelFunc(func: number): boolean {
   return func >= Func.MutexLock;
 }

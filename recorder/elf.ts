@@ -23,7 +23,6 @@ export interface ElfObject {
   data: DataSymbol[]; // defined STT_OBJECT symbols
   /** Virtual address (as symbols give it) of a file offset; past the file data, into .bss. */
   addressOfOffset(fileOffset: number): number | null;
-  hasSymtab: boolean;
   interpreter: string | null; // PT_INTERP: the dynamic loader of an executable
 }
 
@@ -106,7 +105,6 @@ export function readElf(path: string): ElfObject {
       const seg = segments.find((s) => fileOffset >= s.offset && fileOffset < s.offset + s.memsz);
       return seg ? fileOffset - seg.offset + seg.vaddr : null;
     },
-    hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
     interpreter: readInterpreter(bytes),
   };
 }
