@@ -1,6 +1,6 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -53,19 +53,24 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 
 -- Raw events. id is arrival order from the single ring buffer: time order within each thread, and
 -- causal order across threads (a release is always before the acquisition it enabled).
+-- A lock call is one row, stage 1, written when it returned, with the time it was made in
+-- request_ts; a stage 0 row is a call that had not returned when the recording stopped (a thread
+-- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
+-- lock/unlock pair is two rows: acquired (request_ts, ts) and released (ts).
 CREATE TABLE events (
   id      INTEGER PRIMARY KEY,
-  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns
-  stage   INTEGER NOT NULL, -- 0 request, 1 acquired, 2 released
+  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns: when the stage happened
+  request_ts INTEGER,       -- acquired: when the call was made (ns since run.start_monotonic_ns); NULL otherwise
+  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released
   func    INTEGER NOT NULL,
   pid     INTEGER NOT NULL,
   tid     INTEGER NOT NULL,
   lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
   ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
   caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
-  cpu     INTEGER NOT NULL,
+  cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
   flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* flags (lock kind)
-  stack_id INTEGER                    -- request events: their call stack (stack_frames), NULL if none
+  stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
 );
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may

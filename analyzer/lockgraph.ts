@@ -73,9 +73,11 @@ class LockGraphBuilder {
   }
 
   private onAcquired(e: RawEvent): void {
-    const request = this.requests.get(e.tid);
-    if (!request || request.lock !== e.lock) return;
+    // The call's own request time (requestTs), or a request row before it: see core/join.ts.
+    const row = this.requests.get(e.tid);
     this.requests.delete(e.tid);
+    const request = e.requestTs != null ? { lock: e.lock, caller: e.caller } : row;
+    if (!request || request.lock !== e.lock) return;
     if (!acquiredLock(e.func, e.ret) || isWaitOnly(e.func)) return;
     const held = this.heldBy(e.tid);
     const reentered = held.find((h) => h.lock === e.lock);

@@ -19,6 +19,7 @@ export interface EventChunk {
   count: number;
   id: Float64Array;
   ts: Float64Array;
+  requestTs: Float64Array; // NaN: NULL
   lock: Float64Array; // signed 64-bit addresses: exact for canonical x86-64 addresses
   caller: Float64Array;
   pid: Uint32Array;
@@ -68,15 +69,18 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 // Starting the reader threads takes ~30 ms, the time to read ~250K events in the calling thread.
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
-const BYTES_PER_ROW = 4 * 8 + 5 * 4 + 2; // EventChunk's columns
+const BYTES_PER_ROW = 5 * 8 + 5 * 4 + 2; // EventChunk's columns
 
-// unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, lock, caller, ret as 64-bit
-// (%x of a negative value prints its 64-bit two's complement), pid, tid, flags, stack_id + 1 as
-// 32-bit (printf prints NULL as 0, so stack_id NULL decodes as -1), stage, func as 8-bit.
-const ROW_BYTES = 5 * 8 + 4 * 4 + 2;
+// unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret as
+// 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts NULL as INT64_MIN),
+// pid, tid, flags, stack_id + 1 as 32-bit (printf prints NULL as 0, so stack_id NULL decodes as
+// -1), stage, func as 8-bit.
+const ROW_BYTES = 6 * 8 + 4 * 4 + 2;
+const NULL_TS = -(2 ** 63);
 const CHUNK_SQL =
-  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x', " +
-  "id, ts, lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func), '')) FROM events WHERE id BETWEEN ? AND ?";
+  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x', " +
+  "id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func), '')) " +
+  'FROM events WHERE id BETWEEN ? AND ?';
 
 export function openReadOnly(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -117,6 +121,7 @@ export function chunkView(buffer: ArrayBufferLike, offset: number, capacity: num
     count,
     id: column(Float64Array, 8),
     ts: column(Float64Array, 8),
+    requestTs: column(Float64Array, 8),
     lock: column(Float64Array, 8),
     caller: column(Float64Array, 8),
     pid: column(Uint32Array, 4),
@@ -154,15 +159,17 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
       if (id <= previousId) throw new Error(`${where}: rows out of id order`);
       previousId = into.id[i] = id;
       into.ts[i] = int64(o + 8);
-      into.lock[i] = int64(o + 16);
-      into.caller[i] = int64(o + 24);
-      into.ret[i] = v.getInt32(o + 36);
-      into.pid[i] = v.getUint32(o + 40);
-      into.tid[i] = v.getUint32(o + 44);
-      into.flags[i] = v.getUint32(o + 48);
-      into.stackId[i] = v.getInt32(o + 52) - 1;
-      into.stage[i] = v.getUint8(o + 56);
-      into.func[i] = v.getUint8(o + 57);
+      const requestTs = int64(o + 16);
+      into.requestTs[i] = requestTs === NULL_TS ? NaN : requestTs;
+      into.lock[i] = int64(o + 24);
+      into.caller[i] = int64(o + 32);
+      into.ret[i] = v.getInt32(o + 44);
+      into.pid[i] = v.getUint32(o + 48);
+      into.tid[i] = v.getUint32(o + 52);
+      into.flags[i] = v.getUint32(o + 56);
+      into.stackId[i] = v.getInt32(o + 60) - 1;
+      into.stage[i] = v.getUint8(o + 64);
+      into.func[i] = v.getUint8(o + 65);
     }
   };
 }

@@ -6,7 +6,7 @@ import type { RawEvent } from '../core/events';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 1;
+export const SUPPORTED_SCHEMA = 2;
 
 export interface RunMeta {
   path: string;
@@ -65,6 +65,9 @@ export class RunFile {
     if (version > SUPPORTED_SCHEMA) {
       throw new UserError(`${path} has run-file schema ${version}, newer than this mutex-analyze reads (${SUPPORTED_SCHEMA}): upgrade mutex-analyze`);
     }
+    if (version < SUPPORTED_SCHEMA) {
+      throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${SUPPORTED_SCHEMA}): record it again`);
+    }
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
     const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -103,11 +106,13 @@ export class RunFile {
    * better-sqlite3 was the analyzer's bottleneck.
    */
   *events(): Generator<RunEvent> {
-    const e: RunEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
+    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
     for (const c of readEventChunks(this.meta.path)) {
       for (let i = 0; i < c.count; i++) {
         e.id = c.id[i];
         e.ts = c.ts[i];
+        const requestTs = c.requestTs[i];
+        e.requestTs = requestTs === requestTs ? requestTs : null; // NaN: NULL
         e.stage = c.stage[i];
         e.func = c.func[i];
         e.pid = c.pid[i];

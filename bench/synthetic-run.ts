@@ -6,7 +6,8 @@
  *   16 threads of one process, each looping think -> lock -> hold -> unlock over 64 mutexes picked
  *   with Zipf-like popularity (the hottest few are contended, with FIFO hand-off on unlock),
  *   3% of user attempts are trylocks (EBUSY when the mutex is held), the last 4 mutexes are kernel
- *   mutexes (negative addresses, mutex_lock/mutex_unlock), every request carries a call stack.
+ *   mutexes (negative addresses, mutex_lock/mutex_unlock), every lock call carries a call stack;
+ *   as the recorder writes them, a call is one acquired event with its request time.
  * Deterministic for a given N and seed.
  *
  *   node dist/bench/synthetic-run.js OUT.db N [--seed S]
@@ -63,6 +64,7 @@ interface Thread {
   tid: number;
   phase: Phase;
   next: number; // ts of its next event
+  requestTs: number; // of the lock call it is in
   lock: number;
   site: number;
   func: number;
@@ -81,7 +83,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
     pick[slot] = lock;
   }
   const threads: Thread[] = Array.from({ length: THREADS }, (_, i) => ({
-    tid: PID + 1 + i, phase: Phase.Think, next: 1_000 + exp(MEAN_THINK_NS), lock: 0, site: 0, func: 0,
+    tid: PID + 1 + i, phase: Phase.Think, next: 1_000 + exp(MEAN_THINK_NS), requestTs: 0, lock: 0, site: 0, func: 0,
   }));
   const holder = new Int32Array(LOCKS).fill(-1); // thread index
   const queues: number[][] = Array.from({ length: LOCKS }, () => []);
@@ -96,14 +98,17 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
     [],
   );
   const batch: EventBatch = {
-    ts: new Float64Array(BATCH), lock: new Float64Array(BATCH), caller: new Float64Array(BATCH), pid: new Uint32Array(BATCH),
+    ts: new Float64Array(BATCH), requestTs: new Float64Array(BATCH), lock: new Float64Array(BATCH), caller: new Float64Array(BATCH), pid: new Uint32Array(BATCH),
     tid: new Uint32Array(BATCH), ret: new Int32Array(BATCH), stackId: new Int32Array(BATCH), cpu: new Uint16Array(BATCH),
     stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), count: 0, more: false,
     threads: threads.map((t, i) => ({ ts: 0, pid: PID, tid: t.tid, comm: `worker-${i}` })),
   };
+  let written = 0;
   const emit = (t: Thread, ts: number, stage: number, func: number, ret: number, caller: number, stackId: number): void => {
     const i = batch.count++;
+    written++;
     batch.ts[i] = ts;
+    batch.requestTs[i] = stage === Stage.Acquired ? t.requestTs : NaN;
     batch.stage[i] = stage;
     batch.func[i] = func;
     batch.pid[i] = PID;
@@ -121,7 +126,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
   };
 
   let now = 0;
-  for (let written = 0; written < events; written++) {
+  while (written < events) {
     let k = 0;
     for (let j = 1; j < THREADS; j++) if (threads[j].next < threads[k].next) k = j;
     const t = threads[k];
@@ -133,7 +138,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
         const kernel = isKernel(t.lock);
         const trylock = !kernel && rand() < TRYLOCK_SHARE;
         t.func = kernel ? Func.MutexLock : trylock ? Func.PthreadMutexTrylock : Func.PthreadMutexLock;
-        emit(t, now, Stage.Request, t.func, 0, callSite(t.lock, t.site), stackIdOf(t.lock, t.site));
+        t.requestTs = now; // written with the acquired event, as the recorder does
         if (holder[t.lock] < 0) {
           holder[t.lock] = k;
           t.phase = Phase.Acquire;
@@ -151,7 +156,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
       case Phase.Acquire:
       case Phase.Fail: {
         const failed = t.phase === Phase.Fail;
-        emit(t, now, Stage.Acquired, t.func, failed ? EBUSY : 0, callSite(t.lock, t.site), -1);
+        emit(t, now, Stage.Acquired, t.func, failed ? EBUSY : 0, callSite(t.lock, t.site), stackIdOf(t.lock, t.site));
         t.phase = failed ? Phase.Think : Phase.Hold;
         t.next = now + exp(failed ? MEAN_THINK_NS : MEAN_HOLD_NS * (isKernel(t.lock) ? 4 : 1));
         break;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Three-stage pthread mutex events: request, acquired, released. */
+/* Mutex events: acquired (carrying its request time), released; see mutex.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -34,12 +34,7 @@ struct {
 	__uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* The lock a thread is inside of (lock call or cond wait), for the return probe. */
-struct pending_call {
-	__u64 lock;
-	__u64 caller;
-};
-
+/* The call a thread is inside of (pthread lock call or cond wait), for the return probe. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -47,19 +42,12 @@ struct {
 	__type(value, struct pending_call);
 } pending SEC(".maps");
 
-struct kernel_call {
-	__u64 lock;
-	__u64 caller;
-	__u32 depth; /* nested probed calls on the same lock: mutex_lock_io calls mutex_lock */
-	__u8 func;
-};
-
 /* Separate from `pending`: a thread inside a pthread lock call may take kernel mutexes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, struct kernel_call);
+	__type(value, struct pending_call);
 } kernel_pending SEC(".maps");
 
 /* Threads whose comm has been emitted. */
@@ -97,6 +85,7 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 		return;
 	}
 	e->ts = ts;
+	e->request_ts = 0;
 	e->lock = 0;
 	e->caller = 0;
 	bpf_get_current_comm(&e->lock, 16);
@@ -112,8 +101,8 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	count(CNT_EMITTED);
 }
 
-static __always_inline void emit_full(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret, __u32 flags,
-				      __s32 stack_id)
+static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+				      __s32 ret, __u32 flags, __s32 stack_id)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -127,6 +116,7 @@ static __always_inline void emit_full(__u64 id, __u64 ts, __u8 stage, __u8 func,
 		return;
 	}
 	e->ts = ts;
+	e->request_ts = request_ts;
 	e->lock = lock;
 	e->caller = caller;
 	e->pid = id >> 32;
@@ -141,17 +131,21 @@ static __always_inline void emit_full(__u64 id, __u64 ts, __u8 stage, __u8 func,
 	count(CNT_EMITTED);
 }
 
-static __always_inline void emit(__u64 id, __u64 ts, __u8 stage, __u8 func, __u64 lock, __u64 caller, __s32 ret)
+static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)
 {
-	emit_full(id, ts, stage, func, lock, caller, ret, 0, -1);
+	emit_full(id, ts, 0, STAGE_RELEASED, func, lock, caller, 0, 0, -1);
 }
 
-/* A request, with the requester's call stack (user stack for pthread, kernel stack for kernel). */
-static __always_inline void emit_request(void *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller, __u32 flags,
-					 __u64 stack_flags)
+/* The return of a lock call: one event with the call's request (entry) time, caller and stack. */
+static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pending_call *call, __s32 ret)
 {
-	__s32 stack_id = capture_stacks ? bpf_get_stackid(ctx, &stacks, stack_flags) : -1;
-	emit_full(id, ts, STAGE_REQUEST, func, lock, caller, 0, flags, stack_id);
+	emit_full(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, call->flags, call->stack_id);
+}
+
+/* The requester's call stack (user stack for pthread, kernel stack for kernel). */
+static __always_inline __s32 request_stack(void *ctx, __u64 stack_flags)
+{
+	return capture_stacks ? bpf_get_stackid(ctx, &stacks, stack_flags) : -1;
 }
 
 static __always_inline __u64 return_address(struct pt_regs *ctx)
@@ -161,71 +155,65 @@ static __always_inline __u64 return_address(struct pt_regs *ctx)
 	return ra;
 }
 
-/* Remembers the lock a thread is inside a call on, for the return probe (which has no arguments). */
-static __always_inline __u64 enter_call(struct pt_regs *ctx, __u32 tid, __u64 lock)
+/* Remembers the call a thread is inside of, for the return probe (which has no arguments). */
+static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __s32 stack_id)
 {
-	struct pending_call call = { .lock = lock, .caller = return_address(ctx) };
+	__u32 tid = (__u32)id;
+	struct pending_call call = {
+		.ts = ts, .lock = lock, .caller = return_address(ctx), .pid = id >> 32, .tid = tid,
+		.stack_id = stack_id, .flags = 0, .depth = 0, .func = func,
+	};
 	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
 	return call.caller;
 }
 
-/* The lock and caller of the call a thread returns from; 0 when it entered before the probes. */
-static __always_inline int leave_call(__u32 tid, __u64 *lock, __u64 *caller)
-{
-	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
-	if (!call)
-		return 0;
-	*lock = call->lock;
-	*caller = call->caller;
-	bpf_map_delete_elem(&pending, &tid);
-	return 1;
-}
-
-/* Entry of a lock function: the request. */
+/* Entry of a lock function: the request, kept until the return. */
 static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 lock)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u64 caller = enter_call(ctx, (__u32)id, lock);
-	emit_request(ctx, id, ts, func, lock, caller, 0, BPF_F_USER_STACK);
+	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK));
 	return 0;
 }
 
-/* Return of a lock function: acquired (ret == 0) or failed (EBUSY, ETIMEDOUT, ...). */
-static __always_inline int on_lock_return(struct pt_regs *ctx, __u8 func)
+/* Return of a lock function: acquired (ret == 0) or failed (EBUSY, ETIMEDOUT, ...). No pending call:
+ * the thread entered it before the probes were attached. */
+static __always_inline int on_lock_return(struct pt_regs *ctx)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u64 lock, caller;
-	if (!leave_call((__u32)id, &lock, &caller))
+	__u32 tid = (__u32)id;
+	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
+	if (!call)
 		return 0;
-	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, (__s32)PT_REGS_RC(ctx));
+	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx));
+	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mutex_lock_entry, void *lock) { return on_lock_entry(ctx, FN_PTHREAD_MUTEX_LOCK, (__u64)lock); }
 SEC("uretprobe")
-int BPF_KRETPROBE(mutex_lock_return) { return on_lock_return(ctx, FN_PTHREAD_MUTEX_LOCK); }
+int BPF_KRETPROBE(mutex_lock_return) { return on_lock_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(mutex_trylock_entry, void *lock) { return on_lock_entry(ctx, FN_PTHREAD_MUTEX_TRYLOCK, (__u64)lock); }
 SEC("uretprobe")
-int BPF_KRETPROBE(mutex_trylock_return) { return on_lock_return(ctx, FN_PTHREAD_MUTEX_TRYLOCK); }
+int BPF_KRETPROBE(mutex_trylock_return) { return on_lock_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(mutex_timedlock_entry, void *lock) { return on_lock_entry(ctx, FN_PTHREAD_MUTEX_TIMEDLOCK, (__u64)lock); }
 SEC("uretprobe")
-int BPF_KRETPROBE(mutex_timedlock_return) { return on_lock_return(ctx, FN_PTHREAD_MUTEX_TIMEDLOCK); }
+int BPF_KRETPROBE(mutex_timedlock_return) { return on_lock_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(mutex_clocklock_entry, void *lock) { return on_lock_entry(ctx, FN_PTHREAD_MUTEX_CLOCKLOCK, (__u64)lock); }
 SEC("uretprobe")
-int BPF_KRETPROBE(mutex_clocklock_return) { return on_lock_return(ctx, FN_PTHREAD_MUTEX_CLOCKLOCK); }
+int BPF_KRETPROBE(mutex_clocklock_return) { return on_lock_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(mutex_unlock_entry, void *lock)
@@ -234,15 +222,15 @@ int BPF_KPROBE(mutex_unlock_entry, void *lock)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	emit(id, ts, STAGE_RELEASED, FN_PTHREAD_MUTEX_UNLOCK, (__u64)lock, return_address(ctx), 0);
+	emit_release(id, ts, FN_PTHREAD_MUTEX_UNLOCK, (__u64)lock, return_address(ctx));
 	return 0;
 }
 
 /*
  * pthread_cond_*wait(cond, mutex, ...) unlocks the mutex on entry and locks it again before it
  * returns, through glibc-internal calls the public probes do not see. Entry is recorded as the
- * release; the return as a new request and acquisition at the return time (the re-lock's own wait
- * is inside the cond wait and not observable here).
+ * release; the return as an acquisition requested at the return time (the re-lock's own wait is
+ * inside the cond wait and not observable here), with the call stack at the return.
  */
 static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 mutex)
 {
@@ -250,39 +238,42 @@ static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 m
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u64 caller = enter_call(ctx, (__u32)id, mutex);
-	emit(id, ts, STAGE_RELEASED, func, mutex, caller, 0);
+	__u64 caller = enter_call(ctx, id, ts, func, mutex, -1);
+	emit_release(id, ts, func, mutex, caller);
 	return 0;
 }
 
-static __always_inline int on_cond_return(struct pt_regs *ctx, __u8 func)
+static __always_inline int on_cond_return(struct pt_regs *ctx)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32))
 		return 0;
-	__u64 lock, caller;
-	if (!leave_call((__u32)id, &lock, &caller))
+	__u32 tid = (__u32)id;
+	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
+	if (!call)
 		return 0;
-	emit_request(ctx, id, ts, func, lock, caller, 0, BPF_F_USER_STACK);
-	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, (__s32)PT_REGS_RC(ctx));
+	call->ts = ts;
+	call->stack_id = request_stack(ctx, BPF_F_USER_STACK);
+	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx));
+	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(cond_wait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_WAIT, (__u64)mutex); }
 SEC("uretprobe")
-int BPF_KRETPROBE(cond_wait_return) { return on_cond_return(ctx, FN_PTHREAD_COND_WAIT); }
+int BPF_KRETPROBE(cond_wait_return) { return on_cond_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(cond_timedwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_TIMEDWAIT, (__u64)mutex); }
 SEC("uretprobe")
-int BPF_KRETPROBE(cond_timedwait_return) { return on_cond_return(ctx, FN_PTHREAD_COND_TIMEDWAIT); }
+int BPF_KRETPROBE(cond_timedwait_return) { return on_cond_return(ctx); }
 
 SEC("uprobe")
 int BPF_KPROBE(cond_clockwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_CLOCKWAIT, (__u64)mutex); }
 SEC("uretprobe")
-int BPF_KRETPROBE(cond_clockwait_return) { return on_cond_return(ctx, FN_PTHREAD_COND_CLOCKWAIT); }
+int BPF_KRETPROBE(cond_clockwait_return) { return on_cond_return(ctx); }
 
 /* A thread renamed itself (pthread_setname_np): emit its new comm. */
 SEC("tp_btf/task_rename")
@@ -326,14 +317,16 @@ static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u6
 	if (!kernel_wanted(id >> 32))
 		return 0;
 	__u32 tid = (__u32)id;
-	struct kernel_call *outer = bpf_map_lookup_elem(&kernel_pending, &tid);
+	struct pending_call *outer = bpf_map_lookup_elem(&kernel_pending, &tid);
 	if (outer && outer->lock == lock) {
 		outer->depth++;
 		return 0;
 	}
-	struct kernel_call call = { .lock = lock, .caller = caller, .depth = 0, .func = func };
+	struct pending_call call = {
+		.ts = ts, .lock = lock, .caller = caller, .pid = id >> 32, .tid = tid,
+		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func,
+	};
 	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
-	emit_request(ctx, id, ts, func, lock, caller, 0, 0);
 	return 0;
 }
 
@@ -344,17 +337,15 @@ static __always_inline int kernel_return(__s32 ret)
 	if (!kernel_wanted(id >> 32))
 		return 0;
 	__u32 tid = (__u32)id;
-	struct kernel_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
+	struct pending_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
 	if (!call)
 		return 0;
 	if (call->depth > 0) {
 		call->depth--;
 		return 0;
 	}
-	__u64 lock = call->lock, caller = call->caller;
-	__u8 func = call->func;
+	emit_acquired(id, ts, call, ret);
 	bpf_map_delete_elem(&kernel_pending, &tid);
-	emit(id, ts, STAGE_ACQUIRED, func, lock, caller, ret);
 	return 0;
 }
 
@@ -364,7 +355,7 @@ static __always_inline int kernel_release(__u64 lock, __u64 caller)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!kernel_wanted(id >> 32))
 		return 0;
-	emit(id, ts, STAGE_RELEASED, FN_MUTEX_UNLOCK, lock, caller, 0);
+	emit_release(id, ts, FN_MUTEX_UNLOCK, lock, caller);
 	return 0;
 }
 
@@ -461,7 +452,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct contention_key);
-	__type(value, __u8);
+	__type(value, struct pending_call);
 } contention_pending SEC(".maps");
 
 SEC("tp_btf/contention_begin")
@@ -472,10 +463,13 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 	if (!kernel_wanted(id >> 32))
 		return 0;
 	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
-	__u8 one = 1;
-	if (bpf_map_update_elem(&contention_pending, &key, &one, BPF_NOEXIST) != 0)
+	if (bpf_map_lookup_elem(&contention_pending, &key))
 		return 0; /* this wait is already open */
-	emit_request(ctx, id, ts, FN_KERNEL_CONTENTION, (__u64)lock, 0, flags, 0);
+	struct pending_call call = {
+		.ts = ts, .lock = (__u64)lock, .caller = 0, .pid = id >> 32, .tid = (__u32)id,
+		.stack_id = request_stack(ctx, 0), .flags = flags, .depth = 0, .func = FN_KERNEL_CONTENTION,
+	};
+	bpf_map_update_elem(&contention_pending, &key, &call, BPF_NOEXIST);
 	return 0;
 }
 
@@ -487,16 +481,18 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 	if (!kernel_wanted(id >> 32))
 		return 0;
 	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
-	if (bpf_map_delete_elem(&contention_pending, &key) != 0)
+	struct pending_call *call = bpf_map_lookup_elem(&contention_pending, &key);
+	if (!call)
 		return 0; /* began before the recording */
-	emit(id, ts, STAGE_ACQUIRED, FN_KERNEL_CONTENTION, (__u64)lock, 0, ret);
+	emit_acquired(id, ts, call, ret);
+	bpf_map_delete_elem(&contention_pending, &key);
 	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Benchmark-only event source (mutex-rec --synthetic-source): each getppid() of the target emits
  * one lock event through the real path (ring buffer, addon, run file) without a uprobe trap, so
- * the ingest rate can be measured. Stages cycle request, acquired, released per CPU.
+ * the ingest rate can be measured. Events alternate acquired and released per CPU.
  */
 #define NR_GETPPID 110
 
@@ -520,7 +516,14 @@ int BPF_PROG(synthetic_source, struct pt_regs *regs, long id)
 	if (!n)
 		return 0;
 	__u64 i = (*n)++;
-	emit(pid_tgid, bpf_ktime_get_ns(), i % 3, FN_PTHREAD_MUTEX_LOCK, 0x1000 + (i / 3 % 64) * 64, 0, 0);
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 lock = 0x1000 + (i / 2 % 64) * 64;
+	if (i % 2 == 0) {
+		struct pending_call call = { .ts = ts, .lock = lock, .func = FN_PTHREAD_MUTEX_LOCK, .stack_id = -1 };
+		emit_acquired(pid_tgid, ts, &call, 0);
+	} else {
+		emit_release(pid_tgid, ts, FN_PTHREAD_MUTEX_UNLOCK, lock, 0);
+	}
 	return 0;
 }
 

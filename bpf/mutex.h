@@ -2,8 +2,14 @@
 #ifndef MUTEX_PROFILER_H
 #define MUTEX_PROFILER_H
 
+/*
+ * A lock call is one ACQUIRED event at its return that carries the request time (the call's entry)
+ * in request_ts: two events per lock/unlock pair. A REQUEST event is only written for a call still
+ * in progress when the recording stops (read from the pending maps), so a deadlocked thread's
+ * request is not lost.
+ */
 enum mutex_stage {
-	STAGE_REQUEST = 0,  /* the thread asked for the lock (function entry) */
+	STAGE_REQUEST = 0,  /* the thread asked for the lock and had no answer when recording stopped */
 	STAGE_ACQUIRED = 1, /* the lock function returned; ret says whether it got the lock */
 	STAGE_RELEASED = 2, /* the thread gave the lock back (unlock entry, or cond-wait entry) */
 	STAGE_THREAD = 3,   /* not a lock event: the thread's comm, in lock+caller */
@@ -44,16 +50,32 @@ enum mutex_func {
 
 struct mutex_event {
 	__u64 ts;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
+	__u64 request_ts; /* STAGE_ACQUIRED: when the call was made (its entry); 0 otherwise */
 	__u64 lock;     /* mutex address (STAGE_THREAD: comm bytes 0..7) */
 	__u64 caller;   /* return address of the probed call (STAGE_THREAD: comm bytes 8..15) */
 	__u32 pid;      /* tgid */
 	__u32 tid;
 	__s32 ret;      /* STAGE_ACQUIRED: the function's return value, kept as is */
-	__s32 stack_id; /* -1: no stack */
+	__s32 stack_id; /* the requester's call stack (ACQUIRED, REQUEST); -1: none */
 	__u16 cpu;
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
 	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*) */
+};
+
+/* A lock call in progress: the value of the pending maps (keyed by tid, or by tid and lock for the
+ * contention tracepoints), read by the recorder at the stop for the calls that never returned. */
+struct pending_call {
+	__u64 ts;       /* entry: the request time */
+	__u64 lock;
+	__u64 caller;
+	__u32 pid;
+	__u32 tid;
+	__s32 stack_id;
+	__u32 flags;
+	__u32 depth;    /* kernel: nested probed calls on the same lock (mutex_lock_io calls mutex_lock) */
+	__u8 func;
+	__u8 pad[3];
 };
 
 /* Per-CPU counters, index into the `counters` map. */

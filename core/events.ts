@@ -75,6 +75,7 @@ export function errnoName(ret: number): string {
 export interface RawEvent {
   id: number;
   ts: number;
+  requestTs?: number | null; // acquired: when the call was made (absent or null: a request row before it)
   stage: number;
   func: number;
   pid: number;
@@ -83,7 +84,7 @@ export interface RawEvent {
   ret: number;
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
-  stackId?: number | null; // request events: the call stack's id (absent or null: none)
+  stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */

@@ -1,10 +1,17 @@
 import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } from './events';
 
 /**
- * Joins raw request/acquired/released events into acquisitions. Events must arrive in run-file id
- * order (per-thread time order, causal order across threads).
+ * Joins raw acquired/released events into acquisitions. Events must arrive in run-file id order
+ * (per-thread time order, causal order across threads).
  *
- * - request -> acquired: per thread; a thread is inside at most one lock call at a time.
+ * - An acquired event is a lock call's return and carries its request time (requestTs). A request
+ *   row (stage 0) is a call that had not returned when the recording stopped. An acquired event
+ *   without requestTs takes the request row of its thread before it (hand-made event lists may
+ *   write a call that way). A thread is inside at most one lock call at a time.
+ * - Contended: another thread held the lock at the request time. The call is seen when it returns,
+ *   after the holders of its wait have released, so the holder at the request time is looked up
+ *   in the lock's recent holds (holds of one lock never overlap: the last one acquired at or before
+ *   the request time is the only candidate).
  * - acquired -> released: per lock address, whoever releases it (a release by another thread
  *   ends the holder's hold). A second successful acquisition by the thread that already holds the
  *   lock is a recursive re-entry: the hold runs from the outermost acquisition to the release that
@@ -27,7 +34,7 @@ export interface Acquisition {
   wait: number | null; // acquiredTs - requestTs; null for a cond-wait re-acquisition
   hold: number | null; // releasedTs - acquiredTs; null for a wait-only acquisition
   contended: boolean; // another thread held the lock when this one asked for it
-  blockerTid: number | null; // that thread
+  blockerTid: number | null; // that thread (null: uncontended, or more holders came and went during the wait than are kept)
   blockerCaller: number | null; // where that thread had acquired the lock (its request's call site)
   recursiveEntries: number; // nested re-entries of a recursive mutex during this hold
   releasedByTid: number; // usually tid
@@ -77,6 +84,7 @@ interface PendingRequest {
   ts: number;
   caller: number;
   stackId: number | null;
+  contended: boolean;
   blockerTid: number | null;
   blockerCaller: number | null;
   kind: string;
@@ -99,11 +107,23 @@ interface Hold {
   kind: string;
 }
 
+/** A finished hold, kept to find who held a lock at an earlier request time. */
+interface PastHold {
+  tid: number;
+  acquiredTs: number;
+  releasedTs: number;
+  requestCaller: number;
+}
+
+/** Finished holds kept per lock: enough for the handovers during one wait on a busy lock. */
+const PAST_HOLDS_KEPT = 16;
+
 export class Joiner {
-  private readonly requests = new Map<number, PendingRequest>(); // by tid
+  private readonly requests = new Map<number, PendingRequest>(); // by tid: request rows
   // Contention-tracepoint waits nest (a lock contended inside another's slow path): by tid and lock.
   private readonly waitOnlyRequests = new Map<string, PendingRequest & { tid: number }>();
   private readonly holds = new Map<number, Hold>(); // by lock
+  private readonly pastHolds = new Map<number, { list: PastHold[]; cut: boolean }>(); // by lock, oldest first
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
 
   constructor(private readonly sink: JoinSink) {}
@@ -134,38 +154,79 @@ export class Joiner {
     if (isWaitOnly(e.func)) {
       const key = `${e.tid}:${e.lock}`;
       if (this.waitOnlyRequests.has(key)) this.sink.anomaly('request-without-return', e);
-      this.waitOnlyRequests.set(key, { ...this.pendingRequest(e), tid: e.tid });
+      this.waitOnlyRequests.set(key, { ...this.pendingRequest(e, e.ts), tid: e.tid });
       return;
     }
     if (this.requests.has(e.tid)) this.sink.anomaly('request-without-return', e);
-    this.requests.set(e.tid, this.pendingRequest(e));
+    this.requests.set(e.tid, this.pendingRequest(e, e.ts));
   }
 
-  private pendingRequest(e: RawEvent): PendingRequest {
-    const holder = this.holds.get(e.lock);
-    const blocker = holder && holder.tid !== e.tid && !isCondWait(e.func) ? holder : null;
-    return {
+  private pendingRequest(e: RawEvent, requestTs: number): PendingRequest {
+    const request: PendingRequest = {
       lock: e.lock,
       func: e.func,
-      ts: e.ts,
+      ts: requestTs,
       caller: e.caller,
       stackId: e.stackId ?? null,
-      blockerTid: blocker ? blocker.tid : null,
-      blockerCaller: blocker ? blocker.requestCaller : null,
+      contended: false,
+      blockerTid: null,
+      blockerCaller: null,
       kind: lockKind(e.func, e.flags ?? 0),
     };
+    if (!isCondWait(e.func)) this.findBlocker(request, e.tid);
+    return request;
+  }
+
+  /** Who held the lock at the request time, if another thread did. */
+  private findBlocker(request: PendingRequest, tid: number): void {
+    const holder = this.holds.get(request.lock);
+    if (holder && holder.acquiredTs <= request.ts) {
+      if (holder.tid !== tid) Object.assign(request, { contended: true, blockerTid: holder.tid, blockerCaller: holder.requestCaller });
+      return;
+    }
+    const past = this.pastHolds.get(request.lock);
+    for (let i = (past?.list.length ?? 0) - 1; i >= 0; i--) {
+      const h = past!.list[i];
+      if (h.acquiredTs > request.ts) continue;
+      if (h.releasedTs > request.ts && h.tid !== tid) Object.assign(request, { contended: true, blockerTid: h.tid, blockerCaller: h.requestCaller });
+      return;
+    }
+    // Every hold kept started after the request: it waited through more handovers than are kept.
+    if (past?.cut || (holder && holder.tid !== tid)) request.contended = true;
+  }
+
+  private rememberHold(lock: number, hold: PastHold): void {
+    let past = this.pastHolds.get(lock);
+    if (!past) this.pastHolds.set(lock, (past = { list: [], cut: false }));
+    past.list.push(hold);
+    if (past.list.length >= 2 * PAST_HOLDS_KEPT) {
+      past.list.splice(0, past.list.length - PAST_HOLDS_KEPT);
+      past.cut = true;
+    }
+  }
+
+  /** The request an acquired event answers: its own requestTs, or its thread's request row. */
+  private takeRequest(e: RawEvent): PendingRequest | null {
+    if (isWaitOnly(e.func)) {
+      const key = `${e.tid}:${e.lock}`;
+      const row = this.waitOnlyRequests.get(key);
+      this.waitOnlyRequests.delete(key);
+      if (e.requestTs != null) return this.pendingRequest(e, e.requestTs);
+      return row ?? null;
+    }
+    const row = this.requests.get(e.tid);
+    this.requests.delete(e.tid);
+    if (e.requestTs != null) return this.pendingRequest(e, e.requestTs);
+    return row && row.lock === e.lock ? row : null;
   }
 
   private onAcquired(e: RawEvent): void {
-    const waitOnlyKey = `${e.tid}:${e.lock}`;
-    const request = isWaitOnly(e.func) ? this.waitOnlyRequests.get(waitOnlyKey) : this.requests.get(e.tid);
-    if (!request || request.lock !== e.lock) {
+    const request = this.takeRequest(e);
+    if (!request) {
       this.sink.anomaly('return-without-request', e);
       return;
     }
-    if (isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey);
-    else this.requests.delete(e.tid);
-    const contended = request.blockerTid !== null;
+    const contended = request.contended;
     if (!acquiredLock(e.func, e.ret)) {
       this.sink.failed({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, returnTs: e.ts, ret: e.ret,
@@ -231,6 +292,7 @@ export class Joiner {
       return;
     }
     this.holds.delete(e.lock);
+    this.rememberHold(e.lock, { tid: hold.tid, acquiredTs: hold.acquiredTs, releasedTs: e.ts, requestCaller: hold.requestCaller });
     this.sink.acquisition({
       pid: hold.pid,
       tid: hold.tid,

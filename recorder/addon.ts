@@ -3,6 +3,7 @@ import { join } from 'node:path';
 /** Reusable columns a drain fills (see BpfSession::Drain in the addon): valid up to count. */
 export interface EventColumns {
   ts: Float64Array; // ns since the time base
+  requestTs: Float64Array; // acquired: when the call was made (ns since the time base); NaN: none
   lock: Float64Array;
   caller: Float64Array;
   pid: Uint32Array;
@@ -25,6 +26,7 @@ export interface EventBatch extends EventColumns {
 export function newEventColumns(capacity: number): EventColumns {
   return {
     ts: new Float64Array(capacity),
+    requestTs: new Float64Array(capacity),
     lock: new Float64Array(capacity),
     caller: new Float64Array(capacity),
     pid: new Uint32Array(capacity),
@@ -45,6 +47,18 @@ export interface ThreadRecord {
   comm: string;
 }
 
+/** A lock call entered and not returned (bpf/mutex.h struct pending_call). */
+export interface PendingCall {
+  ts: number; // ns since the time base
+  lock: number;
+  caller: number;
+  pid: number;
+  tid: number;
+  stackId: number;
+  flags: number;
+  func: number;
+}
+
 export interface BpfSession {
   programs(): string[];
   setGlobal(name: string, value: number): void;
@@ -57,6 +71,7 @@ export interface BpfSession {
   attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
+  pendingCalls(): PendingCall[];
   counters(): { emitted: number; dropped: number };
   detach(): void;
   close(): void;

@@ -23,10 +23,12 @@ export class LivePrinter {
 
   push(batch: EventBatch): void {
     for (const t of batch.threads) this.comms.set(t.tid, t.comm);
-    const e: RawEvent = { id: 0, ts: 0, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
+    const e: RawEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
     for (let i = 0; i < batch.count; i++) {
       e.id = this.nextId++;
       e.ts = batch.ts[i];
+      const requestTs = batch.requestTs[i];
+      e.requestTs = requestTs === requestTs ? requestTs : null; // NaN: none
       e.stage = batch.stage[i];
       e.func = batch.func[i];
       e.pid = batch.pid[i];

@@ -3,6 +3,7 @@ import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
 
 import { UserError } from '../core/errors';
+import { isCondWait } from '../core/events';
 import { addon, newEventColumns, type BpfSession, type EventBatch } from './addon';
 import type { ElfObject } from './elf';
 import { KernelSymbols } from './kallsyms';
@@ -218,6 +219,8 @@ async function pump(
     }
     session.detach();
     flush();
+    // A cond wait in progress waits for its condition, not for the mutex: not a request.
+    store.addWaitingRequests(session.pendingCalls().filter((c) => !isCondWait(c.func)));
     store.addMappings(mappings?.poll() ?? [], sinceStart());
     mappings?.close();
   } finally {

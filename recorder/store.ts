@@ -3,7 +3,8 @@ import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs
 import { dirname, join } from 'node:path';
 
 import { UserError } from '../core/errors';
-import type { EventBatch, ThreadRecord } from './addon';
+import { Stage } from '../core/events';
+import type { EventBatch, PendingCall, ThreadRecord } from './addon';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
@@ -12,7 +13,7 @@ const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 
 /** Events are inserted many rows per statement: one JS-to-SQLite call per row is the ingest limit. */
 const ROWS_PER_INSERT = 100;
-const EVENT_COLUMNS = ['ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
+const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
 
 export interface RunInfo {
   toolVersion: string;
@@ -109,7 +110,7 @@ export class RunStore {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      const { ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = batch;
+      const { ts, requestTs, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = batch;
       const args = this.insertArgs;
       const bulkEnd = batch.count - (batch.count % ROWS_PER_INSERT);
       for (let i = 0; i < batch.count; i++) {
@@ -117,6 +118,7 @@ export class RunStore {
         const bulk = i < bulkEnd;
         let k = bulk ? (i % ROWS_PER_INSERT) * EVENT_COLUMNS.length : 0;
         args[k++] = ts[i];
+        args[k++] = requestTs[i] === requestTs[i] ? requestTs[i] : null; // NaN: none
         args[k++] = stage[i];
         args[k++] = func[i];
         args[k++] = pid[i];
@@ -138,6 +140,19 @@ export class RunStore {
       this.threadLastSeen.clear();
     })();
     this.eventCount += batch.count;
+  }
+
+  /** The calls still waiting at the stop, as request rows (stage 0) after every event. */
+  addWaitingRequests(calls: PendingCall[]): void {
+    if (calls.length === 0) return;
+    this.db.transaction(() => {
+      for (const c of calls) {
+        this.insertEvent.run([
+          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null,
+        ]);
+      }
+    })();
+    this.eventCount += calls.length;
   }
 
   addMappings(mappings: Mapping[], ts: number): void {

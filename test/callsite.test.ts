@@ -130,7 +130,7 @@ describe('the join carries where things happened', () => {
     for (const seed of [1, 2, 3]) {
       const events = simulatedEvents(seed, 20_000);
       const joined = join(events);
-      const requests = new Map(events.filter((e) => e.stage === Stage.Request).map((e) => [`${e.tid}@${e.ts}`, e]));
+      const requests = new Map(events.filter((e) => e.stage === Stage.Acquired).map((e) => [`${e.tid}@${e.requestTs}`, e]));
       assert.deepEqual(
         joined.failed.map((f) => f.requestCaller),
         joined.failed.map((f) => requests.get(`${f.tid}@${f.requestTs}`)!.caller),

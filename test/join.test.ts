@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { EBUSY, ETIMEDOUT, Func, Stage, type RawEvent } from '../core/events';
-import { join } from './lib/tools';
+import { recorderForm, type SyntheticEvent } from './lib/synthetic';
+import { join as joinEvents, type Joined } from './lib/tools';
 
 const L = Func.PthreadMutexLock;
 const U = Func.PthreadMutexUnlock;
@@ -12,6 +13,22 @@ const B = 0x2000;
 /** Builds events in order: [ts, stage, func, tid, lock, ret?]. */
 function events(rows: [number, number, number, number, number, number?][]): RawEvent[] {
   return rows.map(([ts, stage, func, tid, lock, ret], i) => ({ id: i + 1, ts, stage, func, pid: 1, tid, lock, ret: ret ?? 0, caller: 0 }));
+}
+
+/**
+ * Joins hand-made events written with request rows, and also in the recorder's form (one acquired
+ * event per call, carrying its request time: the contended flag and blocker then come from the
+ * lock's past holds), and checks that both give the same acquisitions, failures and open items.
+ */
+function join(rows: RawEvent[]): Joined {
+  const rowForm = joinEvents(rows);
+  const callForm = joinEvents([...recorderForm(rows as SyntheticEvent[])].map((e, i) => ({ ...e, id: i + 1, pid: e.pid ?? 1, caller: e.caller ?? 0 })));
+  const key = (x: { tid: number; requestTs?: number; ts?: number; kind?: string }): string => `${x.kind ?? ''}:${x.tid}:${x.requestTs ?? x.ts}`;
+  const sorted = <T extends { tid: number }>(list: T[]): T[] => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+  assert.deepEqual(sorted(callForm.acquisitions), sorted(rowForm.acquisitions), "acquisitions in the recorder's form");
+  assert.deepEqual(sorted(callForm.failed), sorted(rowForm.failed), "failed attempts in the recorder's form");
+  assert.deepEqual(sorted(callForm.open), sorted(rowForm.open), "open items in the recorder's form");
+  return rowForm;
 }
 
 const req = Stage.Request;
@@ -147,3 +164,44 @@ describe('the join of request, acquired and released', () => {
     assert.equal(j.acquisitions[0].tid, 2);
   });
 });
+
+describe("the recorder's form: a lock call is one acquired event with its request time", () => {
+  /** [ts, requestTs | null, stage, func, tid, lock] in arrival order. */
+  const calls = (rows: [number, number | null, number, number, number, number][]): RawEvent[] =>
+    rows.map(([ts, requestTs, stage, func, tid, lock], i) => ({ id: i + 1, ts, requestTs, stage, func, pid: 1, tid, lock, ret: 0, caller: 0x100 * tid }));
+
+  test('the blocker is the thread that held the lock at the request time, not the last one before the acquisition', () => {
+    const j = joinEvents(calls([
+      [1, 0, acq, L, 1, A],
+      [10, null, rel, U, 1, A], // tid 2 asked at 5, while tid 1 held A
+      [11, 8, acq, L, 3, A], // tid 3 asked at 8, while tid 1 held A, and got it first
+      [15, null, rel, U, 3, A],
+      [16, 5, acq, L, 2, A],
+      [20, null, rel, U, 2, A],
+    ]));
+    const byTid = new Map(j.acquisitions.map((a) => [a.tid, a]));
+    assert.deepEqual([byTid.get(2)!.contended, byTid.get(2)!.blockerTid, byTid.get(2)!.blockerCaller, byTid.get(2)!.wait], [true, 1, 0x100, 11]);
+    assert.deepEqual([byTid.get(3)!.contended, byTid.get(3)!.blockerTid], [true, 1]);
+    assert.equal(byTid.get(1)!.contended, false);
+    assert.deepEqual(j.anomalies, []);
+  });
+
+  test('a request after the last release is uncontended, whatever came before', () => {
+    const j = joinEvents(calls([[1, 0, acq, L, 1, A], [4, null, rel, U, 1, A], [6, 5, acq, L, 2, A], [9, null, rel, U, 2, A]]));
+    assert.deepEqual(j.acquisitions.map((a) => [a.tid, a.contended, a.blockerTid]), [[1, false, null], [2, false, null]]);
+  });
+
+  test('a wait through more handovers than the lock\'s kept holds is contended, its blocker unknown', () => {
+    const rows: [number, number | null, number, number, number, number][] = [];
+    for (let k = 0; k < 40; k++) rows.push([10 * k + 1, 10 * k, acq, L, 100 + k, A], [10 * k + 5, null, rel, U, 100 + k, A]);
+    rows.push([500, 2, acq, L, 1, A], [510, null, rel, U, 1, A]); // asked at 2, during the first of the 40 holds
+    const waiter = joinEvents(calls(rows)).acquisitions.find((a) => a.tid === 1)!;
+    assert.deepEqual([waiter.contended, waiter.blockerTid, waiter.wait], [true, null, 498]);
+  });
+
+  test('a call that never returned is a request row at the end: waiting at the end', () => {
+    const j = joinEvents(calls([[1, 0, acq, L, 1, A], [3, null, req, L, 2, A]]));
+    assert.deepEqual(j.open.map((o) => [o.kind, o.tid, o.ts]).sort(), [['held-at-end', 1, 1], ['waiting-at-end', 2, 3]]);
+  });
+});
+

@@ -24,7 +24,7 @@ function names(runPath: string, locks: string[]): Named {
   for (const hex of locks) {
     const address = Number(BigInt(hex));
     lockNames.set(hex, (symbol.get(address) as string | undefined) ?? '');
-    const rows = db.prepare('SELECT caller FROM events WHERE lock = ? AND stage = ?').pluck().all(address, Stage.Request) as number[];
+    const rows = db.prepare('SELECT caller FROM events WHERE lock = ? AND stage = ?').pluck().all(address, Stage.Acquired) as number[];
     for (const caller of rows) {
       const name = String(symbol.get(caller) ?? '?').replace(/\+0x[0-9a-f]+$/, '');
       callers.set(name, (callers.get(name) ?? 0) + 1);

@@ -28,18 +28,21 @@ test('the chunked reader returns exactly the rows SQL returns, in id order, gaps
   const db = new Database(path);
   db.prepare('DELETE FROM events WHERE id % 97 = 0').run(); // gaps in ids
   db.prepare('UPDATE events SET flags = 4294967295 WHERE id % 5 = 0').run();
-  const expected = db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller, flags, stack_id FROM events ORDER BY id').raw().all() as number[][];
+  db.prepare('UPDATE events SET request_ts = CASE id % 3 WHEN 0 THEN NULL WHEN 1 THEN 0 ELSE ts - 3 END').run();
+  const expected = db.prepare('SELECT id, ts, request_ts, stage, func, pid, tid, lock, ret, caller, flags, stack_id FROM events ORDER BY id').raw().all() as number[][];
   db.close();
   for (const workers of [0, 2]) {
     const rows: number[][] = [];
     for (const c of readEventChunks(path, { workers, chunkRows: 333 })) {
       for (let i = 0; i < c.count; i++) {
         const stack = c.stackId[i] < 0 ? null : c.stackId[i];
-        rows.push([c.id[i], c.ts[i], c.stage[i], c.func[i], c.pid[i], c.tid[i], c.lock[i], c.ret[i], c.caller[i], c.flags[i], stack as number]);
+        const requestTs = Number.isNaN(c.requestTs[i]) ? null : c.requestTs[i];
+        rows.push([c.id[i], c.ts[i], requestTs as number, c.stage[i], c.func[i], c.pid[i], c.tid[i], c.lock[i], c.ret[i], c.caller[i], c.flags[i], stack as number]);
       }
     }
     assert.equal(rows.length, expected.length, `workers=${workers}`);
     assert.deepEqual(rows, expected, `workers=${workers}`);
   }
-  assert.ok(expected.some((r) => r[2] === Stage.Released));
+  assert.ok(expected.some((r) => r[3] === Stage.Released));
+  assert.ok(expected.some((r) => r[2] === null) && expected.some((r) => r[2] === 0));
 });

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { RawEvent } from '../../core/events';
+import { isWaitOnly, Stage, type RawEvent } from '../../core/events';
 
 const SCHEMA = join(__dirname, '..', '..', '..', 'schema.sql');
 
@@ -16,7 +16,35 @@ export interface SyntheticRunOptions {
   symbols?: { address: number; name: string; kind: 'code' | 'data' }[];
 }
 
-/** A run file written the way mutex-rec writes one, from hand-made events. */
+/**
+ * The recorder's form of hand-made events: a request and the acquired event that answers it are
+ * one row (the acquired, with request_ts and the request's call site and stack); a request never
+ * answered stays a request row, after every other event, as the recorder writes it at the stop.
+ */
+export function* recorderForm(events: Iterable<SyntheticEvent>): Generator<SyntheticEvent> {
+  const open = new Map<string, SyntheticEvent>(); // by thread (and lock for wait-only calls)
+  const key = (e: SyntheticEvent): string => (isWaitOnly(e.func) ? `${e.tid}:${e.lock}` : `${e.tid}`);
+  const unanswered: SyntheticEvent[] = [];
+  for (const e of events) {
+    if (e.stage === Stage.Request) {
+      const previous = open.get(key(e));
+      if (previous) unanswered.push(previous);
+      open.set(key(e), e);
+      continue;
+    }
+    const request = e.stage === Stage.Acquired && e.requestTs == null ? open.get(key(e)) : undefined;
+    if (request && request.lock === e.lock) {
+      open.delete(key(e));
+      yield { ...e, requestTs: request.ts, caller: request.caller ?? e.caller, stackId: request.stackId };
+      continue;
+    }
+    yield e;
+  }
+  yield* unanswered;
+  yield* open.values();
+}
+
+/** A run file written the way mutex-rec writes one, from hand-made events (see recorderForm). */
 export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opts: SyntheticRunOptions = {}): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -26,14 +54,16 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
        target_cmdline, launched, end_reason, drop_count, end_ts)
      VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL)`,
   ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0);
-  const insert = db.prepare('INSERT INTO events (ts, stage, func, pid, tid, lock, ret, caller, cpu, stack_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)');
+  const insert = db.prepare(
+    'INSERT INTO events (ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, stack_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)',
+  );
   let count = 0;
   let lastTs = 0;
   let batch: SyntheticEvent[] = [];
   const flush = db.transaction((rows: SyntheticEvent[]) => {
-    for (const e of rows) insert.run(e.ts, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.stackId ?? null);
+    for (const e of rows) insert.run(e.ts, e.requestTs ?? null, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.stackId ?? null);
   });
-  for (const e of events) {
+  for (const e of recorderForm(events)) {
     batch.push(e);
     count++;
     lastTs = Math.max(lastTs, e.ts);

@@ -80,7 +80,7 @@ export function openRun(path: string): RunFile {
   db.defaultSafeIntegers(false);
   const run = db.prepare('SELECT * FROM run').get() as Record<string, unknown>;
   const start = db.prepare('SELECT start_monotonic_ns AS s FROM run').safeIntegers(true).get() as { s: bigint };
-  const events = db.prepare('SELECT id, ts, stage, func, pid, tid, lock, ret, caller, flags, stack_id AS stackId FROM events ORDER BY id').all() as RawEvent[];
+  const events = db.prepare('SELECT id, ts, request_ts AS requestTs, stage, func, pid, tid, lock, ret, caller, flags, stack_id AS stackId FROM events ORDER BY id').all() as RawEvent[];
   return { db, startMonotonicNs: start.s, events, run };
 }
 

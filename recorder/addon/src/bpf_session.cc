@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                          InstanceMethod("attachAuto", &BpfSession::AttachAuto),
                          InstanceMethod("setTimeBase", &BpfSession::SetTimeBase),
                          InstanceMethod("drain", &BpfSession::Drain),
+                         InstanceMethod("pendingCalls", &BpfSession::PendingCalls),
                          InstanceMethod("counters", &BpfSession::Counters),
                          InstanceMethod("detach", &BpfSession::Detach),
                          InstanceMethod("close", &BpfSession::Close),
@@ -223,14 +225,15 @@ Napi::Value BpfSession::SetTimeBase(const Napi::CallbackInfo& info) {
 int BpfSession::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfSession*>(ctx);
   if (size < sizeof(mutex_event)) return 0;
-  self->pending_.push_back(*static_cast<const mutex_event*>(data));
-  return self->pending_.size() >= kMaxDrain ? -E2BIG : 0;
+  self->drained_.push_back(*static_cast<const mutex_event*>(data));
+  return self->drained_.size() >= kMaxDrain ? -E2BIG : 0;
 }
 
 // drain(columns): moves what is in the ring buffer (at most kMaxDrain events) into the caller's
 // typed arrays, which are reused from drain to drain so draining allocates nothing per event.
-// columns: { ts, lock, caller: Float64Array (ns since the time base; signed 64-bit addresses, exact
-// as doubles for canonical x86-64 addresses), pid, tid, flags: Uint32Array, ret, stackId: Int32Array,
+// columns: { ts, requestTs, lock, caller: Float64Array (ns since the time base, requestTs NaN where the
+// event has none; signed 64-bit addresses, exact as doubles for canonical x86-64 addresses), pid,
+// tid, flags: Uint32Array, ret, stackId: Int32Array,
 // cpu: Uint16Array, stage, func: Uint8Array }, each of at least maxDrain elements.
 // Returns { count, more (the ring buffer held more: drain again), threads: [{ts,pid,tid,comm}] }.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
@@ -239,6 +242,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Object columns = info[0].As<Napi::Object>();
   auto column = [&](const char* name) { return columns.Get(name).As<Napi::TypedArray>(); };
   Napi::Float64Array ts = column("ts").As<Napi::Float64Array>();
+  Napi::Float64Array request_ts = column("requestTs").As<Napi::Float64Array>();
   Napi::Float64Array lock = column("lock").As<Napi::Float64Array>();
   Napi::Float64Array caller = column("caller").As<Napi::Float64Array>();
   Napi::Uint32Array pid = column("pid").As<Napi::Uint32Array>();
@@ -249,7 +253,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Uint16Array cpu = column("cpu").As<Napi::Uint16Array>();
   Napi::Uint8Array stage = column("stage").As<Napi::Uint8Array>();
   Napi::Uint8Array func = column("func").As<Napi::Uint8Array>();
-  if (ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
+  if (ts.ElementLength() < kMaxDrain || request_ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
 
   int err = ring_buffer__consume(ring_);
   if (err < 0 && err != -E2BIG) return Fail(env, DescribeError("cannot read the ring buffer", err));
@@ -257,7 +261,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Array threads = Napi::Array::New(env);
   size_t i = 0;
   uint32_t thread_count = 0;
-  for (const mutex_event& e : pending_) {
+  for (const mutex_event& e : drained_) {
     double relative_ts = double(int64_t(e.ts - time_base_ns_));
     if (e.stage == STAGE_THREAD) {
       char comm[17] = {};
@@ -272,6 +276,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
       continue;
     }
     ts[i] = relative_ts;
+    request_ts[i] = e.request_ts ? double(int64_t(e.request_ts - time_base_ns_)) : NAN;
     lock[i] = double(int64_t(e.lock));
     caller[i] = double(int64_t(e.caller));
     pid[i] = e.pid;
@@ -284,7 +289,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
     flags[i] = e.flags;
     i++;
   }
-  pending_.clear();
+  drained_.clear();
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("count", double(i));
@@ -308,6 +313,40 @@ Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("emitted", totals[CNT_EMITTED]);
   out.Set("dropped", totals[CNT_DROPPED]);
+  return out;
+}
+
+// pendingCalls(): the lock calls still in progress (entered, not returned), from the pending maps:
+// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func }]. Read after
+// detach(), these are the calls that never returned while recording (a deadlock, a long wait).
+Napi::Value BpfSession::PendingCalls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (!obj_) return out;
+  uint32_t n = 0;
+  for (const char* name : {"pending", "kernel_pending", "contention_pending"}) {
+    bpf_map* map = bpf_object__find_map_by_name(obj_, name);
+    if (!map || bpf_map__fd(map) < 0 || bpf_map__value_size(map) != sizeof(pending_call)) continue;
+    int fd = bpf_map__fd(map);
+    std::vector<char> key(bpf_map__key_size(map)), next(bpf_map__key_size(map));
+    void* previous = nullptr;
+    while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
+      key.swap(next);
+      previous = key.data();
+      pending_call call;
+      if (bpf_map_lookup_elem(fd, key.data(), &call) != 0) continue;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("ts", double(int64_t(call.ts - time_base_ns_)));
+      o.Set("lock", double(int64_t(call.lock)));
+      o.Set("caller", double(int64_t(call.caller)));
+      o.Set("pid", call.pid);
+      o.Set("tid", call.tid);
+      o.Set("stackId", call.stack_id);
+      o.Set("flags", call.flags);
+      o.Set("func", call.func);
+      out.Set(n++, o);
+    }
+  }
   return out;
 }
 

@@ -30,6 +30,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value AttachAuto(const Napi::CallbackInfo& info);
   Napi::Value SetTimeBase(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value PendingCalls(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -41,6 +42,6 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   bpf_object* obj_ = nullptr;
   ring_buffer* ring_ = nullptr;
   std::vector<bpf_link*> links_;
-  std::vector<mutex_event> pending_;  // drained from the ring buffer, not yet handed to JS
+  std::vector<mutex_event> drained_;  // taken from the ring buffer, not yet handed to JS
   __u64 time_base_ns_ = 0;
 };
