@@ -11,7 +11,9 @@ import type { RunFile } from './runfile';
  *   other (with the depth a recursive mutex had);
  * - a successful trylock makes no edge into the lock it took (it cannot block, so cannot deadlock),
  *   but the lock is held and later acquisitions make edges from it;
- * - failed attempts and the kernel's wait-only contention events hold nothing.
+ * - failed attempts and the kernel's wait-only contention events hold nothing;
+ * - a lock call still waiting when the recording stopped (a request row) makes edges from the
+ *   locks its thread held: a deadlock shows as a cycle.
  */
 
 export interface LockOrderEdge {
@@ -38,6 +40,7 @@ interface HeldLock {
 interface PendingRequest {
   lock: number;
   caller: number;
+  func: number;
 }
 
 export function buildLockGraph(run: RunFile): LockGraph {
@@ -54,6 +57,7 @@ export function buildLockGraph(run: RunFile): LockGraph {
     builder.push(e);
     joiner.push(e);
   }
+  builder.finish();
   joiner.finish();
   return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, lockNames: lockNames.names(run), anomalies };
 }
@@ -67,7 +71,7 @@ class LockGraphBuilder {
   private readonly condSavedDepth = new Map<number, number>(); // by tid: depth a cond wait gave up
 
   push(e: RawEvent): void {
-    if (e.stage === Stage.Request) this.requests.set(e.tid, { lock: e.lock, caller: e.caller });
+    if (e.stage === Stage.Request) this.requests.set(e.tid, { lock: e.lock, caller: e.caller, func: e.func });
     else if (e.stage === Stage.Acquired) this.onAcquired(e);
     else if (e.stage === Stage.Released) this.onReleased(e);
   }
@@ -76,7 +80,7 @@ class LockGraphBuilder {
     // The call's own request time (requestTs), or a request row before it: see core/join.ts.
     const row = this.requests.get(e.tid);
     this.requests.delete(e.tid);
-    const request = e.requestTs != null ? { lock: e.lock, caller: e.caller } : row;
+    const request = e.requestTs != null ? { lock: e.lock, caller: e.caller, func: e.func } : row;
     if (!request || request.lock !== e.lock) return;
     if (!acquiredLock(e.func, e.ret) || isWaitOnly(e.func)) return;
     const held = this.heldBy(e.tid);
@@ -98,6 +102,16 @@ class LockGraphBuilder {
     }
     held.push({ lock: e.lock, caller: request.caller, depth });
     this.owners.set(e.lock, e.tid);
+  }
+
+  /** Requests never answered: the thread waited for the lock while holding the others. */
+  finish(): void {
+    for (const [tid, request] of this.requests) {
+      if (isTrylock(request.func) || isWaitOnly(request.func) || isCondWait(request.func)) continue;
+      const held = this.held.get(tid) ?? [];
+      for (const h of held) if (h.lock !== request.lock) this.addEdge(h, request.lock, request.caller, tid);
+    }
+    this.requests.clear();
   }
 
   private onReleased(e: RawEvent): void {

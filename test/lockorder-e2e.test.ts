@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';
 
+import Database from 'better-sqlite3';
+
 import type { LockOrderReport } from '../analyzer/lockorder';
+import { formatAddress, Stage } from '../core/events';
 import { functionOfSite } from './lib/sites';
-import { mutexAnalyze, mutexRec } from './lib/tools';
+import { MUTEX_REC, mutexAnalyze, mutexRec } from './lib/tools';
 import { parseLines, scratchDir, workload } from './lib/workloads';
 
 interface Recorded {
@@ -55,5 +59,50 @@ describe('lockorder on real recordings of test/workloads/order.c', () => {
     assert.deepEqual(report.cycles, []);
     assert.equal(report.edges, 1, 'the A->B edge, taken by both threads');
     assert.equal(report.nestedAcquisitions, 2);
+  });
+});
+
+describe('a real deadlock (test/workloads/order.c deadlock), recorded while it hangs', () => {
+  test('both waiting calls are kept as requests: waiting at the end in report, and the AB/BA cycle in lockorder', async () => {
+    const path = joinPath(dir, 'deadlock.db');
+    const recorder = spawn(process.execPath, [MUTEX_REC, '-d', '2', '-o', path, '--', exe, 'deadlock'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // the target inherits the recorder's stdout and hangs on: wait for the recorder's exit, not the pipe's close
+    const code = await new Promise<number | null>((resolve) => recorder.on('exit', resolve));
+    const db = new Database(path, { readonly: true });
+    const targetPid = db.prepare('SELECT target_pid FROM run').pluck().get() as number;
+    try {
+      process.kill(targetPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /deadlocked/);
+    const [locks] = parseLines(stdout, 'locks');
+    const tids = new Map(parseLines(stdout, 'thread').map((t) => [t.name, Number(t.tid)]));
+    const waiting = db.prepare('SELECT tid, lock FROM events WHERE stage = ? ORDER BY tid').all(Stage.Request) as { tid: number; lock: number }[];
+    db.close();
+    assert.deepEqual(
+      waiting.map((w) => [w.tid, formatAddress(w.lock)]).sort(),
+      [[tids.get('t-ab'), locks.b], [tids.get('t-ba'), locks.a]].sort(),
+      't-ab waits for b, t-ba for a',
+    );
+
+    const report = await mutexAnalyze(['report', path, '--format', 'json']);
+    assert.equal(report.code, 0, report.stderr);
+    const rows = (JSON.parse(report.stdout) as { rows: { lock?: string; key: string; open: { heldAtEnd: number; waitingAtEnd: number } }[] }).rows;
+    for (const row of rows.filter((r) => r.open.waitingAtEnd + r.open.heldAtEnd > 0)) {
+      assert.deepEqual([row.open.heldAtEnd, row.open.waitingAtEnd], [1, 1], `${row.key}: held by one thread, waited for by the other`);
+    }
+    assert.equal(rows.filter((r) => r.open.waitingAtEnd > 0).length, 2, report.stdout);
+
+    const order = await mutexAnalyze(['lockorder', path, '--format', 'json']);
+    assert.equal(order.code, 0, order.stderr);
+    const { cycles } = JSON.parse(order.stdout) as LockOrderReport;
+    assert.equal(cycles.length, 1, order.stdout);
+    assert.deepEqual(cycles[0].edges.map((e) => [e.from.lock, e.to.lock]).sort(), [[locks.a, locks.b], [locks.b, locks.a]].sort());
   });
 });

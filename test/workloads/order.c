@@ -4,6 +4,8 @@
  *
  *   order inversion   thread "t-ab" runs take_a_then_b, then thread "t-ba" runs take_b_then_a
  *   order ordered     both threads run take_a_then_b
+ *   order deadlock    "t-ab" takes a and "t-ba" takes b at the same time, then each asks for the
+ *                     other's: both wait forever; main prints "deadlocked" and exits after 20 s
  *
  * Prints "locks a=%p b=%p" and one "thread name=... tid=..." line per thread.
  */
@@ -47,6 +49,22 @@ static void *run_job(void *arg)
 	return NULL;
 }
 
+static pthread_barrier_t both_hold_one;
+
+__attribute__((noinline)) static void hold_a_want_b(void)
+{
+	pthread_mutex_lock(&lock_a);
+	pthread_barrier_wait(&both_hold_one);
+	pthread_mutex_lock(&lock_b);
+}
+
+__attribute__((noinline)) static void hold_b_want_a(void)
+{
+	pthread_mutex_lock(&lock_b);
+	pthread_barrier_wait(&both_hold_one);
+	pthread_mutex_lock(&lock_a);
+}
+
 /* Runs the jobs one at a time, each in its own thread. */
 static void run_serially(const struct job *jobs, int n)
 {
@@ -68,8 +86,17 @@ int main(int argc, char **argv)
 	} else if (strcmp(mode, "ordered") == 0) {
 		const struct job jobs[] = { { "t-ab", take_a_then_b }, { "t-ab2", take_a_then_b } };
 		run_serially(jobs, 2);
+	} else if (strcmp(mode, "deadlock") == 0) {
+		const struct job jobs[] = { { "t-ab", hold_a_want_b }, { "t-ba", hold_b_want_a } };
+		pthread_barrier_init(&both_hold_one, NULL, 2);
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, run_job, (void *)&jobs[i]);
+		usleep(200000);
+		printf("deadlocked\n");
+		sleep(20);
 	} else {
-		fprintf(stderr, "usage: order inversion|ordered\n");
+		fprintf(stderr, "usage: order inversion|ordered|deadlock\n");
 		return 2;
 	}
 	return 0;
