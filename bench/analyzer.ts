@@ -8,36 +8,43 @@
  *   diff    `mutex-analyze diff RUN_A RUN_B` of two 10M runs.
  * Goals: report <= 10 s and <= 500 MB at 10M events, diff of two 10M runs <= 20 s.
  *
- *   node dist/bench/analyzer.js [--cli dist/analyzer/cli.js] [--sizes 1,2,5,10]
+ *   node dist/bench/analyzer.js [--cli dist/analyzer/cli.js] [--sizes 1,2,5,10] [--rounds 3]
+ *
+ * Every measurement is repeated for --rounds rounds (medians and min–max). /usr/bin/time is
+ * installed (apt-get install time) when missing. The measurement is runAnalyzer(), which
+ * bench/all.ts calls too.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import Database from 'better-sqlite3';
 
 import { readEventChunks } from '../analyzer/reader';
 import { RunFile } from '../analyzer/runfile';
+import { ensureCommand, standalone } from './lib/env';
+import { fmt, goalCell, mdTable, plural, positiveInt, spreadOf, withRange, type BenchResult, type Figure } from './lib/report';
 import { writeSyntheticRun } from './synthetic-run';
+
+const fixed = (x: number, digits = 2): string => x.toFixed(digits);
 
 const PACKAGE_ROOT = join(__dirname, '..', '..');
 const RUNS_DIR = join(PACKAGE_ROOT, 'build', 'bench');
-const GENERATOR_SOURCE = join(PACKAGE_ROOT, 'bench', 'synthetic-run.ts');
+const GENERATOR_SOURCES = [join(PACKAGE_ROOT, 'bench', 'synthetic-run.ts'), join(PACKAGE_ROOT, 'schema.sql')];
 const TIME = '/usr/bin/time';
 const CHUNK_ROWS = 65_536;
 
 const READERS = {
-  runfile: 'RunFile.events() (.raw().iterate())',
+  runfile: 'RunFile.events() (what the analyzer uses)',
   all: '.raw().all() per 64K ids',
   reader0: 'reader.ts, in the calling thread',
   reader1: 'reader.ts, 1 reader thread',
   reader2: 'reader.ts, 2 reader threads',
 } as const;
-type ReaderKey = keyof typeof READERS;
+export type ReaderKey = keyof typeof READERS;
 
-interface ReadResult {
+export interface ReadResult {
   events: number;
   checksum: number; // sum of ts in id order: equal for every reader that read the same rows
   wallS: number;
@@ -45,7 +52,7 @@ interface ReadResult {
   peakRssMb: number;
 }
 
-interface Timed {
+export interface Timed {
   wallS: number;
   cpuS: number;
   peakRssMb: number;
@@ -105,10 +112,10 @@ function measureCli(cli: string, args: string[]): Timed {
   return { wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), peakRssMb: Number(m[4]) / 1024 };
 }
 
-/** The run of `millions` M events for `seed`, written unless cached and newer than its generator. */
+/** The run of `millions` M events for `seed`, written unless cached and newer than its generator and the schema. */
 function syntheticRun(millions: number, seed: number): string {
   const path = join(RUNS_DIR, `analyzer-${millions}M-seed${seed}.db`);
-  if (existsSync(path) && statSync(path).mtimeMs >= statSync(GENERATOR_SOURCE).mtimeMs) return path;
+  if (existsSync(path) && GENERATOR_SOURCES.every((src) => statSync(path).mtimeMs >= statSync(src).mtimeMs)) return path;
   mkdirSync(RUNS_DIR, { recursive: true });
   process.stderr.write(`writing ${path} ...\n`);
   writeSyntheticRun(`${path}.tmp`, millions * 1_000_000, seed);
@@ -116,68 +123,146 @@ function syntheticRun(millions: number, seed: number): string {
   return path;
 }
 
-const fixed = (x: number, digits = 2): string => x.toFixed(digits);
-const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
+export interface AnalyzerOptions {
+  cli: string; // the analyzer's cli.js to measure
+  sizes: number[]; // M events, ascending; the diff is of two runs of the largest
+  rounds: number;
+}
 
-function main(): void {
-  const { values, positionals } = parseArgs({
-    options: {
-      cli: { type: 'string', default: join(PACKAGE_ROOT, 'dist', 'analyzer', 'cli.js') },
-      sizes: { type: 'string', default: '1,2,5,10' },
-      read: { type: 'string' }, // internal: --read READER PATH, in the child of measureRead
-    },
-    allowPositionals: true,
-  });
-  if (values.read !== undefined) {
-    process.stdout.write(JSON.stringify(readAll(values.read as ReaderKey, positionals[0])));
-    return;
-  }
-  if (!existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed to measure peak RSS: apt-get install time`);
-  const sizes = values.sizes!.split(',').map(Number);
-  const largest = Math.max(...sizes);
+export const ANALYZER_DEFAULTS: AnalyzerOptions = { cli: join(PACKAGE_ROOT, 'dist', 'analyzer', 'cli.js'), sizes: [1, 2, 5, 10], rounds: 3 };
+export const ANALYZER_QUICK: AnalyzerOptions = { ...ANALYZER_DEFAULTS, sizes: [0.1, 0.2], rounds: 2 };
+
+const GOAL_AT = 10; // M events: the size the goals are stated for
+const GOAL_REPORT_S = 10;
+const GOAL_REPORT_MB = 500;
+const GOAL_DIFF_S = 20;
+
+export interface AnalyzerResult extends BenchResult {
+  name: 'analyzer';
+  options: AnalyzerOptions;
+  sqlite: string;
+  reads: Record<ReaderKey, ReadResult[]>; // of the largest run, one per round
+  reports: Map<number, Timed[]>; // by size, one per round
+  diffs: Timed[];
+}
+
+/** Every round: the reads of the largest run, report at each size, diff of the two largest. */
+export async function runAnalyzer(options: Partial<AnalyzerOptions> = {}): Promise<AnalyzerResult> {
+  const o: AnalyzerOptions = { ...ANALYZER_DEFAULTS, ...options };
+  ensureCommand(TIME, 'time');
+  if (o.sizes.length === 0 || o.sizes.some((m) => !(m > 0))) throw new Error(`--sizes must be positive numbers, got ${o.sizes.join(',')}`);
+  const sizes = [...o.sizes].sort((a, b) => a - b);
+  const largest = sizes[sizes.length - 1];
   const runs = new Map(sizes.map((m) => [m, syntheticRun(m, 1)]));
   const other = syntheticRun(largest, 2);
   const memory = new Database(':memory:');
   const sqlite = memory.prepare('SELECT sqlite_version()').pluck().get() as string;
   memory.close();
 
-  console.log(`${cpus().length} CPUs (${cpus()[0].model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}, node ${process.version}, SQLite ${sqlite}`);
-  console.log(`load average ${fixed(loadavg()[0])} at start; analyzer: ${values.cli}\n`);
-
-  console.log(`Read the ${largest}M-event run's events in id order:\n`);
-  console.log(row(['reader', 'wall s', 'CPU s', 'M events/s', 'peak RSS MB']));
-  console.log(row(['---', '--:', '--:', '--:', '--:']));
-  let expected: ReadResult | null = null;
-  for (const reader of Object.keys(READERS) as ReaderKey[]) {
-    const r = measureRead(reader, runs.get(largest)!);
-    expected ??= r;
-    if (r.events !== expected.events || r.checksum !== expected.checksum) {
-      throw new Error(`${reader} read ${r.events} events (ts sum ${r.checksum}), RunFile.events() ${expected.events} (${expected.checksum})`);
+  const reads = Object.fromEntries(Object.keys(READERS).map((k) => [k, [] as ReadResult[]])) as Record<ReaderKey, ReadResult[]>;
+  const reports = new Map<number, Timed[]>(sizes.map((m) => [m, []]));
+  const diffs: Timed[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    let expected: ReadResult | null = null;
+    for (const reader of Object.keys(READERS) as ReaderKey[]) {
+      const r = measureRead(reader, runs.get(largest)!);
+      expected ??= r;
+      if (r.events !== expected.events || r.checksum !== expected.checksum) {
+        throw new Error(`${reader} read ${r.events} events (ts sum ${r.checksum}), RunFile.events() ${expected.events} (${expected.checksum})`);
+      }
+      reads[reader].push(r);
     }
-    console.log(row([READERS[reader], fixed(r.wallS), fixed(r.cpuS), fixed(r.events / r.wallS / 1e6), fixed(r.peakRssMb, 0)]));
+    for (const m of sizes) reports.get(m)!.push(measureCli(o.cli, ['report', runs.get(m)!]));
+    diffs.push(measureCli(o.cli, ['diff', runs.get(largest)!, other]));
+    const last = reports.get(largest)!.at(-1)!;
+    process.stderr.write(`round ${round}/${o.rounds}: report of ${largest}M ${fixed(last.wallS)} s, diff ${fixed(diffs.at(-1)!.wallS)} s\n`);
   }
-
-  console.log(`\n\`mutex-analyze report RUN\` (goal at 10M: <= 10 s, <= 500 MB):\n`);
-  console.log(row(['events', 'wall s', 'CPU s', 's per M events', `wall / wall at ${sizes[0]}M`, 'peak RSS MB']));
-  console.log(row(['--:', '--:', '--:', '--:', '--:', '--:']));
-  let base: Timed | null = null;
-  for (const m of sizes) {
-    const t = measureCli(values.cli!, ['report', runs.get(m)!]);
-    base ??= t;
-    console.log(row([`${m}M`, fixed(t.wallS), fixed(t.cpuS), fixed(t.wallS / m), fixed(t.wallS / base.wallS, 1), fixed(t.peakRssMb, 0)]));
-  }
-
-  const diff = measureCli(values.cli!, ['diff', runs.get(largest)!, other]);
-  console.log(`\n\`mutex-analyze diff\` of two ${largest}M-event runs (goal at 10M: <= 20 s):\n`);
-  console.log(row(['wall s', 'CPU s', 'peak RSS MB']));
-  console.log(row(['--:', '--:', '--:']));
-  console.log(row([fixed(diff.wallS), fixed(diff.cpuS), fixed(diff.peakRssMb, 0)]));
-  console.log(`\nload average ${fixed(loadavg()[0])} at the end`);
+  const result = { name: 'analyzer' as const, options: { ...o, sizes }, sqlite, reads, reports, diffs };
+  const figures = analyzerFigures(result);
+  return { ...result, figures, markdown: analyzerMarkdown(result) };
 }
 
-try {
-  main();
-} catch (err) {
-  process.stderr.write(`analyzer bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+type Measured = Omit<AnalyzerResult, 'figures' | 'markdown'>;
+
+function analyzerFigures(r: Measured): Figure[] {
+  const sizes = r.options.sizes;
+  const largest = sizes[sizes.length - 1];
+  const at = (m: number): Timed[] => r.reports.get(m)!;
+  const goalSize = sizes.includes(GOAL_AT) ? GOAL_AT : null;
+  const figures: Figure[] = [];
+  const reportAt = goalSize ?? largest;
+  const wall = spreadOf(at(reportAt).map((t) => t.wallS));
+  const rss = spreadOf(at(reportAt).map((t) => t.peakRssMb));
+  figures.push({ name: `report ${reportAt}M, wall`, value: wall, digits: 2, unit: 's', goal: `<= ${GOAL_REPORT_S} s at ${GOAL_AT}M`, met: goalSize ? wall.median <= GOAL_REPORT_S : undefined });
+  figures.push({ name: `report ${reportAt}M, peak RSS`, value: rss, digits: 0, unit: 'MB', goal: `<= ${GOAL_REPORT_MB} MB at ${GOAL_AT}M`, met: goalSize ? rss.median <= GOAL_REPORT_MB : undefined });
+  if (sizes.length > 1) {
+    figures.push({
+      name: `report wall, ${largest}M / ${sizes[0]}M`,
+      value: spreadOf(at(largest).map((t, i) => t.wallS / at(sizes[0])[i].wallS)),
+      digits: 2,
+    });
+  }
+  const diff = spreadOf(r.diffs.map((t) => t.wallS));
+  figures.push({ name: `diff ${largest}M vs ${largest}M, wall`, value: diff, digits: 2, unit: 's', goal: `<= ${GOAL_DIFF_S} s at ${GOAL_AT}M`, met: largest === GOAL_AT ? diff.median <= GOAL_DIFF_S : undefined });
+  figures.push({ name: `read ${largest}M, RunFile.events()`, value: spreadOf(r.reads.runfile.map((x) => x.events / x.wallS / 1e6)), digits: 2, unit: 'M events/s' });
+  return figures;
+}
+
+function analyzerMarkdown(r: Measured): string {
+  const sizes = r.options.sizes;
+  const largest = sizes[sizes.length - 1];
+  const cell = (xs: number[], digits: number): string => withRange(spreadOf(xs), digits);
+  const readRows = (Object.keys(READERS) as ReaderKey[]).map((k) => {
+    const xs = r.reads[k];
+    return [READERS[k], cell(xs.map((x) => x.wallS), 2), cell(xs.map((x) => x.cpuS), 2), cell(xs.map((x) => x.events / x.wallS / 1e6), 2), cell(xs.map((x) => x.peakRssMb), 0)];
+  });
+  const base = r.reports.get(sizes[0])!;
+  const reportRows = sizes.map((m) => {
+    const ts = r.reports.get(m)!;
+    return [
+      `${m}M`,
+      cell(ts.map((t) => t.wallS), 2),
+      cell(ts.map((t) => t.cpuS), 2),
+      cell(ts.map((t) => t.wallS / m), 2),
+      cell(ts.map((t, i) => t.wallS / base[i].wallS), 1),
+      cell(ts.map((t) => t.peakRssMb), 0),
+    ];
+  });
+  const goals = analyzerFigures(r).filter((f) => f.goal !== undefined);
+  const cli = relative(PACKAGE_ROOT, r.options.cli);
+  return [
+    `Analyzer \`${cli}\`, SQLite ${r.sqlite}; synthetic runs of ${sizes.map((m) => `${m}M`).join(', ')} events; ${plural(r.options.rounds, 'round')}; median (min–max).`,
+    '',
+    `Read the ${largest}M-event run's events in id order:`,
+    '',
+    mdTable(['reader', 'wall s', 'CPU s', 'M events/s', 'peak RSS MB'], readRows, ['l', 'r', 'r', 'r', 'r']),
+    '',
+    `\`mutex-analyze report RUN\`:`,
+    '',
+    mdTable(['events', 'wall s', 'CPU s', 's per M events', `wall / wall at ${sizes[0]}M`, 'peak RSS MB'], reportRows, ['r', 'r', 'r', 'r', 'r', 'r']),
+    '',
+    `\`mutex-analyze diff\` of two ${largest}M-event runs: ${cell(r.diffs.map((t) => t.wallS), 2)} s wall, ` +
+      `${cell(r.diffs.map((t) => t.cpuS), 2)} s CPU, ${cell(r.diffs.map((t) => t.peakRssMb), 0)} MB peak RSS.`,
+    '',
+    `Goals: ${goals.map((f) => `${f.name} ${fmt(f.value.median, f.digits)} ${f.unit ?? ''}, ${goalCell(f)}`).join('; ')}.`,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  standalone('analyzer bench', async () => {
+    const { values, positionals } = parseArgs({
+      options: {
+        cli: { type: 'string', default: ANALYZER_DEFAULTS.cli },
+        sizes: { type: 'string', default: ANALYZER_DEFAULTS.sizes.join(',') },
+        rounds: { type: 'string', default: String(ANALYZER_DEFAULTS.rounds) },
+        read: { type: 'string' }, // internal: --read READER PATH, in the child of measureRead
+      },
+      allowPositionals: true,
+    });
+    if (values.read !== undefined) {
+      process.stdout.write(JSON.stringify(readAll(values.read as ReaderKey, positionals[0])));
+      return;
+    }
+    return runAnalyzer({ cli: values.cli!, sizes: values.sizes!.split(',').map(Number), rounds: positiveInt('rounds', values.rounds!) });
+  });
 }

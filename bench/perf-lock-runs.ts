@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 
 import Database from 'better-sqlite3';
 
+import { Stage } from '../core/events';
 import { MUTEX_ANALYZE, MUTEX_REC, REPO, run, type RunResult } from '../test/lib/tools';
 
 const FPOS_TIMED = join(REPO, 'build', 'bench', 'fpos_timed');
@@ -83,8 +84,8 @@ export async function underMutexRec(w: Workload, runFile: string, options: strin
   const db = new Database(runFile, { readonly: true, fileMustExist: true });
   try {
     const counts = db
-      .prepare('SELECT event_count AS events, drop_count AS dropped, (SELECT count(*) FROM events WHERE stage = 1) AS waits FROM run')
-      .get() as { events: number; dropped: number; waits: number };
+      .prepare('SELECT event_count AS events, drop_count AS dropped, (SELECT count(*) FROM events WHERE stage = ?) AS waits FROM run')
+      .get(Stage.Acquired) as { events: number; dropped: number; waits: number };
     return { elapsedNs: elapsed, bytes: runFileBytes(runFile), ...counts };
   } finally {
     db.close();

@@ -14,7 +14,11 @@
  * 6.1 kernel under qemu (test/vm/run.sh), where every kind works: this script runs itself there
  * with --guest and hands back JSON. The guest is emulated (TCG): its costs are not hardware's.
  *
- *   node dist/bench/probe-cost.js [--rounds K] [--no-vm]
+ *   node dist/bench/probe-cost.js [--rounds K] [--no-vm] [--scale F]
+ *
+ * --scale F runs F times the default calls per run (quick runs). When the VM cannot be prepared or
+ * booted, the host's figures are still given, with the reason. The measurement is runProbeCost(),
+ * which bench/all.ts calls too.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -22,11 +26,12 @@ import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { max, median, min } from 'simple-statistics';
 
 import { addon, type BpfSession } from '../recorder/addon';
 import { findFunction, readElf } from '../recorder/elf';
 import { collect, REPO, run, waitFor } from '../test/lib/tools';
+import { requireRoot, standalone } from './lib/env';
+import { fmt, mdTable, plural, positiveInt, spreadOf, withRange, type BenchResult, type Figure } from './lib/report';
 
 const PROBE_LOOP = join(REPO, 'build', 'bench', 'probe_loop');
 const PROBE_OBJECT = join(REPO, 'build', 'probe_cost.bpf.o');
@@ -55,7 +60,7 @@ const KINDS: Kind[] = [
 const HOST_COUNTS: Record<Loop, number> = { call: 20_000, getppid: 1_000_000 };
 const GUEST_COUNTS: Record<Loop, number> = { call: 5_000, getppid: 500_000 };
 
-interface KindResult {
+export interface KindResult {
   name: string;
   on: string;
   hits: number; // per run
@@ -63,19 +68,22 @@ interface KindResult {
   error: string | null; // the kernel refused it (then perHitNs is empty)
 }
 
-interface PlaceResult {
+export interface PlaceResult {
   machine: string;
+  kernel: string;
   rounds: number;
   bareNs: Record<Loop, number[]>; // per call, one per bare run (one before each probed run)
   kinds: KindResult[];
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const spread = (xs: number[], digits: number): string => `${fmt(median(xs), digits)} (${fmt(min(xs), digits)}–${fmt(max(xs), digits)})`;
-
 function machine(): string {
   return `${cpus().length} CPUs (${cpus()[0].model}), kernel ${release()}, 1-min load average ${fmt(loadavg()[0], 2)} at the start`;
 }
+
+const scaled = (counts: Record<Loop, number>, scale: number): Record<Loop, number> => ({
+  call: Math.max(1, Math.round(counts.call * scale)),
+  getppid: Math.max(1, Math.round(counts.getppid * scale)),
+});
 
 function buildWorkload(): void {
   mkdirSync(dirname(PROBE_LOOP), { recursive: true });
@@ -117,6 +125,7 @@ async function timedLoop(loop: Loop, count: number, kind: Kind | null): Promise<
 async function measure(place: string, counts: Record<Loop, number>, rounds: number): Promise<PlaceResult> {
   const result: PlaceResult = {
     machine: machine(),
+    kernel: release(),
     rounds,
     bareNs: { call: [], getppid: [] },
     kinds: KINDS.map((k) => ({ name: k.name, on: k.on, hits: counts[k.loop], perHitNs: [], error: null })),
@@ -140,46 +149,119 @@ async function measure(place: string, counts: Record<Loop, number>, rounds: numb
 }
 
 /** This script in the VM, with --guest: the guest's PlaceResult, its last line of output. */
-async function measureInVm(rounds: number): Promise<PlaceResult> {
-  const r = await run(join(REPO, 'test', 'vm', 'run.sh'), ['--timeout', '400', '--', process.execPath, __filename, '--guest', '--rounds', String(rounds)], {
-    timeoutMs: 420_000,
-  });
+async function measureInVm(rounds: number, scale: number): Promise<PlaceResult> {
+  const guest = [process.execPath, __filename, '--guest', '--rounds', String(rounds), '--scale', String(scale)];
+  const r = await run(join(REPO, 'test', 'vm', 'run.sh'), ['--timeout', '400', '--', ...guest], { timeoutMs: 420_000 });
   if (r.code !== 0) throw new Error(`the VM run failed (exit ${r.code}): ${r.stderr.trim()}`);
   process.stderr.write(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as PlaceResult;
 }
 
-function print(title: string, p: PlaceResult): void {
-  console.log(`${title}: ${p.machine}, ${p.rounds} interleaved rounds`);
-  console.log(`bare, per call: probe_target() ${spread(p.bareNs.call, 1)} ns, getppid() ${spread(p.bareNs.getppid, 1)} ns`);
-  console.log(`${'empty program'.padEnd(18)} ${'on'.padEnd(18)} ${'hits/run'.padStart(10)}   per hit, ns: median (min–max)`);
-  for (const k of p.kinds) {
-    const cost = k.error ? `n/a: ${k.error}` : spread(k.perHitNs, 0);
-    console.log(`${k.name.padEnd(18)} ${k.on.padEnd(18)} ${fmt(k.hits).padStart(10)}   ${cost}`);
-  }
-  console.log('');
+export interface ProbeCostOptions {
+  rounds: number;
+  vm: boolean; // also in Debian's 6.1 under qemu (test/vm/run.sh, which prepares the VM when it is not)
+  scale: number; // fraction of the default calls per run (quick runs)
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '9' },
-      guest: { type: 'boolean', default: false },
-      'no-vm': { type: 'boolean', default: false },
-    },
-  });
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
-  if (values.guest) {
-    console.log(JSON.stringify(await measure('VM', GUEST_COUNTS, rounds)));
-    return;
-  }
+export const PROBE_COST_DEFAULTS: ProbeCostOptions = { rounds: 9, vm: true, scale: 1 };
+export const PROBE_COST_QUICK: ProbeCostOptions = { rounds: 2, vm: true, scale: 0.1 };
+
+export interface ProbeCostResult extends BenchResult {
+  name: 'probe-cost';
+  options: ProbeCostOptions;
+  host: PlaceResult;
+  vm: PlaceResult | null;
+  vmSkipped: string | null; // why there is no VM result
+}
+
+/** Per hit of each kind of empty program, on this host and in the VM. Needs root. */
+export async function runProbeCost(options: Partial<ProbeCostOptions> = {}): Promise<ProbeCostResult> {
+  const o: ProbeCostOptions = { ...PROBE_COST_DEFAULTS, ...options };
+  requireRoot('probe-cost');
   buildWorkload();
-  print('host', await measure('host', HOST_COUNTS, rounds));
-  if (!values['no-vm']) print("VM (emulated by qemu TCG: the emulator's costs, not hardware's; compare its kinds with each other)", await measureInVm(rounds));
+  const host = await measure('host', scaled(HOST_COUNTS, o.scale), o.rounds);
+  let vm: PlaceResult | null = null;
+  let vmSkipped: string | null = o.vm ? null : 'not asked for (--no-vm)';
+  if (o.vm) {
+    try {
+      vm = await measureInVm(o.rounds, o.scale);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`probe-cost: no VM figures: ${message}\n`);
+      vmSkipped = message.split('\n')[0]; // the whole of it is on stderr
+    }
+  }
+  const result = { name: 'probe-cost' as const, options: o, host, vm, vmSkipped };
+  const figures = probeCostFigures(result);
+  const notes = vmSkipped ? [`no VM figures: ${vmSkipped}`] : [];
+  return { ...result, figures, markdown: probeCostMarkdown(result), notes };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`probe-cost: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+type Measured = Omit<ProbeCostResult, 'figures' | 'markdown'>;
+
+function probeCostFigures(r: Measured): Figure[] {
+  const figures: Figure[] = [];
+  for (const [place, p] of [['host', r.host], ['VM', r.vm]] as const) {
+    for (const k of p?.kinds ?? []) {
+      if (!k.error && k.perHitNs.length > 0) figures.push({ name: `${k.name}, ${place}`, value: spreadOf(k.perHitNs), digits: 0, unit: 'ns' });
+    }
+  }
+  return figures;
+}
+
+const hits = (p: PlaceResult): string => {
+  const of = (loop: string): number => p.kinds.find((k) => k.on === loop)?.hits ?? 0;
+  return `probe_target() ${fmt(of('probe_target()'))}, getppid() ${fmt(of('getppid()'))}`;
+};
+
+function probeCostMarkdown(r: Measured): string {
+  const cell = (k: KindResult | undefined): string => {
+    if (!k) return '';
+    if (k.error) return `n/a: ${k.error}`;
+    return `${withRange(spreadOf(k.perHitNs), 0)} ns`;
+  };
+  const header = ['empty program', 'on', `this machine (${r.host.kernel})`];
+  if (r.vm) header.push(`VM (${r.vm.kernel}, TCG)`);
+  const lines = [
+    `Per hit, median (min–max) of ${plural(r.options.rounds, 'interleaved round')}; calls per run: ${hits(r.host)} on this machine` +
+      `${r.vm ? `, ${hits(r.vm)} in the VM (emulated by qemu TCG: the emulator's costs, not hardware's; compare its kinds with each other)` : ''}.`,
+    '',
+    mdTable(
+      header,
+      r.host.kinds.map((k, i) => [k.name, k.on, cell(k), ...(r.vm ? [cell(r.vm.kinds[i])] : [])]),
+      ['l', 'l', 'r', 'r'],
+    ),
+    '',
+    `Bare, per call, this machine: probe_target() ${withRange(spreadOf(r.host.bareNs.call), 1)} ns, getppid() ${withRange(spreadOf(r.host.bareNs.getppid), 1)} ns.`,
+  ];
+  if (r.vm) {
+    lines.push(
+      `VM: ${r.vm.machine}; bare probe_target() ${withRange(spreadOf(r.vm.bareNs.call), 1)} ns, getppid() ${withRange(spreadOf(r.vm.bareNs.getppid), 1)} ns.`,
+    );
+  } else {
+    lines.push(`VM: not measured: ${r.vmSkipped}.`);
+  }
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  standalone('probe-cost', async () => {
+    const { values } = parseArgs({
+      options: {
+        rounds: { type: 'string', default: String(PROBE_COST_DEFAULTS.rounds) },
+        guest: { type: 'boolean', default: false },
+        'no-vm': { type: 'boolean', default: false },
+        scale: { type: 'string', default: '1' },
+      },
+    });
+    const rounds = positiveInt('rounds', values.rounds!);
+    const scale = Number(values.scale);
+    if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
+    if (values.guest) {
+      // In the VM, for measureInVm: the result as JSON on the last line.
+      console.log(JSON.stringify(await measure('VM', scaled(GUEST_COUNTS, scale), rounds)));
+      return;
+    }
+    return runProbeCost({ rounds, vm: !values['no-vm'], scale });
+  });
+}

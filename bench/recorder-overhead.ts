@@ -11,22 +11,26 @@
  * run interleaved for some rounds. The goals are rec/floor <= 1.10 with no dropped event, and
  * rec no slower than bpftrace, which keeps only histograms where mutex-rec keeps every event.
  *
- *   node dist/bench/recorder-overhead.js [--rounds K] [--pairs M] [--threads T] [--rec-arg ARG]...
+ *   node dist/bench/recorder-overhead.js [--rounds K] [--pairs M] [--threads T] [--rec-arg ARG]... [--no-bpftrace]
  *
- * --rec-arg passes an option to mutex-rec (e.g. --rec-arg=--no-stacks); repeatable.
+ * --rec-arg passes an option to mutex-rec (e.g. --rec-arg=--no-stacks); repeatable. bpftrace is
+ * installed (apt-get) when missing; when it cannot be, or with --no-bpftrace, that variant is left out.
+ * The measurement is runRecorderOverhead(), which bench/all.ts calls too.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import Database from 'better-sqlite3';
-import { max, median, min } from 'simple-statistics';
+import { median } from 'simple-statistics';
 
 import { addon, PACKAGE_ROOT } from '../recorder/addon';
 import { planUserProbes } from '../recorder/probes';
 import { mappedObjects, pthreadProviders } from '../recorder/targets';
+import { ensureCommand, requireRoot, Skip, standalone } from './lib/env';
+import { figureTable, fmt, mdTable, plural, positiveInt, range, spreadOf, verdict, type BenchResult, type Figure, type Spread } from './lib/report';
 
 const WORKLOAD_SOURCE = join(PACKAGE_ROOT, 'bench', 'workloads', 'pairs.c');
 const WORKLOAD = join(PACKAGE_ROOT, 'build', 'bench', 'pairs');
@@ -35,7 +39,7 @@ const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js');
 const GOAL = 1.1;
 const TIMEOUT_MS = 120_000;
 
-type Variant = 'bare' | 'floor' | 'rec' | 'bpftrace';
+export type Variant = 'bare' | 'floor' | 'rec' | 'bpftrace';
 const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'bpftrace'];
 
 interface Measurement {
@@ -174,73 +178,133 @@ async function bpftrace(workloadArgs: string[]): Promise<Measurement> {
   }
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`);
-  return n;
+export interface RecorderOptions {
+  rounds: number;
+  pairs: number; // a multiple of threads
+  threads: number;
+  recArgs: string[]; // options passed to mutex-rec
+  bpftrace: boolean; // run the bpftrace variant (installed if missing; left out, with the reason, if it cannot be)
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const spread = (xs: number[], digits: number): string => `${fmt(min(xs), digits)}–${fmt(max(xs), digits)}`;
+export const RECORDER_DEFAULTS: RecorderOptions = { rounds: 7, pairs: 40_000, threads: 2, recArgs: [], bpftrace: true };
+export const RECORDER_QUICK: RecorderOptions = { ...RECORDER_DEFAULTS, rounds: 2, pairs: 4_000 };
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '7' },
-      pairs: { type: 'string', default: '40000' },
-      threads: { type: 'string', default: '2' },
-      'rec-arg': { type: 'string', multiple: true, default: [] },
-    },
-  });
-  const recArgs = values['rec-arg']!;
-  const rounds = positiveInt('rounds', values.rounds!);
-  const pairs = positiveInt('pairs', values.pairs!);
-  const threads = positiveInt('threads', values.threads!);
-  const workloadArgs = [String(threads), String(pairs)];
+export interface RecorderResult extends BenchResult {
+  name: 'recorder';
+  options: RecorderOptions;
+  perPairNs: Partial<Record<Variant, number[]>>; // one per round; bpftrace absent when it did not run
+  drops: number[]; // rec, per round
+  events: number[]; // rec, per round
+  bpftrace: string | null; // its version, or null when it did not run
+  bpftraceSkipped: string | null; // why it did not run
+}
+
+/** The rounds of every variant, interleaved, and their figures. Needs root. */
+export async function runRecorderOverhead(options: Partial<RecorderOptions> = {}): Promise<RecorderResult> {
+  const o: RecorderOptions = { ...RECORDER_DEFAULTS, ...options };
+  if (o.pairs % o.threads !== 0) throw new Error(`--pairs (${o.pairs}) must be a multiple of --threads (${o.threads})`);
+  requireRoot('recorder-overhead');
+  let bpftraceSkipped: string | null = o.bpftrace ? null : 'not asked for';
+  let bpftraceVersion: string | null = null;
+  if (o.bpftrace) {
+    try {
+      ensureCommand('bpftrace', 'bpftrace');
+      bpftraceVersion = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
+    } catch (err) {
+      if (!(err instanceof Skip)) throw err;
+      bpftraceSkipped = err.message;
+      process.stderr.write(`recorder-overhead: running without the bpftrace variant: ${err.message}\n`);
+    }
+  }
+  const variants = VARIANTS.filter((v) => v !== 'bpftrace' || bpftraceVersion !== null);
+  const workloadArgs = [String(o.threads), String(o.pairs)];
 
   buildWorkload();
-  // Other processes share these CPUs with the workload: a busy machine makes every figure noisy.
-  const loadAtStart = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'mutex-bench-'));
   const results: Record<Variant, Measurement[]> = { bare: [], floor: [], rec: [], bpftrace: [] };
   try {
-    for (let round = 1; round <= rounds; round++) {
-      results.bare.push(await bare(workloadArgs));
-      results.floor.push(await floor(workloadArgs));
-      results.rec.push(await rec(workloadArgs, recArgs, join(dir, 'run.db')));
-      results.bpftrace.push(await bpftrace(workloadArgs));
-      const last = (v: Variant): string => fmt(results[v][round - 1].perPairNs, 1);
-      process.stderr.write(
-        `round ${round}/${rounds}: bare ${last('bare')} ns, floor ${last('floor')} ns, rec ${last('rec')} ns, bpftrace ${last('bpftrace')} ns per pair\n`,
-      );
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const v of variants) {
+        if (v === 'bare') results.bare.push(await bare(workloadArgs));
+        else if (v === 'floor') results.floor.push(await floor(workloadArgs));
+        else if (v === 'rec') results.rec.push(await rec(workloadArgs, o.recArgs, join(dir, 'run.db')));
+        else results.bpftrace.push(await bpftrace(workloadArgs));
+      }
+      const last = variants.map((v) => `${v} ${fmt(results[v][round - 1].perPairNs, 1)} ns`).join(', ');
+      process.stderr.write(`round ${round}/${o.rounds}: ${last} per pair\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const cost = (v: Variant): number[] => results[v].map((m) => m.perPairNs);
-  const ratios = (a: Variant, b: Variant): number[] => cost(a).map((x, i) => x / cost(b)[i]);
+  const perPairNs: Partial<Record<Variant, number[]>> = {};
+  for (const v of variants) perPairNs[v] = results[v].map((m) => m.perPairNs);
   const drops = results.rec.map((m) => m.drops!);
   const events = results.rec.map((m) => m.events!);
-  const recOverFloor = ratios('rec', 'floor');
-
-  console.log(`${pairs} pairs over ${threads} threads (1 in 4 on a shared mutex), ${rounds} interleaved rounds; mutex-rec ${recArgs.join(' ') || '(defaults)'}`);
-  console.log(`${cpus().length} CPUs (${cpus()[0].model}), kernel ${release()}, load average ${loadAtStart.toFixed(2)} at start\n`);
-  console.log('variant  per pair, ns: median  (min–max)');
-  for (const v of VARIANTS) console.log(`${v.padEnd(8)} ${fmt(median(cost(v)), 1).padStart(20)}  (${spread(cost(v), 1)})`);
-  console.log('');
-  const met = median(recOverFloor) <= GOAL && drops.every((d) => d === 0);
-  console.log(`rec/floor   ${fmt(median(recOverFloor), 3)}  (${spread(recOverFloor, 3)})`);
-  console.log(`floor/bare  ${fmt(median(ratios('floor', 'bare')), 0)}  (${spread(ratios('floor', 'bare'), 0)})`);
-  const recOverBpftrace = ratios('rec', 'bpftrace');
-  console.log(`rec/bpftrace ${fmt(median(recOverBpftrace), 3)}  (${spread(recOverBpftrace, 3)})`);
-  console.log(`bpftrace/floor ${fmt(median(ratios('bpftrace', 'floor')), 3)}  (${spread(ratios('bpftrace', 'floor'), 3)})`);
-  console.log(`rec drops   ${drops.join(', ')}  (events recorded per round: ${events.map((e) => fmt(e)).join(', ')})`);
-  console.log(`goal (rec/floor <= ${GOAL}, no drop): ${met ? 'met' : 'NOT met'}`);
-  console.log(`goal (rec no slower than bpftrace): ${median(recOverBpftrace) <= 1 ? 'met' : 'NOT met'}`);
+  const result: Omit<RecorderResult, 'figures' | 'markdown'> = { name: 'recorder', options: o, perPairNs, drops, events, bpftrace: bpftraceVersion, bpftraceSkipped };
+  const figures = recorderFigures(result);
+  const notes = bpftraceSkipped ? [`no bpftrace variant: ${bpftraceSkipped}`] : [];
+  return { ...result, figures, markdown: recorderMarkdown(result, figures), notes };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`recorder-overhead: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+function recorderFigures(r: Omit<RecorderResult, 'figures' | 'markdown'>): Figure[] {
+  const cost = (v: Variant): number[] => r.perPairNs[v]!;
+  const ratio = (a: Variant, b: Variant): Spread => spreadOf(cost(a).map((x, i) => x / cost(b)[i]));
+  const recOverFloor = ratio('rec', 'floor');
+  const figures: Figure[] = [{ name: 'rec/floor', value: recOverFloor, digits: 3, goal: `<= ${GOAL}`, met: recOverFloor.median <= GOAL }];
+  figures.push({ name: 'rec drops', value: spreadOf(r.drops), digits: 0, goal: '0 in every round', met: r.drops.every((d) => d === 0) });
+  if (r.perPairNs.bpftrace) {
+    const recOverBpftrace = ratio('rec', 'bpftrace');
+    figures.push({ name: 'rec/bpftrace', value: recOverBpftrace, digits: 3, goal: '<= 1 (no slower than bpftrace)', met: recOverBpftrace.median <= 1 });
+    figures.push({ name: 'bpftrace/floor', value: ratio('bpftrace', 'floor'), digits: 3 });
+  }
+  figures.push({ name: 'floor/bare', value: ratio('floor', 'bare'), digits: 0 });
+  figures.push({ name: 'rec events per pair', value: spreadOf(r.events.map((e) => e / r.options.pairs)), digits: 2 });
+  return figures;
+}
+
+function recorderMarkdown(r: Omit<RecorderResult, 'figures' | 'markdown'>, figures: Figure[]): string {
+  const o = r.options;
+  const variants = VARIANTS.filter((v) => r.perPairNs[v]);
+  const lines = [
+    `${fmt(o.pairs)} pairs over ${o.threads} threads (1 in 4 on a shared mutex), ${plural(o.rounds, 'interleaved round')}; ` +
+      `mutex-rec ${o.recArgs.length ? `\`${o.recArgs.join(' ')}\`` : '(defaults)'}; ${r.bpftrace ?? `no bpftrace variant: ${r.bpftraceSkipped}`}.`,
+    '',
+    mdTable(
+      ['variant', 'per pair, ns: median', 'min–max'],
+      variants.map((v) => {
+        const s = spreadOf(r.perPairNs[v]!);
+        return [v, fmt(s.median, 1), range(s, 1)];
+      }),
+      ['l', 'r', 'l'],
+    ),
+    '',
+    figureTable(figures.filter((f) => f.name !== 'rec drops' && f.name !== 'rec events per pair'), ['ratio, per round', 'median', 'min–max', 'goal']),
+    '',
+    `rec drops per round: ${r.drops.join(', ')} (goal: none: ${verdict(r.drops.every((d) => d === 0))}); ` +
+      `events recorded per round: ${r.events.map((e) => fmt(e)).join(', ')} ` +
+      `(${fmt(median(r.events) / o.pairs, 2)} per pair, counting the few the workload makes outside its timed loop).`,
+  ];
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  standalone('recorder-overhead', async () => {
+    const { values } = parseArgs({
+      options: {
+        rounds: { type: 'string', default: String(RECORDER_DEFAULTS.rounds) },
+        pairs: { type: 'string', default: String(RECORDER_DEFAULTS.pairs) },
+        threads: { type: 'string', default: String(RECORDER_DEFAULTS.threads) },
+        'rec-arg': { type: 'string', multiple: true, default: [] },
+        'no-bpftrace': { type: 'boolean', default: false },
+      },
+    });
+    return runRecorderOverhead({
+      rounds: positiveInt('rounds', values.rounds!),
+      pairs: positiveInt('pairs', values.pairs!),
+      threads: positiveInt('threads', values.threads!),
+      recArgs: values['rec-arg']!,
+      bpftrace: !values['no-bpftrace'],
+    });
+  });
+}
