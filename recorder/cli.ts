@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// A small young generation: writing events boxes several numbers per row for SQLite, and V8 would
+// otherwise grow its semi-spaces to 16 MB each for that garbage (about 25 MB more peak RSS at
+// 1 M events/s, for no measurable gain in speed).
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { runCli, UserError } from '../core/errors';
