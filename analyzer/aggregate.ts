@@ -1,3 +1,4 @@
+import { isWaitOnly, lockKind } from '../core/events';
 import { Joiner, type Acquisition, type FailedAttempt, type OpenItem } from '../core/join';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from './runfile';
@@ -118,6 +119,9 @@ export function addFailed(g: GroupStats, f: FailedAttempt): void {
 }
 
 export function addOpen(g: GroupStats, o: OpenItem): void {
+  // A lock seen only at the run's edges (a deadlock's locks) still gets its kind; a contention
+  // tracepoint's kind needs its flags, which only its acquisitions carry.
+  if (g.kind === '' && !isWaitOnly(o.func)) g.kind = lockKind(o.func, 0);
   if (o.kind === 'held-at-end') g.open.heldAtEnd++;
   else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
   else g.open.releasedBeforeStart++;

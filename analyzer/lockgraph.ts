@@ -20,6 +20,7 @@ export interface LockOrderEdge {
   from: number; // the lock held
   to: number; // the lock acquired while holding it
   count: number;
+  waiting: number; // of count: calls still waiting for `to` when the recording stopped
   sites: Map<number, Map<number, number>>; // where `from` was acquired -> where `to` was -> count
   threads: Map<number, number>; // tid -> count
 }
@@ -27,6 +28,7 @@ export interface LockOrderEdge {
 export interface LockGraph {
   edges: Map<number, Map<number, LockOrderEdge>>; // from -> to -> edge
   nestedAcquisitions: number; // acquisitions made while the thread held another lock
+  waitingCalls: number; // lock calls still waiting at the end while their thread held another lock
   lockNames: Map<number, string>; // as report names them
   anomalies: Map<string, number>; // the join's, for the run warnings
 }
@@ -59,12 +61,13 @@ export function buildLockGraph(run: RunFile): LockGraph {
   }
   builder.finish();
   joiner.finish();
-  return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, lockNames: lockNames.names(run), anomalies };
+  return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, waitingCalls: builder.waitingCalls, lockNames: lockNames.names(run), anomalies };
 }
 
 class LockGraphBuilder {
   readonly edges = new Map<number, Map<number, LockOrderEdge>>();
   nestedAcquisitions = 0;
+  waitingCalls = 0;
   private readonly requests = new Map<number, PendingRequest>(); // by tid
   private readonly held = new Map<number, HeldLock[]>(); // by tid, in acquisition order
   private readonly owners = new Map<number, number>(); // lock -> tid holding it
@@ -108,8 +111,9 @@ class LockGraphBuilder {
   finish(): void {
     for (const [tid, request] of this.requests) {
       if (isTrylock(request.func) || isWaitOnly(request.func) || isCondWait(request.func)) continue;
-      const held = this.held.get(tid) ?? [];
-      for (const h of held) if (h.lock !== request.lock) this.addEdge(h, request.lock, request.caller, tid);
+      const held = (this.held.get(tid) ?? []).filter((h) => h.lock !== request.lock);
+      if (held.length > 0) this.waitingCalls++;
+      for (const h of held) this.addEdge(h, request.lock, request.caller, tid, true);
     }
     this.requests.clear();
   }
@@ -140,12 +144,13 @@ class LockGraphBuilder {
     return held;
   }
 
-  private addEdge(from: HeldLock, to: number, toCaller: number, tid: number): void {
+  private addEdge(from: HeldLock, to: number, toCaller: number, tid: number, waiting = false): void {
     let byTo = this.edges.get(from.lock);
     if (!byTo) this.edges.set(from.lock, (byTo = new Map()));
     let edge = byTo.get(to);
-    if (!edge) byTo.set(to, (edge = { from: from.lock, to, count: 0, sites: new Map(), threads: new Map() }));
+    if (!edge) byTo.set(to, (edge = { from: from.lock, to, count: 0, waiting: 0, sites: new Map(), threads: new Map() }));
     edge.count++;
+    if (waiting) edge.waiting++;
     let byAcquiredAt = edge.sites.get(from.caller);
     if (!byAcquiredAt) edge.sites.set(from.caller, (byAcquiredAt = new Map()));
     byAcquiredAt.set(toCaller, (byAcquiredAt.get(toCaller) ?? 0) + 1);

@@ -28,6 +28,7 @@ export interface CycleEdge {
   from: LockRef; // held
   to: LockRef; // acquired while holding `from`
   count: number;
+  waiting: number; // of count: calls still waiting for `to` when the recording stopped
   sites: EdgeSite[]; // most frequent first
   threads: { tid: number; comm: string; count: number }[]; // the most frequent first
   threadCount: number; // distinct threads in all
@@ -40,9 +41,12 @@ export interface LockOrderReport {
   locks: number; // locks with an edge
   edges: number;
   nestedAcquisitions: number;
+  waitingCalls: number; // lock calls still waiting at the end while their thread held another lock
   maxCycles: number;
   capped: boolean; // more cycles may exist than are listed
-  cycles: { locks: LockRef[]; edges: CycleEdge[] }[]; // shortest first; edges[i] goes locks[i] -> locks[i+1], the last back to locks[0]
+  // deadlocked: every edge has a call still waiting at the end: each thread waited for the next lock
+  // while holding the previous one when the recording stopped
+  cycles: { locks: LockRef[]; edges: CycleEdge[]; deadlocked: boolean }[]; // shortest first; edges[i] goes locks[i] -> locks[i+1], the last back to locks[0]
 }
 
 export function buildLockOrder(run: RunFile, opts: { maxCycles: number }): LockOrderReport {
@@ -56,6 +60,7 @@ export function buildLockOrder(run: RunFile, opts: { maxCycles: number }): LockO
     from: ref(e.from),
     to: ref(e.to),
     count: e.count,
+    waiting: e.waiting,
     sites: [...e.sites]
       .flatMap(([heldAt, byAcquiredAt]) =>
         [...byAcquiredAt].map(([acquiredAt, count]) => ({
@@ -87,12 +92,13 @@ export function buildLockOrder(run: RunFile, opts: { maxCycles: number }): LockO
     locks: locks.size,
     edges,
     nestedAcquisitions: graph.nestedAcquisitions,
+    waitingCalls: graph.waitingCalls,
     maxCycles: opts.maxCycles,
     capped,
-    cycles: cycles.map((cycle) => ({
-      locks: cycle.map(ref),
-      edges: cycle.map((from, i) => edgeReport(graph.edges.get(from)!.get(cycle[(i + 1) % cycle.length])!)),
-    })),
+    cycles: cycles.map((cycle) => {
+      const edges = cycle.map((from, i) => edgeReport(graph.edges.get(from)!.get(cycle[(i + 1) % cycle.length])!));
+      return { locks: cycle.map(ref), edges, deadlocked: edges.every((e) => e.waiting > 0) };
+    }),
   };
 }
 
@@ -105,7 +111,7 @@ export function renderLockOrder(r: LockOrderReport, format: 'text' | 'json'): st
   lines.push(...runHeader(r.run));
   lines.push(
     `lock-order graph: ${formatCount(r.locks)} locks, ${formatCount(r.edges)} edges (held -> acquired) from ${formatCount(r.nestedAcquisitions)} ` +
-      'acquisitions made while holding another lock (README: "lockorder").',
+      `acquisitions made while holding another lock${r.waitingCalls > 0 ? ` and ${formatCount(r.waitingCalls)} lock calls still waiting at the end` : ''} (README: "lockorder").`,
   );
   if (r.cycles.length === 0) {
     lines.push('no lock-order cycles: the threads always took these locks in one order.');
@@ -115,9 +121,12 @@ export function renderLockOrder(r: LockOrderReport, format: 'text' | 'json'): st
   lines.push(`${count} lock-order cycle${r.cycles.length === 1 ? '' : 's'}: potential deadlocks, if threads take these locks at the same time, each in its order.`);
   r.cycles.forEach((cycle, i) => {
     lines.push('', `cycle ${i + 1}: ${[...cycle.locks, cycle.locks[0]].map((l) => l.name).join(' -> ')}`);
+    if (cycle.deadlocked) lines.push('  DEADLOCKED when the recording stopped: each thread below was waiting for the next lock, holding the previous one.');
     for (const e of cycle.edges) {
       lines.push(`  ${e.from.name} (${e.from.lock}) -> ${e.to.name} (${e.to.lock}): ${times(e.count)}, by ${threadList(e)}`);
-      for (const s of e.sites) lines.push(`    held since ${s.heldAt}, then acquired at ${s.acquiredAt}: ${times(s.count)}`);
+      const took = e.waiting > 0 ? 'acquired or asked for' : 'acquired';
+      for (const s of e.sites) lines.push(`    held since ${s.heldAt}, then ${took} at ${s.acquiredAt}: ${times(s.count)}`);
+      if (e.waiting > 0) lines.push(`    ${formatCount(e.waiting)} of them still waiting for ${e.to.name} when the recording stopped`);
     }
   });
   return `${lines.join('\n')}\n`;

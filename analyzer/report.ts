@@ -200,6 +200,8 @@ function renderText(r: Report): string {
       const o = row.open;
       if (o.heldAtEnd + o.waitingAtEnd + o.releasedBeforeStart > 0) lines.push(`  ${row.key}: ${o.heldAtEnd} / ${o.waitingAtEnd} / ${o.releasedBeforeStart}`);
     }
+    const waiting = r.rows.reduce((n, row) => n + row.open.waitingAtEnd, 0);
+    if (waiting > 0) lines.push(`${waiting} lock calls had not returned when the recording stopped: \`mutex-analyze lockorder\` shows whether their threads wait for each other (a deadlock).`);
   }
   if (r.lock) {
     lines.push('', `Wait of lock ${r.lock.key}:`, ...histogramLines(r.lock.waitHistogram));

@@ -39,6 +39,7 @@ describe('lockorder on real recordings of test/workloads/order.c', () => {
   test('inversion: the AB/BA cycle, each edge at its two call sites in order.c, by its thread', async () => {
     const { report, locks, tids } = await recordOrder('inversion');
     assert.equal(report.cycles.length, 1, JSON.stringify(report.cycles));
+    assert.equal(report.cycles[0].deadlocked, false, 'the threads ran one after the other');
     const edges = report.cycles[0].edges;
     const ab = edges.find((e) => e.from.lock === locks.a)!;
     const ba = edges.find((e) => e.from.lock === locks.b)!;
@@ -104,5 +105,11 @@ describe('a real deadlock (test/workloads/order.c deadlock), recorded while it h
     const { cycles } = JSON.parse(order.stdout) as LockOrderReport;
     assert.equal(cycles.length, 1, order.stdout);
     assert.deepEqual(cycles[0].edges.map((e) => [e.from.lock, e.to.lock]).sort(), [[locks.a, locks.b], [locks.b, locks.a]].sort());
+    assert.equal(cycles[0].deadlocked, true);
+    for (const [edge, fn] of cycles[0].edges.map((e) => [e, e.from.lock === locks.a ? 'hold_a_want_b' : 'hold_b_want_a'] as const)) {
+      assert.equal(edge.waiting, 1);
+      assert.equal(functionOfSite(exe, edge.sites[0].heldAt), fn, `held since ${edge.sites[0].heldAt}`);
+      assert.equal(functionOfSite(exe, edge.sites[0].acquiredAt), fn, `asked for at ${edge.sites[0].acquiredAt}`);
+    }
   });
 });

@@ -56,6 +56,27 @@ function nested(s: LockScript, tid: number, first: number, second: number, sites
 }
 
 describe('lock-order graph and cycles on hand-made runs', () => {
+  test('calls still waiting at the end make edges: two threads each holding what the other waits for are a deadlocked cycle', () => {
+    const deadlock = new LockScript().lock(1, A, 0x1010).lock(2, B, 0x2010).request(1, B, 0x1020).request(2, A, 0x2020);
+    const r = lockOrder(deadlock);
+    assert.deepEqual(cycleNames(r), ['lock_a>lock_b']);
+    assert.equal(r.cycles[0].deadlocked, true);
+    assert.deepEqual(r.cycles[0].edges.map((e) => [e.from.name, e.to.name, e.count, e.waiting, e.sites[0].acquiredAt]), [
+      ['lock_a', 'lock_b', 1, 1, 'take_ab+0x20'],
+      ['lock_b', 'lock_a', 1, 1, 'take_ba+0x20'],
+    ]);
+    assert.equal(r.waitingCalls, 2);
+
+    // One thread waiting, the other's edge from a real acquisition: a cycle, not (yet) a deadlock.
+    const half = new LockScript().lock(1, A, 0x1010).lock(1, B, 0x1020).unlock(1, B).unlock(1, A).lock(2, B, 0x2010).request(2, A, 0x2020);
+    const h = lockOrder(half);
+    assert.deepEqual([cycleNames(h), h.cycles[0].deadlocked], [['lock_a>lock_b'], false]);
+
+    // A waiting trylock cannot deadlock: no edge.
+    const trylock = new LockScript().lock(1, A, 0x1010).request(1, B, 0x1020, { func: Func.PthreadMutexTrylock });
+    assert.equal(lockOrder(trylock).edges, 0);
+  });
+
   test('AB/BA: one cycle, each edge with the call sites of both acquisitions and its thread', () => {
     const s = new LockScript();
     nested(s, 1, A, B, [0x1010, 0x1020]);
