@@ -51,7 +51,8 @@ export interface BlockersReport {
   warnings: string[];
   lock: string | null; // only this lock (hex), or all
   contended: { waits: number; totalNs: number }; // every contended wait, attributed or not
-  /** Contended waits with no known holder: the kernel's contention tracepoints see waits, never holds. */
+  /** Contended waits with no known holder: the kernel's contention tracepoints see waits, never
+   * holds; a wait reaching back past the holds the join keeps (core/hold_history.ts) lost its holder. */
   unattributed: { waits: number; totalNs: number };
   pairs: number; // (holder site, waiter site) pairs in all
   rows: BlockerRow[]; // the top ones by total wait
@@ -186,7 +187,7 @@ function renderText(r: BlockersReport): string {
   if (r.unattributed.waits > 0) {
     lines.push(
       `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: ` +
-        'the kernel contention tracepoints see waits but not who holds the lock.',
+        'the kernel contention tracepoints see waits but not who holds the lock, and a wait that began before the holds the analysis keeps has lost its holder.',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -1,3 +1,4 @@
+import { HoldHistory } from './hold_history';
 import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } from './events';
 
 /**
@@ -10,8 +11,7 @@ import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } 
  *   write a call that way). A thread is inside at most one lock call at a time.
  * - Contended: another thread held the lock at the request time. The call is seen when it returns,
  *   after the holders of its wait have released, so the holder at the request time is looked up
- *   in the lock's recent holds (holds of one lock never overlap: the last one acquired at or before
- *   the request time is the only candidate).
+ *   in the lock's finished holds (core/hold_history.ts).
  * - acquired -> released: per lock address, whoever releases it (a release by another thread
  *   ends the holder's hold). A second successful acquisition by the thread that already holds the
  *   lock is a recursive re-entry: the hold runs from the outermost acquisition to the release that
@@ -107,23 +107,12 @@ interface Hold {
   kind: string;
 }
 
-/** A finished hold, kept to find who held a lock at an earlier request time. */
-interface PastHold {
-  tid: number;
-  acquiredTs: number;
-  releasedTs: number;
-  requestCaller: number;
-}
-
-/** Finished holds kept per lock: enough for the handovers during one wait on a busy lock. */
-const PAST_HOLDS_KEPT = 16;
-
 export class Joiner {
   private readonly requests = new Map<number, PendingRequest>(); // by tid: request rows
   // Contention-tracepoint waits nest (a lock contended inside another's slow path): by tid and lock.
   private readonly waitOnlyRequests = new Map<string, PendingRequest & { tid: number }>();
   private readonly holds = new Map<number, Hold>(); // by lock
-  private readonly pastHolds = new Map<number, { list: PastHold[]; cut: boolean }>(); // by lock, oldest first
+  private readonly pastHolds = new HoldHistory();
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
 
   constructor(private readonly sink: JoinSink) {}
@@ -184,25 +173,15 @@ export class Joiner {
       if (holder.tid !== tid) Object.assign(request, { contended: true, blockerTid: holder.tid, blockerCaller: holder.requestCaller });
       return;
     }
-    const past = this.pastHolds.get(request.lock);
-    for (let i = (past?.list.length ?? 0) - 1; i >= 0; i--) {
-      const h = past!.list[i];
-      if (h.acquiredTs > request.ts) continue;
-      if (h.releasedTs > request.ts && h.tid !== tid) Object.assign(request, { contended: true, blockerTid: h.tid, blockerCaller: h.requestCaller });
+    const past = this.pastHolds.holderAt(request.lock, request.ts, tid);
+    if (past === 'free') {
+      // Free at the request, taken by another thread before the call returned: what a failed
+      // trylock or timedlock ran into.
+      if (holder && holder.tid !== tid) Object.assign(request, { contended: true, blockerTid: holder.tid, blockerCaller: holder.requestCaller });
       return;
     }
-    // Every hold kept started after the request: it waited through more handovers than are kept.
-    if (past?.cut || (holder && holder.tid !== tid)) request.contended = true;
-  }
-
-  private rememberHold(lock: number, hold: PastHold): void {
-    let past = this.pastHolds.get(lock);
-    if (!past) this.pastHolds.set(lock, (past = { list: [], cut: false }));
-    past.list.push(hold);
-    if (past.list.length >= 2 * PAST_HOLDS_KEPT) {
-      past.list.splice(0, past.list.length - PAST_HOLDS_KEPT);
-      past.cut = true;
-    }
+    if (past === 'unknown') request.contended = true;
+    else Object.assign(request, { contended: true, blockerTid: past.tid, blockerCaller: past.caller });
   }
 
   /** The request an acquired event answers: its own requestTs, or its thread's request row. */
@@ -226,6 +205,7 @@ export class Joiner {
       this.sink.anomaly('return-without-request', e);
       return;
     }
+    this.pastHolds.sawWait(e.ts - request.ts);
     const contended = request.contended;
     if (!acquiredLock(e.func, e.ret)) {
       this.sink.failed({
@@ -292,7 +272,7 @@ export class Joiner {
       return;
     }
     this.holds.delete(e.lock);
-    this.rememberHold(e.lock, { tid: hold.tid, acquiredTs: hold.acquiredTs, releasedTs: e.ts, requestCaller: hold.requestCaller });
+    this.pastHolds.add(e.lock, hold.tid, hold.acquiredTs, e.ts, hold.requestCaller);
     this.sink.acquisition({
       pid: hold.pid,
       tid: hold.tid,

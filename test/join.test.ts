@@ -191,12 +191,21 @@ describe("the recorder's form: a lock call is one acquired event with its reques
     assert.deepEqual(j.acquisitions.map((a) => [a.tid, a.contended, a.blockerTid]), [[1, false, null], [2, false, null]]);
   });
 
-  test('a wait through more handovers than the lock\'s kept holds is contended, its blocker unknown', () => {
+  test('a long wait through many handovers still finds the holder at its request time', () => {
     const rows: [number, number | null, number, number, number, number][] = [];
-    for (let k = 0; k < 40; k++) rows.push([10 * k + 1, 10 * k, acq, L, 100 + k, A], [10 * k + 5, null, rel, U, 100 + k, A]);
-    rows.push([500, 2, acq, L, 1, A], [510, null, rel, U, 1, A]); // asked at 2, during the first of the 40 holds
+    for (let k = 0; k < 2000; k++) rows.push([1000 * k + 1, 1000 * k, acq, L, 100 + (k % 7), A], [1000 * k + 500, null, rel, U, 100 + (k % 7), A]);
+    rows.push([2_000_100, 2_003, acq, L, 1, A], [2_000_200, null, rel, U, 1, A]); // asked at 2,003 ns, during the third hold (tid 102), 2,000 handovers before it returns
     const waiter = joinEvents(calls(rows)).acquisitions.find((a) => a.tid === 1)!;
-    assert.deepEqual([waiter.contended, waiter.blockerTid, waiter.wait], [true, null, 498]);
+    assert.deepEqual([waiter.contended, waiter.blockerTid, waiter.blockerCaller, waiter.wait], [true, 102, 0x100 * 102, 1_998_097]);
+  });
+
+  test('a wait reaching back past the holds kept is contended, its blocker unknown', () => {
+    // holds 10 ms apart for 400 ms: the first ones are forgotten (kept: twice the longest wait seen, at least 50 ms)
+    const rows: [number, number | null, number, number, number, number][] = [];
+    for (let k = 0; k < 40; k++) rows.push([10e6 * k + 1, 10e6 * k, acq, L, 100 + k, A], [10e6 * k + 5e6, null, rel, U, 100 + k, A]);
+    rows.push([500e6, 2, acq, L, 1, A], [510e6, null, rel, U, 1, A]); // asked at 2 ns, during the first hold
+    const waiter = joinEvents(calls(rows)).acquisitions.find((a) => a.tid === 1)!;
+    assert.deepEqual([waiter.contended, waiter.blockerTid, waiter.wait], [true, null, 500e6 - 2]);
   });
 
   test('a call that never returned is a request row at the end: waiting at the end', () => {
