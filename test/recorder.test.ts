@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { EBUSY, ETIMEDOUT, Func, Stage } from '../core/events';
 import { parseLines, scratchDir, workload } from './lib/workloads';
-import { MUTEX_REC, address, collect, join, mutexRec, openRun, relativeNs, run, waitFor } from './lib/tools';
+import { MUTEX_REC, address, collect, join, mutexAnalyze, mutexRec, openRun, relativeNs, run, waitFor } from './lib/tools';
 
 const ORIGIN_HOLDS = 4;
 const ORIGIN_HOLD_MS = 300;
@@ -46,6 +46,28 @@ describe("the origin's experiment in user space: holds across a 300 ms sleep", (
     }
     assert.equal(runFile.run.drop_count, 0);
     runFile.db.close();
+  });
+
+  test("--print shows each acquisition live in the origin's format, as mutex-analyze events does afterwards", async () => {
+    const printPath = joinPath(dir, 'print.db');
+    const r = await mutexRec(['--print', '-o', printPath, '--', mw, 'origin', '2', String(ORIGIN_HOLD_MS)]);
+    assert.equal(r.code, 0, r.stderr);
+    const measured = parseLines(r.stdout, 'hold');
+    const lock = measured[0].lock.replace(/^0x/, '');
+    // PID TID COMM LOCK MUTEX_ACQ_TIME MUTEX_LOCK_TIME MUTEX_UNLOCK_TIME ACQ_TIME(us) HOLD_TIME(us)
+    const rows = (text: string): string[][] =>
+      text.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 9 && f[3] === `0x${lock}` && f[1] === measured[0].tid);
+    const live = rows(r.stdout);
+    assert.equal(live.length, 2, r.stdout);
+    for (const [i, m] of measured.entries()) {
+      const [, , , , requested, acquired, released, wait, hold] = live[i].map(Number);
+      const truthUs = (Number(m.released_ns) - Number(m.acquired_ns)) / 1000;
+      assert.ok(Math.abs(hold - truthUs) <= TOLERANCE * truthUs, `hold ${i}: printed ${hold} µs, measured ${truthUs} µs`);
+      assert.ok(Math.abs(acquired - requested - wait) < 0.002 && Math.abs(released - acquired - hold) < 0.002, live[i].join(' '));
+    }
+    const offline = await mutexAnalyze(['events', printPath, '--tid', measured[0].tid]);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.deepEqual(rows(offline.stdout), live);
   });
 
   test('the blocked thread waits what its own measurement says, within 0.5%', () => {
