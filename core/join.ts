@@ -186,16 +186,20 @@ export class Joiner {
 
   /** The request an acquired event answers: its own requestTs, or its thread's request row. */
   private takeRequest(e: RawEvent): PendingRequest | null {
+    const waitOnlyKey = (): string => `${e.tid}:${e.lock}`;
+    if (e.requestTs != null) {
+      // The recorder's form: request rows only for calls still waiting at the stop, so usually none.
+      if (this.requests.size > 0) this.requests.delete(e.tid);
+      if (this.waitOnlyRequests.size > 0 && isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey());
+      return this.pendingRequest(e, e.requestTs);
+    }
     if (isWaitOnly(e.func)) {
-      const key = `${e.tid}:${e.lock}`;
-      const row = this.waitOnlyRequests.get(key);
-      this.waitOnlyRequests.delete(key);
-      if (e.requestTs != null) return this.pendingRequest(e, e.requestTs);
+      const row = this.waitOnlyRequests.get(waitOnlyKey());
+      this.waitOnlyRequests.delete(waitOnlyKey());
       return row ?? null;
     }
     const row = this.requests.get(e.tid);
     this.requests.delete(e.tid);
-    if (e.requestTs != null) return this.pendingRequest(e, e.requestTs);
     return row && row.lock === e.lock ? row : null;
   }
 
