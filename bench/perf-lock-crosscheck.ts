@@ -90,7 +90,7 @@ async function untilContended(order: string, record: () => Promise<Recorded>): P
 async function perfFirst(w: Workload, dir: string): Promise<Recorded> {
   const perfData = join(dir, 'perf-first.data');
   const runFile = join(dir, 'perf-first.db');
-  const recorder = [process.execPath, MUTEX_REC, '--kernel', '-o', runFile, '--force', '--', ...workloadCommand(w)];
+  const recorder = [MUTEX_REC, '--kernel', '-o', runFile, '--force', '--', ...workloadCommand(w)];
   checked('perf lock record -- mutex-rec', await run('perf', ['lock', 'record', '-o', perfData, '--', ...recorder], { timeoutMs: TIMEOUT_MS }));
   return { perfData, runFile };
 }
@@ -99,7 +99,7 @@ async function perfFirst(w: Workload, dir: string): Promise<Recorded> {
 async function recFirst(w: Workload, dir: string, recOptions: string[]): Promise<Recorded> {
   const perfData = join(dir, 'rec-first.data');
   const runFile = join(dir, 'rec-first.db');
-  const recorder = spawn(process.execPath, [MUTEX_REC, '--all', ...recOptions, '-o', runFile, '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const recorder = spawn(MUTEX_REC, ['--all', ...recOptions, '-o', runFile, '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const recorded = collect(recorder, TIMEOUT_MS);
   await waitFor(recorder.stderr!, /Ctrl-C to stop/);
   try {

@@ -79,7 +79,7 @@ export interface RecRecording {
 
 /** mutex-rec on this host's kernel path: the contention tracepoints, every task (--all). */
 export async function underMutexRec(w: Workload, runFile: string, options: string[] = []): Promise<RecRecording> {
-  const r = await run(process.execPath, [MUTEX_REC, '--kernel', '--all', ...options, '-o', runFile, '--force', '--', ...workloadCommand(w)], { timeoutMs: TIMEOUT_MS });
+  const r = await run(MUTEX_REC, ['--kernel', '--all', ...options, '-o', runFile, '--force', '--', ...workloadCommand(w)], { timeoutMs: TIMEOUT_MS });
   const elapsed = elapsedNs('mutex-rec', r);
   const db = new Database(runFile, { readonly: true, fileMustExist: true });
   try {

@@ -39,7 +39,7 @@ import { figureTable, fmt, mdTable, plural, positiveInt, range, spreadOf, verdic
 const WORKLOAD_SOURCE = join(PACKAGE_ROOT, 'bench', 'workloads', 'pairs.c');
 const WORKLOAD = join(PACKAGE_ROOT, 'build', 'bench', 'pairs');
 const EMPTY_OBJECT = join(PACKAGE_ROOT, 'build', 'empty.bpf.o');
-const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js');
+const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js'); // run as the mutex-rec bin: its shebang's Node options apply
 const GOAL = 1.1;
 const TIMEOUT_MS = 120_000;
 
@@ -131,7 +131,7 @@ async function floor(workloadArgs: string[]): Promise<Measurement> {
 }
 
 async function rec(workloadArgs: string[], recArgs: string[], runFile: string): Promise<Measurement> {
-  const r = await start(process.execPath, [MUTEX_REC, ...recArgs, '-o', runFile, '--force', '--', WORKLOAD, ...workloadArgs]).finished;
+  const r = await start(MUTEX_REC, [...recArgs, '-o', runFile, '--force', '--', WORKLOAD, ...workloadArgs]).finished;
   const perPair = perPairNs('mutex-rec', r);
   const db = new Database(runFile, { readonly: true, fileMustExist: true });
   try {
