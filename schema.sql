@@ -73,6 +73,21 @@ CREATE TABLE events (
   stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
 );
 
+-- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
+-- builds the events table from them when it stops; a recorder killed before that leaves them
+-- here, and mutex-analyze reads them after the events table). One row per drained batch, in
+-- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
+-- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
+-- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
+-- flags uint32 (core/spool.ts).
+CREATE TABLE event_spool (
+  id         INTEGER PRIMARY KEY,
+  count      INTEGER NOT NULL,
+  ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
+  pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
+  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL
+);
+
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
 -- be gone when the file is analyzed): code addresses (callers, stack frames) as function+0xoffset,
 -- or module+0xoffset where the object has no symbol for them; lock addresses that are globals or

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 
 import { UserError } from '../core/errors';
 import type { RawEvent } from '../core/events';
+import { decodeSpool, SPOOL_COLUMNS, type EventColumns } from '../core/spool';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
@@ -24,6 +25,7 @@ export interface RunMeta {
   targetExit: string | null;
   endReason: string | null; // null: the recorder did not finish (killed)
   eventCount: number;
+  spooledEvents: number; // still raw in event_spool: the recorder (--write-at-stop) stopped before writing them
   dropCount: number;
   userProbes: boolean;
   kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
@@ -87,6 +89,7 @@ export class RunFile {
       targetExit: (row.target_exit as string | null) ?? null,
       endReason: (row.end_reason as string | null) ?? null,
       eventCount: Number(row.event_count),
+      spooledEvents: hasTable(db, 'event_spool') ? (db.prepare('SELECT coalesce(sum(count), 0) FROM event_spool').pluck().get() as number) : 0,
       dropCount: Number(row.drop_count),
       userProbes: Number(row.user_probes) === 1,
       kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
@@ -95,7 +98,7 @@ export class RunFile {
     this.threadNames = new Map(
       (db.prepare('SELECT tid, comm FROM threads').all() as { tid: number; comm: string }[]).map((t) => [t.tid, t.comm]),
     );
-    if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined) {
+    if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined && this.meta.spooledEvents === 0) {
       throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
     }
   }
@@ -109,19 +112,24 @@ export class RunFile {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
     for (const c of readEventChunks(this.meta.path)) {
       for (let i = 0; i < c.count; i++) {
+        fillEvent(e, c, i);
         e.id = c.id[i];
-        e.ts = c.ts[i];
-        const requestTs = c.requestTs[i];
-        e.requestTs = requestTs === requestTs ? requestTs : null; // NaN: NULL
-        e.stage = c.stage[i];
-        e.func = c.func[i];
-        e.pid = c.pid[i];
-        e.tid = c.tid[i];
-        e.lock = c.lock[i];
-        e.ret = c.ret[i];
-        e.caller = c.caller[i];
-        e.flags = c.flags[i];
-        e.stackId = c.stackId[i] < 0 ? null : c.stackId[i];
+        yield e;
+      }
+    }
+    if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e);
+  }
+
+  /** Events still raw in event_spool, after the rows (they arrived after them). */
+  private *spooledEvents(e: RunEvent): Generator<RunEvent> {
+    let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
+    const rows = this.db.prepare(`SELECT count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id`).raw(true);
+    for (const row of rows.iterate() as IterableIterator<unknown[]>) {
+      const [count, ...blobs] = row as [number, ...Buffer[]];
+      const c = decodeSpool(blobs, count);
+      for (let i = 0; i < count; i++) {
+        fillEvent(e, c, i);
+        e.id = id++;
         yield e;
       }
     }
@@ -169,12 +177,39 @@ export class RunFile {
   }
 
   /** The recording's length in ns (end of recording, or the last event for a killed recorder). */
+  /** Until the recording ended, or (recorder killed) its last event. */
   durationNs(): number {
     if (this.meta.endTs !== null) return this.meta.endTs;
-    return (this.db.prepare('SELECT max(ts) AS t FROM events').get() as { t: number }).t;
+    let last = (this.db.prepare('SELECT max(ts) FROM events').pluck().get() as number | null) ?? 0;
+    if (this.meta.spooledEvents > 0) {
+      const blob = this.db.prepare('SELECT ts FROM event_spool ORDER BY id DESC LIMIT 1').pluck().get() as Buffer;
+      for (let o = 0; o + 8 <= blob.length; o += 8) last = Math.max(last, blob.readDoubleLE(o));
+    }
+    return last;
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId'>;
+
+/** Event i of a set of columns (a chunk of rows, or a spooled batch) into the reused event. */
+function fillEvent(e: RunEvent, c: EventFields, i: number): void {
+  e.ts = c.ts[i];
+  e.requestTs = c.requestTs[i] === c.requestTs[i] ? c.requestTs[i] : null; // NaN: none
+  e.stage = c.stage[i];
+  e.func = c.func[i];
+  e.pid = c.pid[i];
+  e.tid = c.tid[i];
+  e.lock = c.lock[i];
+  e.ret = c.ret[i];
+  e.caller = c.caller[i];
+  e.flags = c.flags[i];
+  e.stackId = c.stackId[i] < 0 ? null : c.stackId[i];
 }

@@ -30,6 +30,9 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   }
   if (m.kernelProbe) warnings.push(`kernel mutexes were probed with ${m.kernelProbe}: it ${KERNEL_METHOD_LIMITS[m.kernelProbe]}`);
   if (m.endReason === null) warnings.push('the recorder did not finish (killed?): the run ends at its last written event');
+  if (m.spooledEvents > 0) {
+    warnings.push(`${formatCount(m.spooledEvents)} events are still raw in event_spool (mutex-rec --write-at-stop stopped before writing their rows): read from there; SQL on the events table does not see them`);
+  }
   const contradictions = [...anomalies.values()].reduce((a, b) => a + b, 0);
   if (contradictions > 0) {
     const kinds = [...anomalies.entries()].map(([k, n]) => `${n} ${k}`).join(', ');

@@ -5,10 +5,10 @@
  *   floor  with empty BPF programs (build/empty.bpf.o) on the recorder's uprobes, for that pid:
  *          the cost of the probes themselves,
  *   rec    under mutex-rec, recording into a SQLite run file,
- *   rec-deferred  the same with --poll-ms 2000: the events wait in the ring buffer until the
- *          workload has finished, so its time has the recorder's BPF programs but none of the
- *          recorder's own CPU work (draining, SQLite): rec − rec-deferred is what that work costs
- *          a workload that keeps every CPU busy,
+ *   rec-at-stop  the same with --write-at-stop: the events are kept raw while recording (a copy
+ *          per drain) and written as rows when it stops, so the workload pays the recorder's BPF
+ *          programs but almost none of its own CPU work: rec − rec-at-stop is what writing rows
+ *          while recording costs a workload that keeps every CPU busy,
  *   bpftrace  under a bpftrace script in the manner of the BPF Performance Tools book's pmlock.bt
  *          and pmheld.bt (uprobe + uretprobe on lock, uprobe on unlock, wait and hold histograms
  *          by mutex, 5-frame user stack and comm, kept in maps), for that pid,
@@ -43,10 +43,8 @@ const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js'); // run as th
 const GOAL = 1.1;
 const TIMEOUT_MS = 120_000;
 
-export type Variant = 'bare' | 'floor' | 'rec' | 'rec-deferred' | 'bpftrace';
-const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'rec-deferred', 'bpftrace'];
-// rec-deferred: long enough for the workload at the defaults (its events fit the 16 MiB ring buffer)
-const DEFERRED_POLL_MS = 2000;
+export type Variant = 'bare' | 'floor' | 'rec' | 'rec-at-stop' | 'bpftrace';
+const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'rec-at-stop', 'bpftrace'];
 
 interface Measurement {
   perPairNs: number;
@@ -199,7 +197,7 @@ export interface RecorderResult extends BenchResult {
   name: 'recorder';
   options: RecorderOptions;
   perPairNs: Partial<Record<Variant, number[]>>; // one per round; bpftrace absent when it did not run
-  drops: number[]; // rec per round, then rec-deferred per round
+  drops: number[]; // rec per round, then rec-at-stop per round
   events: number[]; // rec, per round
   bpftrace: string | null; // its version, or null when it did not run
   bpftraceSkipped: string | null; // why it did not run
@@ -227,14 +225,14 @@ export async function runRecorderOverhead(options: Partial<RecorderOptions> = {}
 
   buildWorkload();
   const dir = mkdtempSync(join(tmpdir(), 'mutex-bench-'));
-  const results: Record<Variant, Measurement[]> = { bare: [], floor: [], rec: [], 'rec-deferred': [], bpftrace: [] };
+  const results: Record<Variant, Measurement[]> = { bare: [], floor: [], rec: [], 'rec-at-stop': [], bpftrace: [] };
   try {
     for (let round = 1; round <= o.rounds; round++) {
       for (const v of variants) {
         if (v === 'bare') results.bare.push(await bare(workloadArgs));
         else if (v === 'floor') results.floor.push(await floor(workloadArgs));
         else if (v === 'rec') results.rec.push(await rec(workloadArgs, o.recArgs, join(dir, 'run.db')));
-        else if (v === 'rec-deferred') results['rec-deferred'].push(await rec(workloadArgs, [...o.recArgs, `--poll-ms=${DEFERRED_POLL_MS}`], join(dir, 'run.db')));
+        else if (v === 'rec-at-stop') results['rec-at-stop'].push(await rec(workloadArgs, [...o.recArgs, '--write-at-stop'], join(dir, 'run.db')));
         else results.bpftrace.push(await bpftrace(workloadArgs));
       }
       const last = variants.map((v) => `${v} ${fmt(results[v][round - 1].perPairNs, 1)} ns`).join(', ');
@@ -246,7 +244,7 @@ export async function runRecorderOverhead(options: Partial<RecorderOptions> = {}
 
   const perPairNs: Partial<Record<Variant, number[]>> = {};
   for (const v of variants) perPairNs[v] = results[v].map((m) => m.perPairNs);
-  const drops = [...results.rec, ...results['rec-deferred']].map((m) => m.drops!);
+  const drops = [...results.rec, ...results['rec-at-stop']].map((m) => m.drops!);
   const events = results.rec.map((m) => m.events!);
   const result: Omit<RecorderResult, 'figures' | 'markdown'> = { name: 'recorder', options: o, perPairNs, drops, events, bpftrace: bpftraceVersion, bpftraceSkipped };
   const figures = recorderFigures(result);
@@ -265,10 +263,15 @@ function recorderFigures(r: Omit<RecorderResult, 'figures' | 'markdown'>): Figur
     figures.push({ name: 'rec/bpftrace', value: recOverBpftrace, digits: 3, goal: '<= 1 (no slower than bpftrace)', met: recOverBpftrace.median <= 1 });
     figures.push({ name: 'bpftrace/floor', value: ratio('bpftrace', 'floor'), digits: 3 });
   }
-  figures.push({ name: 'rec-deferred/floor (the BPF programs)', value: ratio('rec-deferred', 'floor'), digits: 3 });
+  const atStopOverFloor = ratio('rec-at-stop', 'floor');
+  figures.push({ name: 'rec-at-stop/floor (--write-at-stop)', value: atStopOverFloor, digits: 3, goal: `<= ${GOAL}`, met: atStopOverFloor.median <= GOAL });
+  if (r.perPairNs.bpftrace) {
+    const atStopOverBpftrace = ratio('rec-at-stop', 'bpftrace');
+    figures.push({ name: 'rec-at-stop/bpftrace', value: atStopOverBpftrace, digits: 3, goal: '<= 1 (no slower than bpftrace)', met: atStopOverBpftrace.median <= 1 });
+  }
   figures.push({
-    name: '(rec − rec-deferred)/floor (the recorder\'s CPU)',
-    value: spreadOf(cost('rec').map((x, i) => (x - cost('rec-deferred')[i]) / cost('floor')[i])),
+    name: '(rec − rec-at-stop)/floor (writing rows while recording)',
+    value: spreadOf(cost('rec').map((x, i) => (x - cost('rec-at-stop')[i]) / cost('floor')[i])),
     digits: 3,
   });
   figures.push({ name: 'floor/bare', value: ratio('floor', 'bare'), digits: 0 });
@@ -294,7 +297,7 @@ function recorderMarkdown(r: Omit<RecorderResult, 'figures' | 'markdown'>, figur
     '',
     figureTable(figures.filter((f) => f.name !== 'rec drops' && f.name !== 'rec events per pair'), ['ratio, per round', 'median', 'min–max', 'goal']),
     '',
-    `rec and rec-deferred drops per round: ${r.drops.join(', ')} (goal: none: ${verdict(r.drops.every((d) => d === 0))}); ` +
+    `rec and rec-at-stop drops per round: ${r.drops.join(', ')} (goal: none: ${verdict(r.drops.every((d) => d === 0))}); ` +
       `events recorded per round: ${r.events.map((e) => fmt(e)).join(', ')} ` +
       `(${fmt(median(r.events) / o.pairs, 2)} per pair, counting the few the workload makes outside its timed loop).`,
   ];

@@ -1,20 +1,8 @@
 import { join } from 'node:path';
 
 /** Reusable columns a drain fills (see BpfSession::Drain in the addon): valid up to count. */
-export interface EventColumns {
-  ts: Float64Array; // ns since the time base
-  requestTs: Float64Array; // acquired: when the call was made (ns since the time base); NaN: none
-  lock: Float64Array;
-  caller: Float64Array;
-  pid: Uint32Array;
-  tid: Uint32Array;
-  ret: Int32Array;
-  stackId: Int32Array;
-  cpu: Uint16Array;
-  stage: Uint8Array;
-  func: Uint8Array;
-  flags: Uint32Array;
-}
+export type { EventColumns } from '../core/spool';
+import type { EventColumns } from '../core/spool';
 
 /** One drain: the first `count` entries of the columns, and thread names seen. */
 export interface EventBatch extends EventColumns {

@@ -44,6 +44,11 @@ const program = new Command('mutex-rec')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
   .addOption(new Option('--synthetic-source', "benchmark only: each getppid() of the target emits one event").hideHelp())
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
+  .option(
+    '--write-at-stop',
+    'keep the events raw while recording (one copy per drain) and write their rows when recording stops: the target shares its CPUs with almost none of the recorder\'s work; the stop takes about 1 s per million events, and until then only mutex-analyze sees the events',
+    false,
+  )
   .argument('[command...]', 'command to launch and record from its first instruction (after --)')
   .passThroughOptions()
   .version(VERSION)
@@ -82,6 +87,7 @@ runCli('mutex-rec', async () => {
     stacks: boolean;
     syntheticSource?: boolean;
     pollMs: number;
+    writeAtStop: boolean;
   }>();
   if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
   const command = program.args.length > 0 ? program.args : undefined;
@@ -107,6 +113,7 @@ runCli('mutex-rec', async () => {
     stackDepth: opts.stacks ? opts.stackDepth : 0,
     syntheticSource: opts.syntheticSource ?? false,
     pollMs: opts.pollMs,
+    writeAtStop: opts.writeAtStop,
     toolVersion: VERSION,
   });
   const method = summary.kernelMethod ? ` Kernel mutexes were probed with ${summary.kernelMethod}.` : '';

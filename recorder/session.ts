@@ -32,6 +32,7 @@ export interface RecordOptions {
   stackDepth: number; // 0: --no-stacks
   syntheticSource: boolean; // benchmark only
   pollMs: number;
+  writeAtStop: boolean; // keep events raw while recording, write their rows at the stop
   toolVersion: string;
 }
 
@@ -106,6 +107,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
           libs: opts.libs,
           ringBufferBytes: opts.ringBufferBytes,
           stackDepth: opts.stackDepth,
+          writeAtStop: opts.writeAtStop,
           missingSymbols: userPlan.missing,
         },
       },
@@ -193,7 +195,8 @@ async function pump(
     let batch: EventBatch;
     do {
       batch = { ...columns, ...session.drain(columns) };
-      store.append(batch);
+      if (opts.writeAtStop) store.spool(batch);
+      else store.append(batch);
       printer?.push(batch);
     } while (batch.more);
   };
@@ -219,6 +222,7 @@ async function pump(
     }
     session.detach();
     flush();
+    writeSpooled(store);
     // A cond wait in progress waits for its condition, not for the mutex: not a request.
     store.addWaitingRequests(session.pendingCalls().filter((c) => !isCondWait(c.func)));
     store.addMappings(mappings?.poll() ?? [], sinceStart());
@@ -238,6 +242,23 @@ async function pump(
   const { threads, locks } = store.counts();
   store.close();
   return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
+}
+
+/** --write-at-stop: the events kept raw while recording become rows now. */
+function writeSpooled(store: RunStore): void {
+  const total = store.eventCount;
+  if (total === 0) return;
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let shown = 0;
+  const written = store.writeSpooled((n) => {
+    if (tty && Date.now() - shown > 500) {
+      shown = Date.now();
+      process.stderr.write(`\r\x1b[Kmutex-rec: writing the events: ${Math.round((100 * n) / total)}%`);
+    }
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  if (written > 0) process.stderr.write(`mutex-rec: wrote ${written.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 /** Names every address in the run while its objects are at hand (the target may be gone later). */

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
-import type { EventBatch, PendingCall, ThreadRecord } from './addon';
+import type { EventBatch, EventColumns, PendingCall, ThreadRecord } from './addon';
+import { decodeSpool, encodeSpool, SPOOL_COLUMNS } from '../core/spool';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
@@ -52,6 +53,7 @@ export class RunStore {
   private readonly upsertThread: Database.Statement;
   private readonly touchThread: Database.Statement;
   private readonly insertMapping: Database.Statement;
+  private readonly insertSpool: Database.Statement;
   private readonly threadLastSeen = new Map<number, number>();
   eventCount = 0;
 
@@ -84,6 +86,9 @@ export class RunStore {
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
     );
     this.touchThread = db.prepare('UPDATE threads SET last_ts = max(last_ts, ?) WHERE tid = ?');
+    this.insertSpool = db.prepare(
+      `INSERT INTO event_spool (count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')}) VALUES (?, ${SPOOL_COLUMNS.map(() => '?').join(', ')})`,
+    );
     this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, build_id, first_ts) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
@@ -110,36 +115,69 @@ export class RunStore {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      const { ts, requestTs, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = batch;
-      const args = this.insertArgs;
-      const bulkEnd = batch.count - (batch.count % ROWS_PER_INSERT);
-      for (let i = 0; i < batch.count; i++) {
-        // EVENT_COLUMNS order; the rows after the last full bulk statement go one at a time from slot 0
-        const bulk = i < bulkEnd;
-        let k = bulk ? (i % ROWS_PER_INSERT) * EVENT_COLUMNS.length : 0;
-        args[k++] = ts[i];
-        args[k++] = requestTs[i] === requestTs[i] ? requestTs[i] : null; // NaN: none
-        args[k++] = stage[i];
-        args[k++] = func[i];
-        args[k++] = pid[i];
-        args[k++] = tid[i];
-        args[k++] = lock[i];
-        args[k++] = ret[i];
-        args[k++] = caller[i];
-        args[k++] = cpu[i];
-        args[k++] = flags[i];
-        args[k++] = stackId[i] >= 0 ? stackId[i] : null;
-        if (bulk) {
-          if (i % ROWS_PER_INSERT === ROWS_PER_INSERT - 1) this.insertEvents.run(args);
-        } else {
-          this.insertEvent.run(args.slice(0, EVENT_COLUMNS.length));
-        }
-        this.threadLastSeen.set(tid[i], ts[i]);
-      }
-      for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
-      this.threadLastSeen.clear();
+      this.insertRows(batch, batch.count);
     })();
     this.eventCount += batch.count;
+  }
+
+  /** --write-at-stop: keeps one drained batch raw (a BLOB per column), one transaction. */
+  spool(batch: EventBatch): void {
+    if (batch.count === 0 && batch.threads.length === 0) return;
+    this.db.transaction(() => {
+      for (const t of batch.threads) this.recordThread(t);
+      if (batch.count > 0) this.insertSpool.run(batch.count, ...encodeSpool(batch, batch.count));
+    })();
+    this.eventCount += batch.count;
+  }
+
+  /** Turns the spooled batches into event rows, oldest first, each with its spool row's deletion
+   * in one transaction (a kill leaves rows and spool that add up). Returns the events written. */
+  writeSpooled(onProgress: (written: number) => void = () => undefined): number {
+    const next = this.db.prepare(`SELECT id, count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id LIMIT 1`).raw(true);
+    const remove = this.db.prepare('DELETE FROM event_spool WHERE id = ?');
+    let written = 0;
+    for (let row = next.get() as unknown[] | undefined; row; row = next.get() as unknown[] | undefined) {
+      const [id, count, ...blobs] = row as [number, number, ...Buffer[]];
+      this.db.transaction(() => {
+        this.insertRows(decodeSpool(blobs, count), count);
+        remove.run(id);
+      })();
+      written += count;
+      onProgress(written);
+    }
+    return written;
+  }
+
+  /** The event rows of `count` entries of the columns, in order, inside the caller's transaction. */
+  private insertRows(columns: EventColumns, count: number): void {
+    const { ts, requestTs, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = columns;
+    const args = this.insertArgs;
+    const bulkEnd = count - (count % ROWS_PER_INSERT);
+    for (let i = 0; i < count; i++) {
+      // EVENT_COLUMNS order; the rows after the last full bulk statement go one at a time from slot 0
+      const bulk = i < bulkEnd;
+      let k = bulk ? (i % ROWS_PER_INSERT) * EVENT_COLUMNS.length : 0;
+      args[k++] = ts[i];
+      args[k++] = requestTs[i] === requestTs[i] ? requestTs[i] : null; // NaN: none
+      args[k++] = stage[i];
+      args[k++] = func[i];
+      args[k++] = pid[i];
+      args[k++] = tid[i];
+      args[k++] = lock[i];
+      args[k++] = ret[i];
+      args[k++] = caller[i];
+      args[k++] = cpu[i];
+      args[k++] = flags[i];
+      args[k++] = stackId[i] >= 0 ? stackId[i] : null;
+      if (bulk) {
+        if (i % ROWS_PER_INSERT === ROWS_PER_INSERT - 1) this.insertEvents.run(args);
+      } else {
+        this.insertEvent.run(args.slice(0, EVENT_COLUMNS.length));
+      }
+      this.threadLastSeen.set(tid[i], ts[i]);
+    }
+    for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
+    this.threadLastSeen.clear();
   }
 
   /** The calls still waiting at the stop, as request rows (stage 0) after every event. */

@@ -1,0 +1,63 @@
+/**
+ * The raw form of events (mutex-rec --write-at-stop): one row of the event_spool table per drained
+ * batch, each column of the batch one BLOB of its typed array's bytes (little-endian, this
+ * machine's layout). Writing a batch so is a copy per column, not a row per event; the events
+ * table is built from the spool when the recording stops.
+ */
+
+/** The columns of a batch of events, as the addon's drain fills them (recorder/addon.ts): valid up to a count. */
+export interface EventColumns {
+  ts: Float64Array;
+  requestTs: Float64Array; // NaN: none
+  lock: Float64Array;
+  caller: Float64Array;
+  pid: Uint32Array;
+  tid: Uint32Array;
+  ret: Int32Array;
+  stackId: Int32Array; // -1: none
+  cpu: Uint16Array;
+  stage: Uint8Array;
+  func: Uint8Array;
+  flags: Uint32Array;
+}
+
+type TypedArrayOf<K extends keyof EventColumns> = EventColumns[K];
+type Column = { [K in keyof EventColumns]: { key: K; sql: string; make: (buffer: ArrayBuffer) => TypedArrayOf<K> } }[keyof EventColumns];
+
+/** event_spool's BLOB columns, in schema order. */
+export const SPOOL_COLUMNS: readonly Column[] = [
+  { key: 'ts', sql: 'ts', make: (b) => new Float64Array(b) },
+  { key: 'requestTs', sql: 'request_ts', make: (b) => new Float64Array(b) },
+  { key: 'lock', sql: 'lock', make: (b) => new Float64Array(b) },
+  { key: 'caller', sql: 'caller', make: (b) => new Float64Array(b) },
+  { key: 'pid', sql: 'pid', make: (b) => new Uint32Array(b) },
+  { key: 'tid', sql: 'tid', make: (b) => new Uint32Array(b) },
+  { key: 'ret', sql: 'ret', make: (b) => new Int32Array(b) },
+  { key: 'stackId', sql: 'stack_id', make: (b) => new Int32Array(b) },
+  { key: 'cpu', sql: 'cpu', make: (b) => new Uint16Array(b) },
+  { key: 'stage', sql: 'stage', make: (b) => new Uint8Array(b) },
+  { key: 'func', sql: 'func', make: (b) => new Uint8Array(b) },
+  { key: 'flags', sql: 'flags', make: (b) => new Uint32Array(b) },
+];
+
+/** The first `count` entries of each column, as BLOB values in SPOOL_COLUMNS order. */
+export function encodeSpool(columns: EventColumns, count: number): Buffer[] {
+  return SPOOL_COLUMNS.map(({ key }) => {
+    const a = columns[key];
+    return Buffer.from(a.buffer, a.byteOffset, count * a.BYTES_PER_ELEMENT);
+  });
+}
+
+/** A spool row's BLOBs back into columns (copied: SQLite's buffers need not be aligned). */
+export function decodeSpool(blobs: Buffer[], count: number): EventColumns {
+  const out: Partial<Record<keyof EventColumns, unknown>> = {};
+  SPOOL_COLUMNS.forEach((c, i) => {
+    const blob = blobs[i];
+    const bytes = new ArrayBuffer(blob.length);
+    new Uint8Array(bytes).set(blob);
+    const column = c.make(bytes);
+    if (column.length !== count) throw new Error(`event_spool: column ${c.sql} holds ${column.length} values, not ${count}`);
+    out[c.key] = column;
+  });
+  return out as EventColumns;
+}
