@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 
 import { UserError } from '../core/errors';
 import type { RawEvent } from '../core/events';
-import { decodeSpool, SPOOL_COLUMNS, type EventColumns } from '../core/spool';
+import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
@@ -195,21 +195,4 @@ export class RunFile {
 
 function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-}
-
-type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId'>;
-
-/** Event i of a set of columns (a chunk of rows, or a spooled batch) into the reused event. */
-function fillEvent(e: RunEvent, c: EventFields, i: number): void {
-  e.ts = c.ts[i];
-  e.requestTs = c.requestTs[i] === c.requestTs[i] ? c.requestTs[i] : null; // NaN: none
-  e.stage = c.stage[i];
-  e.func = c.func[i];
-  e.pid = c.pid[i];
-  e.tid = c.tid[i];
-  e.lock = c.lock[i];
-  e.ret = c.ret[i];
-  e.caller = c.caller[i];
-  e.flags = c.flags[i];
-  e.stackId = c.stackId[i] < 0 ? null : c.stackId[i];
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 
 /** Reusable columns a drain fills (see BpfSession::Drain in the addon): valid up to count. */
-export type { EventColumns } from '../core/spool';
-import type { EventColumns } from '../core/spool';
+export type { EventColumns } from '../core/columns';
+import type { EventColumns } from '../core/columns';
 
 /** One drain: the first `count` entries of the columns, and thread names seen. */
 export interface EventBatch extends EventColumns {

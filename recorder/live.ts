@@ -1,4 +1,5 @@
 import type { EventBatch } from './addon';
+import { fillEvent } from '../core/columns';
 import { Joiner } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
 import type { RawEvent } from '../core/events';
@@ -26,16 +27,7 @@ export class LivePrinter {
     const e: RawEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
     for (let i = 0; i < batch.count; i++) {
       e.id = this.nextId++;
-      e.ts = batch.ts[i];
-      const requestTs = batch.requestTs[i];
-      e.requestTs = requestTs === requestTs ? requestTs : null; // NaN: none
-      e.stage = batch.stage[i];
-      e.func = batch.func[i];
-      e.pid = batch.pid[i];
-      e.tid = batch.tid[i];
-      e.lock = batch.lock[i];
-      e.ret = batch.ret[i];
-      e.caller = batch.caller[i];
+      fillEvent(e, batch, i);
       this.joiner.push(e);
     }
   }

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
 import type { EventBatch, EventColumns, PendingCall, ThreadRecord } from './addon';
-import { decodeSpool, encodeSpool, SPOOL_COLUMNS } from '../core/spool';
+import { decodeSpool, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';

@@ -1,5 +1,8 @@
+import type { RawEvent } from './events';
+
 /**
- * The raw form of events (mutex-rec --write-at-stop): one row of the event_spool table per drained
+ * Events as columns: the batches the addon drains (EventColumns), one event of them read into an
+ * event object (fillEvent), and their raw form in the run file (mutex-rec --write-at-stop): one row of the event_spool table per drained
  * batch, each column of the batch one BLOB of its typed array's bytes (little-endian, this
  * machine's layout). Writing a batch so is a copy per column, not a row per event; the events
  * table is built from the spool when the recording stops.
@@ -60,4 +63,21 @@ export function decodeSpool(blobs: Buffer[], count: number): EventColumns {
     out[c.key] = column;
   });
   return out as EventColumns;
+}
+
+type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId'>;
+
+/** Event i of a set of columns (a drained batch, a chunk of rows, a spooled batch) into `e`. */
+export function fillEvent(e: RawEvent, c: EventFields, i: number): void {
+  e.ts = c.ts[i];
+  e.requestTs = c.requestTs[i] === c.requestTs[i] ? c.requestTs[i] : null; // NaN: none
+  e.stage = c.stage[i];
+  e.func = c.func[i];
+  e.pid = c.pid[i];
+  e.tid = c.tid[i];
+  e.lock = c.lock[i];
+  e.ret = c.ret[i];
+  e.caller = c.caller[i];
+  e.flags = c.flags[i];
+  e.stackId = c.stackId[i] < 0 ? null : c.stackId[i];
 }
