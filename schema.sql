@@ -79,7 +79,7 @@ CREATE TABLE events (
 -- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
 -- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
 -- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags uint32 (core/spool.ts).
+-- flags uint32 (core/columns.ts).
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
