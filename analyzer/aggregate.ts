@@ -60,38 +60,55 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
   };
 }
 
-/** One pass over the run's events: joins them and groups the acquisitions. */
-export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
-  const groups = new Map<number, GroupStats>();
+/** What the join reports about one call: an acquisition, a failed attempt or an open item. */
+export type JoinedItem = Pick<Acquisition, 'lock' | 'tid' | 'requestCaller' | 'requestStackId'>;
+
+/** Sorts the join's results into groups: the key of each item, or null to leave it out. */
+export interface Grouping {
+  keyOf(item: JoinedItem, what: 'acquisition' | 'failed' | OpenItem['kind']): number | null;
+  sampleTimes?: boolean;
+}
+
+/** One pass over the run's events: joins them once and fills every grouping's groups. */
+export function groupJoined(run: RunFile, groupings: Grouping[]): { groups: Map<number, GroupStats>[]; anomalies: Map<string, number> } {
+  const groups = groupings.map(() => new Map<number, GroupStats>());
   const anomalies = new Map<string, number>();
-  const groupOf = (lock: number, tid: number): GroupStats | null => {
-    if (opts.lock !== undefined && lock !== opts.lock) return null;
-    if (opts.tid !== undefined && tid !== opts.tid) return null;
-    const key = opts.groupBy === 'lock' ? lock : tid;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = newGroup(key, opts.sampleTimes ?? false)));
-    return g;
+  const each = (item: JoinedItem, what: Parameters<Grouping['keyOf']>[1], add: (g: GroupStats) => void): void => {
+    groupings.forEach((grouping, i) => {
+      const key = grouping.keyOf(item, what);
+      if (key === null) return;
+      let g = groups[i].get(key);
+      if (!g) groups[i].set(key, (g = newGroup(key, grouping.sampleTimes ?? false)));
+      add(g);
+    });
   };
   const joiner = new Joiner({
-    acquisition(a: Acquisition) {
-      const g = groupOf(a.lock, a.tid);
-      if (g) addAcquisition(g, a);
-    },
-    failed(f: FailedAttempt) {
-      const g = groupOf(f.lock, f.tid);
-      if (g) addFailed(g, f);
-    },
-    open(o: OpenItem) {
-      const g = groupOf(o.lock, o.tid);
-      if (g) addOpen(g, o);
-    },
-    anomaly(kind: string) {
-      anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
-    },
+    acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
+    failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
+    open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
+    anomaly: (kind: string) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
   });
   for (const e of run.events()) joiner.push(e);
   joiner.finish();
   return { groups, anomalies };
+}
+
+/** Per lock or per thread, optionally of one lock or one thread only. */
+export function lockOrThreadGrouping(opts: AnalyzeOptions): Grouping {
+  return {
+    keyOf: (item) => {
+      if (opts.lock !== undefined && item.lock !== opts.lock) return null;
+      if (opts.tid !== undefined && item.tid !== opts.tid) return null;
+      return opts.groupBy === 'lock' ? item.lock : item.tid;
+    },
+    sampleTimes: opts.sampleTimes,
+  };
+}
+
+/** One pass over the run's events: joins them and groups the acquisitions. */
+export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
+  const { groups, anomalies } = groupJoined(run, [lockOrThreadGrouping(opts)]);
+  return { groups: groups[0], anomalies };
 }
 
 /** Adds an acquisition to its group's counts and samples. */

@@ -1,6 +1,5 @@
-import { addAcquisition, addFailed, addOpen, newGroup, type Analysis, type GroupStats } from './aggregate';
+import { groupJoined, type Analysis, type Grouping } from './aggregate';
 import type { RunFile } from './runfile';
-import { Joiner } from '../core/join';
 
 /** 'callsite': one group per request call site (the lock call's return address); 'stack': per whole request stack. */
 export type SiteGrouping = 'callsite' | 'stack';
@@ -17,42 +16,27 @@ export interface SiteAnalysis extends Analysis {
 }
 
 /**
- * One pass over the run's events: joins them and groups the acquisitions, failed attempts and
- * open items by where they were requested. Releases without a seen acquisition have no request
- * site and are left out.
+ * Groups acquisitions, failed attempts and open items by where they were requested. Releases
+ * without a seen acquisition have no request site and are left out. `stacks` names the keys of
+ * the 'stack' grouping.
  */
-export function analyzeSites(run: RunFile, opts: { by: SiteGrouping; lock?: number }): SiteAnalysis {
-  const groups = new Map<number, GroupStats>();
-  const anomalies = new Map<string, number>();
+export function siteGrouping(opts: { by: SiteGrouping; lock?: number }): Grouping & { stacks: () => Map<number, StackSite> } {
   const stacks = new StackSites();
-  const groupOf = (lock: number, caller: number, stackId: number | null): GroupStats | null => {
-    if (opts.lock !== undefined && lock !== opts.lock) return null;
-    const key = opts.by === 'callsite' ? caller : stacks.key(stackId, caller);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = newGroup(key, false)));
-    return g;
+  return {
+    keyOf: (item, what) => {
+      if (what === 'released-before-acquire-seen') return null; // no request, so no call site
+      if (opts.lock !== undefined && item.lock !== opts.lock) return null;
+      return opts.by === 'callsite' ? item.requestCaller : stacks.key(item.requestStackId, item.requestCaller);
+    },
+    stacks: () => stacks.all(),
   };
-  const joiner = new Joiner({
-    acquisition(a) {
-      const g = groupOf(a.lock, a.requestCaller, a.requestStackId);
-      if (g) addAcquisition(g, a);
-    },
-    failed(f) {
-      const g = groupOf(f.lock, f.requestCaller, f.requestStackId);
-      if (g) addFailed(g, f);
-    },
-    open(o) {
-      // a release without a seen acquisition has no request, so no call site
-      const g = o.kind !== 'released-before-acquire-seen' && groupOf(o.lock, o.requestCaller, o.requestStackId);
-      if (g) addOpen(g, o);
-    },
-    anomaly(kind) {
-      anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
-    },
-  });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
-  return { groups, anomalies, stacks: stacks.all() };
+}
+
+/** One pass over the run's events: joins them and groups what they make by call site or stack. */
+export function analyzeSites(run: RunFile, opts: { by: SiteGrouping; lock?: number }): SiteAnalysis {
+  const grouping = siteGrouping(opts);
+  const { groups, anomalies } = groupJoined(run, [grouping]);
+  return { groups: groups[0], anomalies, stacks: grouping.stacks() };
 }
 
 /** Numbers each (stack id, call site) pair seen. */

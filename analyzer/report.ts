@@ -1,6 +1,6 @@
 import { errnoName, formatAddress } from '../core/events';
-import { analyze, summaries, type Analysis, type GroupBy, type GroupStats } from './aggregate';
-import { analyzeSites, type SiteAnalysis, type SiteGrouping } from './callsites';
+import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
+import { siteGrouping, type SiteAnalysis, type SiteGrouping } from './callsites';
 import { AddressNamer, lockIdentities } from './identity';
 import { runHeader, runWarnings, runJson } from './runinfo';
 import type { RunFile } from './runfile';
@@ -58,27 +58,37 @@ export interface Report {
 }
 
 export function buildReport(run: RunFile, opts: ReportOptions): Report {
-  const main =
-    opts.by === 'lock' || opts.by === 'thread' ? analyze(run, { groupBy: opts.by, lock: opts.lock }) : analyzeSites(run, { by: opts.by, lock: opts.lock });
+  // One pass: the rows' grouping and, with --lock, that lock's threads and call sites with it.
+  const by = opts.by;
+  const sites = by === 'callsite' || by === 'stack' ? siteGrouping({ by, lock: opts.lock }) : null;
+  const groupings: Grouping[] = [sites ?? lockOrThreadGrouping({ groupBy: by === 'thread' ? 'thread' : 'lock', lock: opts.lock })];
+  if (opts.lock !== undefined) {
+    groupings.push(
+      lockOrThreadGrouping({ groupBy: 'thread', lock: opts.lock }),
+      siteGrouping({ by: 'callsite', lock: opts.lock }),
+      lockOrThreadGrouping({ groupBy: 'lock', lock: opts.lock }),
+    );
+  }
+  const { groups, anomalies } = groupJoined(run, groupings);
+  const main: Analysis | SiteAnalysis = sites ? { groups: groups[0], anomalies, stacks: sites.stacks() } : { groups: groups[0], anomalies };
   const labels = groupLabels(run, main, opts.by);
   const rows = [...main.groups.values()].map((g) => toRow(g, labels(g.key)));
   rows.sort(comparator(opts.sort));
   const report: Report = {
     schema: REPORT_SCHEMA,
     run: runJson(run),
-    warnings: runWarnings(run, main.anomalies),
+    warnings: runWarnings(run, anomalies),
     by: opts.by,
     sort: opts.sort,
     groups: rows.length,
     rows: rows.slice(0, opts.top),
   };
   if (opts.lock !== undefined) {
-    const lockGroup = opts.by === 'lock' ? main.groups.get(opts.lock) : undefined;
-    const perThread = analyze(run, { groupBy: 'thread', lock: opts.lock });
+    const perThread: Analysis = { groups: groups[1], anomalies };
     const threadLabels = groupLabels(run, perThread, 'thread');
-    const perSite = analyzeSites(run, { by: 'callsite', lock: opts.lock });
+    const perSite: Analysis = { groups: groups[2], anomalies };
     const siteLabels = groupLabels(run, perSite, 'callsite');
-    const whole = lockGroup ?? analyze(run, { groupBy: 'lock', lock: opts.lock }).groups.get(opts.lock);
+    const whole = groups[3].get(opts.lock);
     report.lock = {
       key: formatAddress(opts.lock),
       waitHistogram: histogram(whole ? Array.from(whole.waits.sorted()) : []),
