@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { join as joinPath } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { Func } from '../core/events';
 import { buildBlockers, type BlockersReport } from '../analyzer/blockers';
 import { RunFile } from '../analyzer/runfile';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
-import { writeRunFile } from './lib/synthetic';
-import { scratchDir } from './lib/workloads';
+import { ScratchRuns } from './lib/synthetic';
 
 const L = 0xa000;
 const M = 0xb000;
@@ -24,17 +22,8 @@ const SYMBOLS = [
 ];
 const THREADS = { 1: 'compactor', 2: 'flusher', 3: 'syncer', 4: 'flusher' };
 
-let dir: string;
-let files = 0;
-before(() => {
-  dir = scratchDir();
-});
-
-function record(script: LockScript): string {
-  const path = joinPath(dir, `run-${++files}.db`);
-  writeRunFile(path, script.events, { symbols: SYMBOLS, threads: THREADS });
-  return path;
-}
+const runs = new ScratchRuns({ symbols: SYMBOLS, threads: THREADS });
+const record = (script: LockScript): string => runs.write(script.events);
 
 function blockers(script: LockScript, opts: { lock?: number } = {}): BlockersReport {
   const run = RunFile.open(record(script));

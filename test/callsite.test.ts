@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { join as joinPath } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { EBUSY, Func, Stage } from '../core/events';
 import type { Report, ReportRow } from '../analyzer/report';
 import { LockScript } from './lib/lockscript';
 import { simulatedEvents } from './lib/simulate';
 import { join, mutexAnalyze } from './lib/tools';
-import { writeRunFile, type SyntheticRunOptions } from './lib/synthetic';
-import { scratchDir } from './lib/workloads';
+import { ScratchRuns, type SyntheticRunOptions } from './lib/synthetic';
 
 const L = 0xa000;
 const M = 0xb000;
@@ -27,17 +25,8 @@ const SYMBOLS: SyntheticRunOptions['symbols'] = [
   { address: MAIN, name: 'main+0x10', kind: 'code' },
 ];
 
-let dir: string;
-let files = 0;
-before(() => {
-  dir = scratchDir();
-});
-
-function record(script: LockScript, opts: SyntheticRunOptions = {}): string {
-  const path = joinPath(dir, `run-${++files}.db`);
-  writeRunFile(path, script.events, { symbols: SYMBOLS, threads: { 1: 'one', 2: 'two' }, ...opts });
-  return path;
-}
+const runs = new ScratchRuns({ symbols: SYMBOLS, threads: { 1: 'one', 2: 'two' } });
+const record = (script: LockScript, opts?: SyntheticRunOptions): string => runs.write(script.events, opts);
 
 async function report(path: string, ...args: string[]): Promise<Report> {
   const r = await mutexAnalyze(['report', path, '--format', 'json', ...args]);

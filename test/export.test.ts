@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { Func } from '../core/events';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
-import { writeRunFile, type SyntheticRunOptions } from './lib/synthetic';
-import { scratchDir } from './lib/workloads';
+import { ScratchRuns, type SyntheticRunOptions } from './lib/synthetic';
 import type { TraceEvent } from '../analyzer/export/chrome';
 
 const L = 0xa000;
@@ -26,17 +25,8 @@ const SYMBOLS: SyntheticRunOptions['symbols'] = [
 ];
 const FOLDED_LINE = /^(.*) (\d+)$/;
 
-let dir: string;
-let files = 0;
-before(() => {
-  dir = scratchDir();
-});
-
-function record(script: LockScript, opts: SyntheticRunOptions = {}): string {
-  const path = joinPath(dir, `run-${++files}.db`);
-  writeRunFile(path, script.events, { symbols: SYMBOLS, threads: { 100: 'main', 1: 'worker-1', 2: 'worker-2' }, ...opts });
-  return path;
-}
+const runs = new ScratchRuns({ symbols: SYMBOLS, threads: { 100: 'main', 1: 'worker-1', 2: 'worker-2' } });
+const record = (script: LockScript, opts?: SyntheticRunOptions): string => runs.write(script.events, opts);
 
 async function exported(path: string, format: 'folded' | 'chrome'): Promise<string> {
   const r = await mutexAnalyze(['export', path, '--format', format]);
@@ -105,16 +95,16 @@ describe('export --format chrome', () => {
   });
 
   test('-o writes the file, nothing on stdout, no temporary left', async () => {
-    const out = joinPath(dir, 'trace-out', 'trace.json');
+    const out = joinPath(runs.dir, 'trace-out', 'trace.json');
     const path = record(new LockScript().lock(1, L, INSERT).unlock(1, L));
     const missingDir = await mutexAnalyze(['export', path, '--format', 'chrome', '-o', out]);
     assert.equal(missingDir.code, 2, 'a directory that does not exist');
-    const file = joinPath(dir, 'trace.json');
+    const file = joinPath(runs.dir, 'trace.json');
     const r = await mutexAnalyze(['export', path, '--format', 'chrome', '-o', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
     assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: unknown[] }).traceEvents.length, 6); // 4 names, a wait and a hold
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+    assert.deepEqual(readdirSync(runs.dir).filter((f) => f.includes('.tmp-')), []);
     assert.equal(existsSync(out), false);
   });
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { join as joinPath } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { Func } from '../core/events';
 import { elementaryCycles } from '../analyzer/cycles';
@@ -8,8 +7,7 @@ import { buildLockOrder, type LockOrderReport } from '../analyzer/lockorder';
 import { RunFile } from '../analyzer/runfile';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
-import { writeRunFile } from './lib/synthetic';
-import { scratchDir } from './lib/workloads';
+import { ScratchRuns } from './lib/synthetic';
 
 const A = 0xa000;
 const B = 0xb000;
@@ -24,17 +22,8 @@ const SYMBOLS = [
   { address: 0x2020, name: 'take_ba+0x20', kind: 'code' as const },
 ];
 
-let dir: string;
-let files = 0;
-before(() => {
-  dir = scratchDir();
-});
-
-function record(script: LockScript): string {
-  const path = joinPath(dir, `run-${++files}.db`);
-  writeRunFile(path, script.events, { symbols: SYMBOLS, threads: { 1: 't-one', 2: 't-two', 3: 't-three' } });
-  return path;
-}
+const runs = new ScratchRuns({ symbols: SYMBOLS, threads: { 1: 't-one', 2: 't-two', 3: 't-three' } });
+const record = (script: LockScript): string => runs.write(script.events);
 
 function lockOrder(script: LockScript, maxCycles = 100): LockOrderReport {
   const run = RunFile.open(record(script));

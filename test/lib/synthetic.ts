@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { isWaitOnly, Stage, type RawEvent } from '../../core/events';
+import { scratchDir } from './workloads';
 
 const SCHEMA = join(__dirname, '..', '..', '..', 'schema.sql');
 
@@ -85,4 +86,18 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
   db.prepare('UPDATE run SET event_count = ?, end_ts = ? WHERE id = 1').run(count, lastTs + 1000);
   db.pragma('journal_mode = DELETE');
   db.close();
+}
+
+/** Hand-made runs written one file after another into a scratch directory, with a test file's defaults. */
+export class ScratchRuns {
+  readonly dir = scratchDir();
+  private files = 0;
+
+  constructor(private readonly defaults: SyntheticRunOptions) {}
+
+  write(events: Iterable<SyntheticEvent>, opts: SyntheticRunOptions = {}): string {
+    const path = join(this.dir, `run-${++this.files}.db`);
+    writeRunFile(path, events, { ...this.defaults, ...opts });
+    return path;
+  }
 }
