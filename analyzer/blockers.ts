@@ -2,7 +2,7 @@ import { formatAddress } from '../core/events';
 import { LockNameCollector } from './locknames';
 import type { Format } from './report';
 import type { RunFile } from './runfile';
-import { runHeader, runJson, runWarnings } from './runinfo';
+import { runJson, runWarnings, textPreamble } from './runinfo';
 import { Joiner } from '../core/join';
 import { SiteNamer } from './sitenames';
 import { formatCount, formatDuration } from './stats/units';
@@ -162,9 +162,7 @@ export function renderBlockers(report: BlockersReport, format: Format): string {
 }
 
 function renderText(r: BlockersReport): string {
-  const lines: string[] = [];
-  for (const w of r.warnings) lines.push(`WARNING: ${w}`);
-  lines.push(...runHeader(r.run));
+  const lines = textPreamble(r.warnings, r.run);
   lines.push('Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").');
   lines.push('');
   const scope = r.lock ? ` of lock ${r.lock}` : '';

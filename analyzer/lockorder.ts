@@ -2,7 +2,7 @@ import { formatAddress } from '../core/events';
 import { elementaryCycles } from './cycles';
 import { buildLockGraph, type LockOrderEdge } from './lockgraph';
 import type { RunFile } from './runfile';
-import { runHeader, runJson, runWarnings } from './runinfo';
+import { runJson, runWarnings, textPreamble } from './runinfo';
 import { SiteNamer } from './sitenames';
 import { formatCount } from './stats/units';
 
@@ -106,9 +106,7 @@ export function buildLockOrder(run: RunFile, opts: { maxCycles: number }): LockO
 
 export function renderLockOrder(r: LockOrderReport, format: 'text' | 'json'): string {
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
-  const lines: string[] = [];
-  for (const w of r.warnings) lines.push(`WARNING: ${w}`);
-  lines.push(...runHeader(r.run));
+  const lines = textPreamble(r.warnings, r.run);
   lines.push(
     `lock-order graph: ${formatCount(r.locks)} locks, ${formatCount(r.edges)} edges (held -> acquired) from ${formatCount(r.nestedAcquisitions)} ` +
       `acquisitions made while holding another lock${r.waitingCalls > 0 ? ` and ${formatCount(r.waitingCalls)} lock calls still waiting at the end` : ''} (README: "lockorder").`,

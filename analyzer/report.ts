@@ -2,7 +2,7 @@ import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
 import { siteGrouping, type SiteAnalysis, type SiteGrouping } from './callsites';
 import { AddressNamer, lockIdentities } from './identity';
-import { runHeader, runWarnings, runJson } from './runinfo';
+import { runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
@@ -193,9 +193,7 @@ export function renderReport(report: Report, format: Format): string {
 }
 
 function renderText(r: Report): string {
-  const lines: string[] = [];
-  for (const w of r.warnings) lines.push(`WARNING: ${w}`);
-  lines.push(...runHeader(r.run));
+  const lines = textPreamble(r.warnings, r.run);
   lines.push('wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
   lines.push('');
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];

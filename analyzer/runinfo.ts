@@ -41,6 +41,11 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   return warnings;
 }
 
+/** How every text output of one run begins: its warnings, then its header. */
+export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>): string[] {
+  return [...warnings.map((w) => `WARNING: ${w}`), ...runHeader(run)];
+}
+
 export function runHeader(r: ReturnType<typeof runJson>): string[] {
   const target = `pid ${r.target.pid ?? '?'} (${r.target.comm ?? '?'})${r.target.launched ? ' launched' : ''}`;
   return [
