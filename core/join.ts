@@ -141,7 +141,7 @@ export class Joiner {
 
   private onRequest(e: RawEvent): void {
     if (isWaitOnly(e.func)) {
-      const key = `${e.tid}:${e.lock}`;
+      const key = waitOnlyKey(e);
       if (this.waitOnlyRequests.has(key)) this.sink.anomaly('request-without-return', e);
       this.waitOnlyRequests.set(key, { ...this.pendingRequest(e, e.ts), tid: e.tid });
       return;
@@ -169,33 +169,28 @@ export class Joiner {
   /** Who held the lock at the request time, if another thread did. */
   private findBlocker(request: PendingRequest, tid: number): void {
     const holder = this.holds.get(request.lock);
-    if (holder && holder.acquiredTs <= request.ts) {
-      if (holder.tid !== tid) Object.assign(request, { contended: true, blockerTid: holder.tid, blockerCaller: holder.requestCaller });
-      return;
-    }
-    const past = this.pastHolds.holderAt(request.lock, request.ts, tid);
-    if (past === 'free') {
-      // Free at the request, taken by another thread before the call returned: what a failed
-      // trylock or timedlock ran into.
-      if (holder && holder.tid !== tid) Object.assign(request, { contended: true, blockerTid: holder.tid, blockerCaller: holder.requestCaller });
-      return;
-    }
-    if (past === 'unknown') request.contended = true;
-    else Object.assign(request, { contended: true, blockerTid: past.tid, blockerCaller: past.caller });
+    const other = holder && holder.tid !== tid ? { tid: holder.tid, caller: holder.requestCaller } : null;
+    // Held since before the request; or free then and taken by another thread before the call
+    // returned (what a failed trylock or timedlock ran into): the current holder, if another thread.
+    const past = holder && holder.acquiredTs <= request.ts ? 'free' : this.pastHolds.holderAt(request.lock, request.ts, tid);
+    const blocker = past === 'free' ? other : past;
+    if (blocker === null) return;
+    request.contended = true;
+    if (blocker !== 'unknown') Object.assign(request, { blockerTid: blocker.tid, blockerCaller: blocker.caller });
   }
 
   /** The request an acquired event answers: its own requestTs, or its thread's request row. */
   private takeRequest(e: RawEvent): PendingRequest | null {
-    const waitOnlyKey = (): string => `${e.tid}:${e.lock}`;
     if (e.requestTs != null) {
       // The recorder's form: request rows only for calls still waiting at the stop, so usually none.
       if (this.requests.size > 0) this.requests.delete(e.tid);
-      if (this.waitOnlyRequests.size > 0 && isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey());
+      if (this.waitOnlyRequests.size > 0 && isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey(e));
       return this.pendingRequest(e, e.requestTs);
     }
     if (isWaitOnly(e.func)) {
-      const row = this.waitOnlyRequests.get(waitOnlyKey());
-      this.waitOnlyRequests.delete(waitOnlyKey());
+      const key = waitOnlyKey(e);
+      const row = this.waitOnlyRequests.get(key);
+      this.waitOnlyRequests.delete(key);
       return row ?? null;
     }
     const row = this.requests.get(e.tid);
@@ -298,4 +293,9 @@ export class Joiner {
       kind: hold.kind,
     });
   }
+}
+
+/** Contention-tracepoint waits are kept per thread and lock. */
+function waitOnlyKey(e: RawEvent): string {
+  return `${e.tid}:${e.lock}`;
 }
