@@ -87,7 +87,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
 
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
-    const store = RunStore.create(output, opts.force);
+    const store = RunStore.create(output, opts.force, opts.writeAtStop);
     store.writeRun(
       {
         toolVersion: opts.toolVersion,
@@ -195,8 +195,7 @@ async function pump(
     let batch: EventBatch;
     do {
       batch = { ...columns, ...session.drain(columns) };
-      if (opts.writeAtStop) store.spool(batch);
-      else store.append(batch);
+      store.append(batch);
       printer?.push(batch);
     } while (batch.more);
   };
@@ -222,7 +221,7 @@ async function pump(
     }
     session.detach();
     flush();
-    writeSpooled(store);
+    if (opts.writeAtStop) writeSpooled(store);
     // A cond wait in progress waits for its condition, not for the mutex: not a request.
     store.addWaitingRequests(session.pendingCalls().filter((c) => !isCondWait(c.func)));
     store.addMappings(mappings?.poll() ?? [], sinceStart());

@@ -57,7 +57,8 @@ export class RunStore {
   private readonly threadLastSeen = new Map<number, number>();
   eventCount = 0;
 
-  static create(path: string, force: boolean): RunStore {
+  /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
+  static create(path: string, force: boolean, writeAtStop = false): RunStore {
     if (force) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
     let db: Database.Database;
     try {
@@ -72,10 +73,13 @@ export class RunStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 4096');
     db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
-    return new RunStore(db);
+    return new RunStore(db, writeAtStop);
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    private readonly writeAtStop: boolean,
+  ) {
     this.db = db;
     const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES `;
     const row = `(${EVENT_COLUMNS.map(() => '?').join(', ')})`;
@@ -110,22 +114,13 @@ export class RunStore {
     })();
   }
 
-  /** Writes one drained batch in one transaction. */
+  /** Writes one drained batch in one transaction: as rows, or (writeAtStop) raw, a BLOB per column. */
   append(batch: EventBatch): void {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      this.insertRows(batch, batch.count);
-    })();
-    this.eventCount += batch.count;
-  }
-
-  /** --write-at-stop: keeps one drained batch raw (a BLOB per column), one transaction. */
-  spool(batch: EventBatch): void {
-    if (batch.count === 0 && batch.threads.length === 0) return;
-    this.db.transaction(() => {
-      for (const t of batch.threads) this.recordThread(t);
-      if (batch.count > 0) this.insertSpool.run(batch.count, ...encodeSpool(batch, batch.count));
+      if (!this.writeAtStop) this.insertRows(batch, batch.count);
+      else if (batch.count > 0) this.insertSpool.run(batch.count, ...encodeSpool(batch, batch.count));
     })();
     this.eventCount += batch.count;
   }
