@@ -11,7 +11,7 @@ if [[ ! -s build/vmlinux.h ]]; then
 fi
 
 newer() { # target is missing or older than any of the sources
-  local target=$1; shift
+  local target=$1 src; shift
   [[ ! -e $target ]] && return 0
   for src in "$@"; do [[ $src -nt $target ]] && return 0; done
   return 1
