@@ -98,7 +98,6 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	e->func = 0;
 	e->flags = 0;
 	bpf_ringbuf_submit(e, 0);
-	count(CNT_EMITTED);
 }
 
 static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
@@ -128,7 +127,6 @@ static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8
 	e->func = func;
 	e->flags = flags;
 	bpf_ringbuf_submit(e, 0);
-	count(CNT_EMITTED);
 }
 
 static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)

@@ -80,9 +80,8 @@ struct pending_call {
 
 /* Per-CPU counters, index into the `counters` map. */
 enum mutex_counter {
-	CNT_EMITTED = 0, /* events written into the ring buffer */
-	CNT_DROPPED = 1, /* events lost: the ring buffer was full */
-	CNT_MAX = 2,
+	CNT_DROPPED = 0, /* events lost: the ring buffer was full */
+	CNT_MAX = 1,
 };
 
 #endif

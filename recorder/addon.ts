@@ -60,7 +60,7 @@ export interface BpfSession {
   setTimeBase(monotonicNs: bigint): void;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
   pendingCalls(): PendingCall[];
-  counters(): { emitted: number; dropped: number };
+  counters(): { dropped: number };
   detach(): void;
   close(): void;
 }

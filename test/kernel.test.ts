@@ -31,9 +31,10 @@ function holdsOf(runFile: RunFile, m: ModuleLine) {
 /**
  * The module's measurements of a VM run that the recording misses by more than the tolerance. In
  * the emulated VM the guest clock is the host's: when the host deschedules qemu between the
- * module's clock read and the probe's (one host tick, 4 ms, in a 300 ms hold), the hold comes out
- * longer by that. A run with such an outlier is repeated once; the tests then hold the repeated
- * run to the same 0.2%.
+ * module's clock read and the probe's (one host tick, 4 ms, against 300 ms), a hold comes out
+ * longer by that and a wait shorter (the probes sit outside the module's reads around a hold and
+ * inside them around a wait). A run with such an outlier is repeated once; the tests then hold
+ * the repeated run to the same 0.2%.
  */
 function outliers(out: string): string[] {
   const off: string[] = [];

@@ -298,7 +298,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// counters(): { emitted, dropped } summed over CPUs since load.
+// counters(): { dropped } summed over CPUs since load.
 Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "counters") : nullptr;
@@ -311,7 +311,6 @@ Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
     for (__u64 v : values) totals[key] += double(v);
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("emitted", totals[CNT_EMITTED]);
   out.Set("dropped", totals[CNT_DROPPED]);
   return out;
 }
