@@ -42,6 +42,7 @@ const EMPTY_OBJECT = join(PACKAGE_ROOT, 'build', 'empty.bpf.o');
 const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js'); // run as the mutex-rec bin: its shebang's Node options apply
 const GOAL = 1.1;
 const TIMEOUT_MS = 120_000;
+const BPFTRACE_EXIT_GRACE_MS = 10_000;
 
 export type Variant = 'bare' | 'floor' | 'rec' | 'rec-at-stop' | 'bpftrace';
 const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'rec-at-stop', 'bpftrace'];
@@ -176,8 +177,12 @@ async function bpftrace(workloadArgs: string[]): Promise<Measurement> {
   } finally {
     child.kill('SIGKILL');
     if (tracer) {
-      tracer.child.kill('SIGINT'); // bpftrace prints its maps and exits
+      // bpftrace prints its maps and exits; naming the stacks of a workload that is gone can keep
+      // it busy for minutes, long after the measurement: it gets a grace period, then SIGKILL.
+      tracer.child.kill('SIGINT');
+      const grace = setTimeout(() => tracer!.child.kill('SIGKILL'), BPFTRACE_EXIT_GRACE_MS);
       await tracer.finished;
+      clearTimeout(grace);
     }
   }
 }
