@@ -314,7 +314,9 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
   });
 
   test('not root', async () => {
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, MUTEX_REC, '--pid', '1', '-o', '/tmp/x.db']);
+    // Without any capability (what the recorder checks). Dropping them, rather than switching to
+    // nobody, keeps the checkout readable wherever it is (a fresh clone in `mktemp -d` is 0700).
+    const r = await run('setpriv', ['--bounding-set=-all', '--inh-caps=-all', process.execPath, MUTEX_REC, '--pid', '1', '-o', '/tmp/x.db']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /needs root .*sudo/);
     oneLine(r.stderr);
