@@ -5,7 +5,8 @@ import type { RawEvent } from './events';
  * event object (fillEvent), and their raw form in the run file (mutex-rec --write-at-stop): one row of the event_spool table per drained
  * batch, each column of the batch one BLOB of its typed array's bytes (little-endian, this
  * machine's layout). Writing a batch so is a copy per column, not a row per event; the events
- * table is built from the spool when the recording stops.
+ * table is built from the spool when the recording stops. The same BLOBs are what the recorder's
+ * SQLite extension spool_rows (recorder/sqlite/spool_rows.c) turns into event rows.
  */
 
 /** The columns of a batch of events, as the addon's drain fills them (recorder/addon.ts): valid up to a count. */
@@ -54,15 +55,18 @@ export function encodeSpool(columns: EventColumns, count: number): Buffer[] {
 /** A spool row's BLOBs back into columns (copied: SQLite's buffers need not be aligned). */
 export function decodeSpool(blobs: Buffer[], count: number): EventColumns {
   const out: Partial<Record<keyof EventColumns, unknown>> = {};
-  SPOOL_COLUMNS.forEach((c, i) => {
-    const blob = blobs[i];
-    const bytes = new ArrayBuffer(blob.length);
-    new Uint8Array(bytes).set(blob);
-    const column = c.make(bytes);
-    if (column.length !== count) throw new Error(`event_spool: column ${c.sql} holds ${column.length} values, not ${count}`);
-    out[c.key] = column;
-  });
+  SPOOL_COLUMNS.forEach((c, i) => (out[c.key] = decodeSpoolColumn(c.key, blobs[i], count)));
   return out as EventColumns;
+}
+
+/** One column of a spool row. */
+export function decodeSpoolColumn<K extends keyof EventColumns>(key: K, blob: Buffer, count: number): EventColumns[K] {
+  const c = SPOOL_COLUMNS.find((x) => x.key === key)!;
+  const bytes = new ArrayBuffer(blob.length);
+  new Uint8Array(bytes).set(blob);
+  const column = c.make(bytes);
+  if (column.length !== count) throw new Error(`event_spool: column ${c.sql} holds ${column.length} values, not ${count}`);
+  return column as EventColumns[K];
 }
 
 type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId'>;

@@ -5,15 +5,15 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
 import type { EventBatch, EventColumns, PendingCall, ThreadRecord } from './addon';
-import { decodeSpool, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
+import { decodeSpoolColumn, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
+/** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
+const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
 
-/** Events are inserted many rows per statement: one JS-to-SQLite call per row is the ingest limit. */
-const ROWS_PER_INSERT = 100;
 const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
 
 export interface RunInfo {
@@ -48,8 +48,8 @@ export function checkOutputPath(path: string, force: boolean): void {
 export class RunStore {
   private readonly db: Database.Database;
   private readonly insertEvent: Database.Statement;
-  private readonly insertEvents: Database.Statement; // ROWS_PER_INSERT rows at once
-  private readonly insertArgs = new Array<number | null>(ROWS_PER_INSERT * EVENT_COLUMNS.length);
+  private readonly insertBatch: Database.Statement; // a drained batch: its columns as BLOBs
+  private readonly insertSpooledBatch: Database.Statement; // an event_spool row, by id
   private readonly upsertThread: Database.Statement;
   private readonly touchThread: Database.Statement;
   private readonly insertMapping: Database.Statement;
@@ -73,6 +73,12 @@ export class RunStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 4096');
     db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
+    try {
+      db.loadExtension(SPOOL_ROWS_PATH);
+    } catch (err) {
+      db.close();
+      throw new Error(`cannot load ${SPOOL_ROWS_PATH} (${(err as Error).message}): run scripts/build.sh`);
+    }
     return new RunStore(db, writeAtStop);
   }
 
@@ -81,10 +87,13 @@ export class RunStore {
     private readonly writeAtStop: boolean,
   ) {
     this.db = db;
-    const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES `;
-    const row = `(${EVENT_COLUMNS.map(() => '?').join(', ')})`;
-    this.insertEvent = db.prepare(insert + row);
-    this.insertEvents = db.prepare(insert + Array(ROWS_PER_INSERT).fill(row).join(', '));
+    const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) `;
+    this.insertEvent = db.prepare(`${insert} VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
+    const rowsOf = (spool: string) => `SELECT ${EVENT_COLUMNS.map((c) => `r.${c}`).join(', ')} FROM spool_rows(${spool}) AS r`;
+    this.insertBatch = db.prepare(insert + rowsOf(['?', ...SPOOL_COLUMNS.map(() => '?')].join(', ')));
+    this.insertSpooledBatch = db.prepare(
+      `${insert} ${rowsOf(['s.count', ...SPOOL_COLUMNS.map((c) => `s.${c.sql}`)].join(', '))}, event_spool AS s WHERE s.id = ?`,
+    );
     this.upsertThread = db.prepare(
       `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
@@ -119,8 +128,10 @@ export class RunStore {
     if (batch.count === 0 && batch.threads.length === 0) return;
     this.db.transaction(() => {
       for (const t of batch.threads) this.recordThread(t);
-      if (!this.writeAtStop) this.insertRows(batch, batch.count);
-      else if (batch.count > 0) this.insertSpool.run(batch.count, ...encodeSpool(batch, batch.count));
+      if (!this.writeAtStop) {
+        this.insertBatch.run(batch.count, ...encodeSpool(batch, batch.count));
+        this.touchThreads(batch.ts, batch.tid, batch.count);
+      } else if (batch.count > 0) this.insertSpool.run(batch.count, ...encodeSpool(batch, batch.count));
     })();
     this.eventCount += batch.count;
   }
@@ -128,13 +139,16 @@ export class RunStore {
   /** Turns the spooled batches into event rows, oldest first, each with its spool row's deletion
    * in one transaction (a kill leaves rows and spool that add up). Returns the events written. */
   writeSpooled(onProgress: (written: number) => void = () => undefined): number {
-    const next = this.db.prepare(`SELECT id, count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id LIMIT 1`).raw(true);
+    const next = this.db.prepare('SELECT id, count, ts, tid FROM event_spool ORDER BY id LIMIT 1').raw(true);
     const remove = this.db.prepare('DELETE FROM event_spool WHERE id = ?');
     let written = 0;
     for (let row = next.get() as unknown[] | undefined; row; row = next.get() as unknown[] | undefined) {
-      const [id, count, ...blobs] = row as [number, number, ...Buffer[]];
+      const [id, count, ts, tid] = row as [number, number, Buffer, Buffer];
+      const times = decodeSpoolColumn('ts', ts, count);
+      const threads = decodeSpoolColumn('tid', tid, count);
       this.db.transaction(() => {
-        this.insertRows(decodeSpool(blobs, count), count);
+        this.insertSpooledBatch.run(id);
+        this.touchThreads(times, threads, count);
         remove.run(id);
       })();
       written += count;
@@ -143,34 +157,9 @@ export class RunStore {
     return written;
   }
 
-  /** The event rows of `count` entries of the columns, in order, inside the caller's transaction. */
-  private insertRows(columns: EventColumns, count: number): void {
-    const { ts, requestTs, stage, func, pid, tid, lock, ret, caller, cpu, flags, stackId } = columns;
-    const args = this.insertArgs;
-    const bulkEnd = count - (count % ROWS_PER_INSERT);
-    for (let i = 0; i < count; i++) {
-      // EVENT_COLUMNS order; the rows after the last full bulk statement go one at a time from slot 0
-      const bulk = i < bulkEnd;
-      let k = bulk ? (i % ROWS_PER_INSERT) * EVENT_COLUMNS.length : 0;
-      args[k++] = ts[i];
-      args[k++] = requestTs[i] === requestTs[i] ? requestTs[i] : null; // NaN: none
-      args[k++] = stage[i];
-      args[k++] = func[i];
-      args[k++] = pid[i];
-      args[k++] = tid[i];
-      args[k++] = lock[i];
-      args[k++] = ret[i];
-      args[k++] = caller[i];
-      args[k++] = cpu[i];
-      args[k++] = flags[i];
-      args[k++] = stackId[i] >= 0 ? stackId[i] : null;
-      if (bulk) {
-        if (i % ROWS_PER_INSERT === ROWS_PER_INSERT - 1) this.insertEvents.run(args);
-      } else {
-        this.insertEvent.run(args.slice(0, EVENT_COLUMNS.length));
-      }
-      this.threadLastSeen.set(tid[i], ts[i]);
-    }
+  /** Moves the last_ts of the threads of `count` events forward, inside the caller's transaction. */
+  private touchThreads(ts: Float64Array, tid: Uint32Array, count: number): void {
+    for (let i = 0; i < count; i++) this.threadLastSeen.set(tid[i], ts[i]);
     for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
     this.threadLastSeen.clear();
   }

@@ -24,6 +24,12 @@ for src in bpf/*.bpf.c; do
   fi
 done
 
+# The SQLite extension the recorder loads into better-sqlite3, built against its own SQLite headers.
+ext=build/spool_rows.so
+if newer "$ext" recorder/sqlite/spool_rows.c node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
+  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -o "$ext" recorder/sqlite/spool_rows.c
+fi
+
 addon=recorder/addon/build/Release/mutexbpf.node
 if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h; then
   (cd recorder/addon && npx node-gyp rebuild --silent)

@@ -1,0 +1,237 @@
+/*
+ * spool_rows: a SQLite table-valued function that turns one drained batch of events, a BLOB per
+ * column (core/columns.ts: SPOOL_COLUMNS, the event_spool row format), into event rows:
+ *
+ *   INSERT INTO events (ts, request_ts, ...) SELECT ts, request_ts, ... FROM spool_rows(?, ?, ...)
+ *
+ * Binding 12 values per row from JS, one N-API call each, was most of the recorder's cost per
+ * event; this binds 13 values per batch and makes the rows inside SQLite. The values are the ones
+ * the JS path bound: the float64 columns as REAL (the events table's INTEGER affinity stores an
+ * integral REAL as INTEGER, exactly as for a bound JS number), the integer columns as INTEGER,
+ * NULL for a NaN request_ts and a negative stack_id.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT1
+
+enum kind { F64, U32, I32, U16, U8 };
+
+/* The output columns, in the order of the events table's columns after id. */
+enum out_col { C_TS, C_REQUEST_TS, C_STAGE, C_FUNC, C_PID, C_TID, C_LOCK, C_RET, C_CALLER, C_CPU, C_FLAGS, C_STACK_ID, N_OUT };
+
+static const struct {
+	const char *name;
+	enum kind kind;
+} OUT[N_OUT] = {
+	[C_TS] = { "ts", F64 },         [C_REQUEST_TS] = { "request_ts", F64 }, [C_STAGE] = { "stage", U8 },
+	[C_FUNC] = { "func", U8 },      [C_PID] = { "pid", U32 },               [C_TID] = { "tid", U32 },
+	[C_LOCK] = { "lock", F64 },     [C_RET] = { "ret", I32 },               [C_CALLER] = { "caller", F64 },
+	[C_CPU] = { "cpu", U16 },       [C_FLAGS] = { "flags", U32 },           [C_STACK_ID] = { "stack_id", I32 },
+};
+
+/* The arguments (hidden columns after the output ones): count, then the BLOBs in SPOOL_COLUMNS order. */
+static const enum out_col SPOOL_ORDER[N_OUT] = {
+	C_TS, C_REQUEST_TS, C_LOCK, C_CALLER, C_PID, C_TID, C_RET, C_STACK_ID, C_CPU, C_STAGE, C_FUNC, C_FLAGS,
+};
+#define N_ARGS (1 + N_OUT)
+#define ARG_COL(i) (N_OUT + (i)) /* column number of argument i (0: count) */
+
+static int kind_size(enum kind k)
+{
+	switch (k) {
+	case F64: return 8;
+	case U32: case I32: return 4;
+	case U16: return 2;
+	default: return 1;
+	}
+}
+
+typedef struct {
+	sqlite3_vtab_cursor base;
+	sqlite3_int64 count, row;
+	const unsigned char *col[N_OUT]; /* by out_col; points into the argument values, valid while the cursor is */
+} cursor;
+
+static int x_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+	int rc = sqlite3_declare_vtab(db,
+				      "CREATE TABLE x(ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id,"
+				      " count HIDDEN, a_ts HIDDEN, a_request_ts HIDDEN, a_lock HIDDEN, a_caller HIDDEN, a_pid HIDDEN,"
+				      " a_tid HIDDEN, a_ret HIDDEN, a_stack_id HIDDEN, a_cpu HIDDEN, a_stage HIDDEN, a_func HIDDEN,"
+				      " a_flags HIDDEN)");
+	if (rc != SQLITE_OK)
+		return rc;
+	*out = sqlite3_malloc(sizeof(**out));
+	if (!*out)
+		return SQLITE_NOMEM;
+	memset(*out, 0, sizeof(**out));
+	return SQLITE_OK;
+}
+
+static int x_disconnect(sqlite3_vtab *vtab)
+{
+	sqlite3_free(vtab);
+	return SQLITE_OK;
+}
+
+/* Every argument must be given, as an equality constraint: idxNum = 1 with the arguments in order. */
+static int x_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+	int seen = 0;
+	for (int i = 0; i < info->nConstraint; i++) {
+		const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+		int arg = c->iColumn - N_OUT;
+		if (arg < 0)
+			continue;
+		if (!c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ)
+			return SQLITE_CONSTRAINT;
+		info->aConstraintUsage[i].argvIndex = arg + 1;
+		info->aConstraintUsage[i].omit = 1;
+		seen++;
+	}
+	if (seen != N_ARGS) {
+		sqlite3_free(vtab->zErrMsg);
+		vtab->zErrMsg = sqlite3_mprintf("spool_rows takes %d arguments: count, then the 12 BLOBs of event_spool", N_ARGS);
+		return SQLITE_ERROR;
+	}
+	info->idxNum = 1;
+	info->estimatedCost = 1;
+	return SQLITE_OK;
+}
+
+static int x_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
+{
+	cursor *c = sqlite3_malloc(sizeof(*c));
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int x_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+static int fail(sqlite3_vtab_cursor *cur, char *msg)
+{
+	sqlite3_free(cur->pVtab->zErrMsg);
+	cur->pVtab->zErrMsg = msg;
+	return SQLITE_ERROR;
+}
+
+static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc, sqlite3_value **argv)
+{
+	cursor *c = (cursor *)cur;
+	c->row = 0;
+	c->count = 0;
+	if (argc != N_ARGS)
+		return fail(cur, sqlite3_mprintf("spool_rows: %d arguments, expected %d", argc, N_ARGS));
+	/* a JS number arrives as REAL */
+	int count_type = sqlite3_value_type(argv[0]);
+	sqlite3_int64 count = sqlite3_value_int64(argv[0]);
+	if ((count_type != SQLITE_INTEGER && count_type != SQLITE_FLOAT) || count < 0 || (double)count != sqlite3_value_double(argv[0]))
+		return fail(cur, sqlite3_mprintf("spool_rows: count must be a non-negative integer"));
+	for (int i = 0; i < N_OUT; i++) {
+		enum out_col col = SPOOL_ORDER[i];
+		sqlite3_value *v = argv[1 + i];
+		/* a zero-length BLOB may come as NULL data: only a batch of no events has one */
+		const unsigned char *data = sqlite3_value_blob(v);
+		sqlite3_int64 bytes = sqlite3_value_bytes(v);
+		if (sqlite3_value_type(v) != SQLITE_BLOB && !(count == 0 && bytes == 0))
+			return fail(cur, sqlite3_mprintf("spool_rows: column %s is not a BLOB", OUT[col].name));
+		if (bytes != count * kind_size(OUT[col].kind))
+			return fail(cur, sqlite3_mprintf("spool_rows: column %s holds %lld bytes, not %lld values of %d",
+							 OUT[col].name, bytes, count, kind_size(OUT[col].kind)));
+		c->col[col] = data;
+	}
+	c->count = count;
+	return SQLITE_OK;
+}
+
+static int x_next(sqlite3_vtab_cursor *cur)
+{
+	((cursor *)cur)->row++;
+	return SQLITE_OK;
+}
+
+static int x_eof(sqlite3_vtab_cursor *cur)
+{
+	cursor *c = (cursor *)cur;
+	return c->row >= c->count;
+}
+
+static int x_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+	cursor *c = (cursor *)cur;
+	if (col >= N_OUT)
+		return SQLITE_OK; /* a hidden argument column: NULL */
+	const unsigned char *p = c->col[col] + c->row * kind_size(OUT[col].kind);
+	switch (OUT[col].kind) {
+	case F64: {
+		double d;
+		memcpy(&d, p, sizeof(d));
+		if (isnan(d))
+			sqlite3_result_null(ctx);
+		else
+			sqlite3_result_double(ctx, d);
+		break;
+	}
+	case U32: {
+		uint32_t u;
+		memcpy(&u, p, sizeof(u));
+		sqlite3_result_int64(ctx, u);
+		break;
+	}
+	case I32: {
+		int32_t i;
+		memcpy(&i, p, sizeof(i));
+		if (col == C_STACK_ID && i < 0)
+			sqlite3_result_null(ctx);
+		else
+			sqlite3_result_int64(ctx, i);
+		break;
+	}
+	case U16: {
+		uint16_t u;
+		memcpy(&u, p, sizeof(u));
+		sqlite3_result_int64(ctx, u);
+		break;
+	}
+	case U8:
+		sqlite3_result_int64(ctx, *p);
+		break;
+	}
+	return SQLITE_OK;
+}
+
+static int x_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+	*rowid = ((cursor *)cur)->row;
+	return SQLITE_OK;
+}
+
+static sqlite3_module spool_rows_module = {
+	.iVersion = 0,
+	.xConnect = x_connect, /* xCreate NULL: eponymous-only, no CREATE VIRTUAL TABLE */
+	.xBestIndex = x_best_index,
+	.xDisconnect = x_disconnect,
+	.xOpen = x_open,
+	.xClose = x_close,
+	.xFilter = x_filter,
+	.xNext = x_next,
+	.xEof = x_eof,
+	.xColumn = x_column,
+	.xRowid = x_rowid,
+};
+
+int sqlite3_extension_init(sqlite3 *db, char **err, const sqlite3_api_routines *api)
+{
+	SQLITE_EXTENSION_INIT2(api);
+	return sqlite3_create_module(db, "spool_rows", &spool_rows_module, 0);
+}
