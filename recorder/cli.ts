@@ -46,7 +46,7 @@ const program = new Command('mutex-rec')
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
   .option(
     '--write-at-stop',
-    'keep the events raw while recording (one copy per drain) and write their rows when recording stops: the target shares its CPUs with almost none of the recorder\'s work; the stop takes about 1 s per million events, and until then only mutex-analyze sees the events',
+    'keep the events raw while recording (one copy per drain) and write their rows when recording stops: the target shares its CPUs with almost none of the recorder\'s work; the stop takes about 0.5-0.7 s per million events, and until then only mutex-analyze sees the events',
     false,
   )
   .argument('[command...]', 'command to launch and record from its first instruction (after --)')
