@@ -59,6 +59,7 @@ export class RunStore {
 
   /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
   static create(path: string, force: boolean, writeAtStop = false): RunStore {
+    if (!existsSync(SPOOL_ROWS_PATH)) throw new UserError(`${SPOOL_ROWS_PATH} is missing: build mutex-rec with scripts/build.sh`);
     if (force) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
     let db: Database.Database;
     try {
@@ -72,13 +73,14 @@ export class RunStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 4096');
-    db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
     try {
       db.loadExtension(SPOOL_ROWS_PATH);
     } catch (err) {
       db.close();
-      throw new Error(`cannot load ${SPOOL_ROWS_PATH} (${(err as Error).message}): run scripts/build.sh`);
+      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); // ours: created above
+      throw new UserError(`cannot load ${SPOOL_ROWS_PATH} (${(err as Error).message}): rebuild it with scripts/build.sh`);
     }
+    db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
     return new RunStore(db, writeAtStop);
   }
 
