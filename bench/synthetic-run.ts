@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Writes a synthetic run file of N events through the recorder's own RunStore (schema.sql, its
- * PRAGMAs and multi-row INSERTs), so the analyzer can be measured on runs of any size without
+ * PRAGMAs and batch writer), so the analyzer can be measured on runs of any size without
  * BPF. The workload is simulated event by event, in time order:
  *   16 threads of one process, each looping think -> lock -> hold -> unlock over 64 mutexes picked
  *   with Zipf-like popularity (the hottest few are contended, with FIFO hand-off on unlock),
