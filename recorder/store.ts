@@ -12,7 +12,7 @@ import type { ProbeRecord } from './loader';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 /** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
-const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
+export const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
 
 const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
 
@@ -54,7 +54,6 @@ export class RunStore {
   private readonly touchThread: Database.Statement;
   private readonly insertMapping: Database.Statement;
   private readonly insertSpool: Database.Statement;
-  private readonly threadLastSeen = new Map<number, number>();
   eventCount = 0;
 
   /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
@@ -161,9 +160,9 @@ export class RunStore {
 
   /** Moves the last_ts of the threads of `count` events forward, inside the caller's transaction. */
   private touchThreads(ts: Float64Array, tid: Uint32Array, count: number): void {
-    for (let i = 0; i < count; i++) this.threadLastSeen.set(tid[i], ts[i]);
-    for (const [threadId, lastTs] of this.threadLastSeen) this.touchThread.run(lastTs, threadId);
-    this.threadLastSeen.clear();
+    const lastSeen = new Map<number, number>();
+    for (let i = 0; i < count; i++) lastSeen.set(tid[i], ts[i]);
+    for (const [threadId, lastTs] of lastSeen) this.touchThread.run(lastTs, threadId);
   }
 
   /** The calls still waiting at the stop, as request rows (stage 0) after every event. */

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 
 import { encodeSpool } from '../core/columns';
 import { newEventColumns, type EventBatch } from '../recorder/addon';
-import { RunStore } from '../recorder/store';
+import { RunStore, SPOOL_ROWS_PATH } from '../recorder/store';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,7 +83,7 @@ test('spool_rows refuses a column whose BLOB does not hold count values, and mis
   const store = RunStore.create(path, false);
   store.close();
   const db = new Database(path);
-  db.loadExtension(joinPath(__dirname, '..', '..', 'build', 'spool_rows.so'));
+  db.loadExtension(SPOOL_ROWS_PATH);
   const blobs = encodeSpool(batch(10), 10);
   const select = db.prepare(`SELECT count(*) AS n FROM spool_rows(?, ${blobs.map(() => '?').join(', ')})`);
   assert.equal((select.get(10, ...blobs) as { n: number }).n, 10);

@@ -166,47 +166,38 @@ static int x_eof(sqlite3_vtab_cursor *cur)
 	return c->row >= c->count;
 }
 
+/* The integer value at p, widened. */
+static sqlite3_int64 integer_at(enum kind kind, const unsigned char *p)
+{
+	switch (kind) {
+	case U32: { uint32_t v; memcpy(&v, p, sizeof(v)); return v; }
+	case I32: { int32_t v; memcpy(&v, p, sizeof(v)); return v; }
+	case U16: { uint16_t v; memcpy(&v, p, sizeof(v)); return v; }
+	default: return *p;
+	}
+}
+
 static int x_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
 	cursor *c = (cursor *)cur;
 	if (col >= N_OUT)
 		return SQLITE_OK; /* a hidden argument column: NULL */
-	const unsigned char *p = c->col[col] + c->row * kind_size(OUT[col].kind);
-	switch (OUT[col].kind) {
-	case F64: {
+	enum kind kind = OUT[col].kind;
+	const unsigned char *p = c->col[col] + c->row * kind_size(kind);
+	if (kind == F64) {
 		double d;
 		memcpy(&d, p, sizeof(d));
 		if (isnan(d))
 			sqlite3_result_null(ctx);
 		else
 			sqlite3_result_double(ctx, d);
-		break;
+		return SQLITE_OK;
 	}
-	case U32: {
-		uint32_t u;
-		memcpy(&u, p, sizeof(u));
-		sqlite3_result_int64(ctx, u);
-		break;
-	}
-	case I32: {
-		int32_t i;
-		memcpy(&i, p, sizeof(i));
-		if (col == C_STACK_ID && i < 0)
-			sqlite3_result_null(ctx);
-		else
-			sqlite3_result_int64(ctx, i);
-		break;
-	}
-	case U16: {
-		uint16_t u;
-		memcpy(&u, p, sizeof(u));
-		sqlite3_result_int64(ctx, u);
-		break;
-	}
-	case U8:
-		sqlite3_result_int64(ctx, *p);
-		break;
-	}
+	sqlite3_int64 v = integer_at(kind, p);
+	if (col == C_STACK_ID && v < 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, v);
 	return SQLITE_OK;
 }
 
