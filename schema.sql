@@ -37,6 +37,8 @@ CREATE TABLE probes (
 
 -- The target's file-backed memory mappings seen while recording (read from /proc/PID/maps), so
 -- addresses can be named as object+offset after the process is gone, and matched across runs.
+-- The executable ones bound the user stack frames the analyzer believes (a frame-pointer walk
+-- through code built without frame pointers gives garbage addresses).
 CREATE TABLE mappings (
   start     INTEGER NOT NULL,
   end       INTEGER NOT NULL,
@@ -44,6 +46,8 @@ CREATE TABLE mappings (
   path      TEXT    NOT NULL,
   build_id  TEXT,             -- GNU build-id of the object, when it has one
   first_ts  INTEGER NOT NULL, -- when it was first seen (ns since start_monotonic_ns)
+  executable INTEGER,         -- 1: mapped executable (code), 0: not (data, .bss), NULL: not known (seen by
+                              -- the mmap watcher only; files written before this column have none)
   PRIMARY KEY (start, path)
 );
 

@@ -6,6 +6,7 @@ import { addon, type MmapWatcher } from './addon';
 /** One file-backed mapping of the target, as the run file keeps it. */
 export interface Mapping extends FileMapping {
   buildId: string | null; // filled in when the recording ends (reading ELF files is slow)
+  executable: boolean | null; // null: not known (the mmap watcher does not report permissions)
 }
 
 /**
@@ -23,16 +24,18 @@ export function readMappings(pid: number): Mapping[] | null {
   const out: Mapping[] = [];
   let previous: Mapping | null = null;
   for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (!m) continue;
     const start = parseInt(m[1], 16);
     const end = parseInt(m[2], 16);
-    const offset = parseInt(m[3], 16);
-    const path = m[4];
+    const executable = m[3][2] === 'x';
+    const offset = parseInt(m[4], 16);
+    const path = m[5];
     let mapping: Mapping | null = null;
-    if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, ''), buildId: null };
+    if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, ''), buildId: null, executable };
     else if (path === '' && previous && previous.end === start) {
-      mapping = { start, end, offset: previous.offset + (start - previous.start), path: previous.path, buildId: previous.buildId };
+      const offsetInFile: number = previous.offset + (start - previous.start);
+      mapping = { start, end, offset: offsetInFile, path: previous.path, buildId: previous.buildId, executable: false };
     }
     if (mapping) out.push(mapping);
     previous = mapping;
@@ -44,10 +47,10 @@ export function readMappings(pid: number): Mapping[] | null {
  * The target's mappings, for naming its addresses: from a perf mmap watcher opened before the
  * target runs (it sees even a process that lives for a millisecond) and from /proc/PID/maps while
  * the process lives (which also shows the anonymous .bss tails the watcher does not name).
- * Each poll returns only what was not returned before.
+ * Each poll returns only what was not returned before (or is now better known).
  */
 export class MappingTracker {
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, boolean>(); // start:path -> whether its permissions are known
   private readonly watcher: MmapWatcher | null;
 
   /** Open it before a launched target is resumed. */
@@ -59,14 +62,16 @@ export class MappingTracker {
     }
   }
 
+  /** New mappings, and those seen before whose permissions are now known (the store fills them in). */
   poll(): Mapping[] {
     const fresh: Mapping[] = [];
     const procMaps = this.stillTheTarget() ? (readMappings(this.pid) ?? []) : [];
-    const watched = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null })) : [];
+    const watched: Mapping[] = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null, executable: null })) : [];
     for (const m of [...watched, ...procMaps]) {
       const key = `${m.start}:${m.path}`;
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
+      const known = this.seen.get(key);
+      if (known !== undefined && (known || m.executable === null)) continue;
+      this.seen.set(key, m.executable !== null);
       fresh.push(m);
     }
     return fresh;

@@ -103,7 +103,11 @@ export class RunStore {
     this.insertSpool = db.prepare(
       `INSERT INTO event_spool (count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')}) VALUES (?, ${SPOOL_COLUMNS.map(() => '?').join(', ')})`,
     );
-    this.insertMapping = db.prepare('INSERT OR IGNORE INTO mappings (start, end, offset, path, build_id, first_ts) VALUES (?, ?, ?, ?, ?, ?)');
+    // A mapping seen again (the mmap watcher first, /proc/PID/maps later) only gets its permissions.
+    this.insertMapping = db.prepare(
+      `INSERT INTO mappings (start, end, offset, path, build_id, first_ts, executable) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(start, path) DO UPDATE SET executable = coalesce(executable, excluded.executable)`,
+    );
   }
 
   writeRun(info: RunInfo, probes: ProbeRecord[]): void {
@@ -181,12 +185,13 @@ export class RunStore {
   addMappings(mappings: Mapping[], ts: number): void {
     if (mappings.length === 0) return;
     this.db.transaction(() => {
-      for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, m.buildId, ts);
+      for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, m.buildId, ts, m.executable === null ? null : Number(m.executable));
     })();
   }
 
   mappings(): Mapping[] {
-    return this.db.prepare('SELECT start, end, offset, path, build_id AS buildId FROM mappings').all() as Mapping[];
+    const rows = this.db.prepare('SELECT start, end, offset, path, build_id AS buildId, executable FROM mappings').all() as (Omit<Mapping, 'executable'> & { executable: number | null })[];
+    return rows.map((r) => ({ ...r, executable: r.executable === null ? null : r.executable === 1 }));
   }
 
   setBuildIds(buildIds: Map<string, string>): void {

@@ -91,3 +91,19 @@ test('spool_rows refuses a column whose BLOB does not hold count values, and mis
   assert.throws(() => db.prepare('SELECT * FROM spool_rows(1)').all(), /spool_rows takes 13 arguments/);
   db.close();
 });
+
+test('a mapping seen first without permissions (the mmap watcher) gets them when seen again; known ones stay', () => {
+  const store = RunStore.create(joinPath(dir, 'mappings.db'), false);
+  const code = { start: 0x1000, end: 0x2000, offset: 0, path: '/lib/libx.so', buildId: null };
+  const data = { ...code, start: 0x3000, end: 0x4000, offset: 0x2000 };
+  store.addMappings([{ ...code, executable: null }, { ...data, executable: false }], 5);
+  store.addMappings([{ ...code, executable: true }, { ...data, executable: null }], 9);
+  assert.deepEqual(
+    store.mappings().map((m) => [m.start, m.executable]),
+    [
+      [0x1000, true],
+      [0x3000, false],
+    ],
+  );
+  store.close();
+});
