@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../core/errors';
 import type { RawEvent } from '../core/events';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
+import type { FileMapping } from '../core/mappings';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
@@ -31,6 +32,9 @@ export interface RunMeta {
   kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
   kernelScope: 'target' | 'all' | null;
 }
+
+/** A file mapping of the target; executable null when the run file does not say. */
+export type RunMapping = FileMapping & { executable: boolean | null };
 
 /** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
 export type RunEvent = RawEvent & { stackId: number | null };
@@ -141,22 +145,9 @@ export class RunFile {
     return new Map(rows.map((r) => [r.address, { name: r.name, module: r.module, kind: r.kind }]));
   }
 
-  /** Frames of a stack, innermost first (empty when unknown). */
+  /** Frames of a stack as recorded, innermost first (empty when unknown); analyzer/stacks.ts says which to believe. */
   stack(stackId: number): number[] {
     return (this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? ORDER BY depth').all(stackId) as { address: number }[]).map((r) => r.address);
-  }
-
-  /**
-   * The whole stack of a request, innermost first: a stack taken at a lock function's entry lacks
-   * the call site (the frame-pointer walk starts in the caller's frame), so it is put back from the
-   * event's caller (see schema.sql).
-   */
-  requestStack(stackId: number | null, caller: number): number[] {
-    const frames = stackId === null ? [] : this.stack(stackId);
-    if (caller === 0) return frames;
-    if (frames.length === 0) return [caller];
-    if (frames[1] === caller) return frames;
-    return [frames[0], caller, ...frames.slice(1)];
   }
 
   /** Whether any call stack was recorded (stack capture was on and caught at least one). */
@@ -169,11 +160,12 @@ export class RunFile {
     return this.db.prepare('SELECT tid, pid, comm FROM threads ORDER BY tid').all() as { tid: number; pid: number; comm: string }[];
   }
 
-  /** File-backed mappings of the target, by start address. */
-  mappings(): { start: number; end: number; offset: number; path: string }[] {
-    const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mappings'").get() !== undefined;
-    if (!hasTable) return [];
-    return this.db.prepare('SELECT start, end, offset, path FROM mappings ORDER BY start').all() as { start: number; end: number; offset: number; path: string }[];
+  /** File-backed mappings of the target, by start address; executable null when not known (older files have no column). */
+  mappings(): RunMapping[] {
+    if (!hasTable(this.db, 'mappings')) return [];
+    const hasExecutable = (this.db.prepare('PRAGMA table_info(mappings)').all() as { name: string }[]).some((c) => c.name === 'executable');
+    const rows = this.db.prepare(`SELECT start, end, offset, path, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (FileMapping & { executable: number | null })[];
+    return rows.map((r) => ({ ...r, executable: r.executable === null ? null : r.executable === 1 }));
   }
 
   /** The recording's length in ns (end of recording, or the last event for a killed recorder). */

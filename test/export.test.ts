@@ -48,6 +48,20 @@ describe('export --format folded', () => {
     ]);
   });
 
+  test('a stack whose walk left the mapped code is folded up to there, under a [truncated] root frame', async () => {
+    const s = new LockScript();
+    s.lock(1, L, INSERT, { stackId: 1, waitNs: 3_000 }).unlock(1, L);
+    s.lock(1, L, INSERT, { stackId: 2, waitNs: 5_000 }).unlock(1, L);
+    const mappings = [{ start: 0x1000, end: 0x8000, path: '/usr/bin/prog', executable: true }];
+    const garbage = 0x6f72726520646000; // ASCII bytes: a frame-pointer walk through code built without frame pointers
+    const out = await exported(record(s, { stacks: { 1: [LOCK_FN, MAIN, garbage, MAIN], 2: [LOCK_FN, MAIN] }, mappings }), 'folded');
+    assert.deepEqual(out.split('\n'), [
+      '[truncated];main+0x10;cache_insert+0x1c;pthread_mutex_lock 3',
+      'main+0x10;cache_insert+0x1c;pthread_mutex_lock 5', // all inside the mapping: unchanged
+      '',
+    ]);
+  });
+
   test('every line is "frames count" with an integer count; waits that round to 0 µs are left out', async () => {
     const s = new LockScript();
     for (let i = 0; i < 5; i++) s.lock(1, L, INSERT, { waitNs: 1_000 + i * 777 }).unlock(1, L);

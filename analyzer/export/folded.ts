@@ -4,6 +4,9 @@ import type { RunFile } from '../runfile';
 import { Joiner } from '../../core/join';
 import { SiteNamer } from '../sitenames';
 
+/** The outermost frame of a stack cut where its frame-pointer walk left the mapped code. */
+export const TRUNCATED_ROOT = '[truncated]';
+
 /**
  * Wait time by request stack in the folded format of flamegraph.pl and speedscope: one line per
  * stack, its frames outermost first joined by ';', a space, and the total wait in µs (an integer).
@@ -36,7 +39,7 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
     folded.set(stack, (folded.get(stack) ?? 0) + ns);
   };
   for (const [stackId, byCaller] of byStack) {
-    for (const [caller, ns] of byCaller) fold(sites.stack(stackId, caller).reverse(), ns);
+    for (const [caller, ns] of byCaller) fold(sites.stack(stackId, caller, TRUNCATED_ROOT).reverse(), ns);
   }
   for (const [caller, byLock] of bySite) {
     for (const [lock, ns] of byLock) fold([sites.site(caller), names.get(lock)!], ns);

@@ -15,6 +15,7 @@ export interface SyntheticRunOptions {
   threads?: Record<number, string>;
   stacks?: Record<number, number[]>; // stack id -> frame addresses, innermost first
   symbols?: { address: number; name: string; kind: 'code' | 'data' }[];
+  mappings?: { start: number; end: number; offset?: number; path: string; executable: boolean | null }[];
 }
 
 /**
@@ -82,6 +83,10 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
   }
   for (const s of opts.symbols ?? []) {
     db.prepare('INSERT INTO symbols (address, name, module, kind) VALUES (?, ?, ?, ?)').run(s.address, s.name, 'synthetic', s.kind);
+  }
+  for (const m of opts.mappings ?? []) {
+    const executable = m.executable === null ? null : Number(m.executable);
+    db.prepare('INSERT INTO mappings (start, end, offset, path, first_ts, executable) VALUES (?, ?, ?, ?, 0, ?)').run(m.start, m.end, m.offset ?? 0, m.path, executable);
   }
   db.prepare('UPDATE run SET event_count = ?, end_ts = ? WHERE id = 1').run(count, lastTs + 1000);
   db.pragma('journal_mode = DELETE');
