@@ -16,7 +16,7 @@ export interface GroupStats {
   holds: SampleVec; // per acquisition: released - acquired
   waitTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of waits, in the same order
   holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
-  open: { heldAtEnd: number; waitingAtEnd: number; releasedBeforeStart: number };
+  open: { heldAtStart: number; heldAtEnd: number; waitingAtEnd: number; cut: number };
   firstCaller: number; // return address of the first acquisition's lock call (0: none seen)
   kind: string; // of the first acquisition (pthread_mutex, mutex, spinlock, ...)
 }
@@ -54,7 +54,7 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     holds: new SampleVec(),
     waitTimes: sampleTimes ? new SampleVec() : null,
     holdTimes: sampleTimes ? new SampleVec() : null,
-    open: { heldAtEnd: 0, waitingAtEnd: 0, releasedBeforeStart: 0 },
+    open: { heldAtStart: 0, heldAtEnd: 0, waitingAtEnd: 0, cut: 0 },
     firstCaller: 0,
     kind: '',
   };
@@ -141,7 +141,8 @@ export function addOpen(g: GroupStats, o: OpenItem): void {
   if (g.kind === '' && !isWaitOnly(o.func)) g.kind = lockKind(o.func, 0);
   if (o.kind === 'held-at-end') g.open.heldAtEnd++;
   else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
-  else g.open.releasedBeforeStart++;
+  else if (o.kind === 'held-at-start') g.open.heldAtStart++;
+  else g.open.cut++;
 }
 
 export function summaries(g: GroupStats): Summaries {

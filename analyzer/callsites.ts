@@ -24,7 +24,7 @@ export function siteGrouping(opts: { by: SiteGrouping; lock?: number }): Groupin
   const stacks = new StackSites();
   return {
     keyOf: (item, what) => {
-      if (what === 'released-before-acquire-seen') return null; // no request, so no call site
+      if (what === 'held-at-start') return null; // no request, so no call site
       if (opts.lock !== undefined && item.lock !== opts.lock) return null;
       return opts.by === 'callsite' ? item.requestCaller : stacks.key(item.requestStackId, item.requestCaller);
     },

@@ -1,4 +1,4 @@
-import { acquiredLock, Func, isCondWait, isWaitOnly, Stage, type RawEvent } from '../core/events';
+import { acquiredLock, Func, isCondWait, isRecursiveMutex, isWaitOnly, Stage, type RawEvent } from '../core/events';
 import { Joiner } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { RunFile } from './runfile';
@@ -6,7 +6,10 @@ import type { RunFile } from './runfile';
 /**
  * The lock-order graph: an edge held -> acquired for each lock a thread acquired while it held
  * another, from the raw events in one pass. Held sets are kept per thread:
- * - a recursive re-entry of a lock the thread holds is no edge (and no new hold);
+ * - a recursive re-entry of a lock the thread holds is no edge (and no new hold); as in
+ *   core/join.ts, it is one only for a mutex whose recorded type is recursive: otherwise the
+ *   release was lost and the old hold ends there;
+ * - a release of a lock nobody holds by these books (held when the recording started) ends nothing;
  * - a cond wait releases its mutex at entry and re-acquires it at return, an acquisition like any
  *   other (with the depth a recursive mutex had);
  * - a successful trylock makes no edge into the lock it took (it cannot block, so cannot deadlock),
@@ -50,7 +53,7 @@ export function buildLockGraph(run: RunFile): LockGraph {
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
   const joiner = new Joiner({
-    acquisition: (a) => lockNames.acquired(a.lock, a.requestCaller),
+    acquisition: (a) => lockNames.acquired(a),
     failed: (f) => lockNames.seen(f.lock),
     open: (o) => lockNames.seen(o.lock),
     anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
@@ -86,14 +89,14 @@ class LockGraphBuilder {
     const request = e.requestTs != null ? { lock: e.lock, caller: e.caller, func: e.func } : row;
     if (!request || request.lock !== e.lock) return;
     if (!acquiredLock(e.func, e.ret) || isWaitOnly(e.func)) return;
-    const held = this.heldBy(e.tid);
-    const reentered = held.find((h) => h.lock === e.lock);
-    if (reentered) {
+    const reentered = this.heldBy(e.tid).find((h) => h.lock === e.lock);
+    if (reentered && isRecursiveMutex(e.func, e.flags)) {
       reentered.depth++;
       return;
     }
     const owner = this.owners.get(e.lock);
     if (owner !== undefined) this.drop(owner, e.lock); // its release was lost
+    const held = this.heldBy(e.tid);
     if (held.length > 0) {
       this.nestedAcquisitions++;
       if (!isTrylock(e.func)) for (const h of held) this.addEdge(h, e.lock, request.caller, e.tid);

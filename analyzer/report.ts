@@ -38,7 +38,7 @@ export interface ReportRow {
   failedTimeNs: number;
   wait: SampleSummary | null;
   hold: SampleSummary | null;
-  open: { heldAtEnd: number; waitingAtEnd: number; releasedBeforeStart: number };
+  open: GroupStats['open'];
 }
 
 interface Histogram {
@@ -200,13 +200,13 @@ function renderText(r: Report): string {
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);
   lines.push(...rowsTable(r.rows, r.by));
-  const open = r.rows.reduce((n, row) => n + row.open.heldAtEnd + row.open.waitingAtEnd + row.open.releasedBeforeStart, 0);
-  if (open > 0) {
+  const openCount = (o: GroupStats['open']): number => o.heldAtStart + o.heldAtEnd + o.waitingAtEnd + o.cut;
+  if (r.rows.some((row) => openCount(row.open) > 0)) {
     lines.push('');
-    lines.push('OPEN: acquisitions cut by the recording\'s edges, not in the distributions (held at end / waiting at end / released before an acquire was seen):');
+    lines.push('OPEN: acquisitions cut by the recording\'s edges or by lost events, not in the distributions (held at start / held at end / waiting at end / cut):');
     for (const row of r.rows) {
       const o = row.open;
-      if (o.heldAtEnd + o.waitingAtEnd + o.releasedBeforeStart > 0) lines.push(`  ${row.key}: ${o.heldAtEnd} / ${o.waitingAtEnd} / ${o.releasedBeforeStart}`);
+      if (openCount(o) > 0) lines.push(`  ${row.key}: ${o.heldAtStart} / ${o.heldAtEnd} / ${o.waitingAtEnd} / ${o.cut}`);
     }
     const waiting = r.rows.reduce((n, row) => n + row.open.waitingAtEnd, 0);
     if (waiting > 0) lines.push(`${waiting} lock calls had not returned when the recording stopped: \`mutex-analyze lockorder\` shows whether their threads wait for each other (a deadlock).`);
@@ -282,9 +282,10 @@ function renderCsv(r: Report): string {
     'failed',
     'failed_time_ns',
     ...['wait', 'hold'].flatMap((k) => ['count', 'total', 'mean', 'min', 'p50', 'p90', 'p99', 'p999', 'max'].map((s) => `${k}_${s}_ns`.replace('_count_ns', '_count'))),
+    'open_held_at_start',
     'open_held_at_end',
     'open_waiting_at_end',
-    'open_released_before_start',
+    'open_cut',
   ];
   const stat = (s: SampleSummary | null): (number | string)[] =>
     s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array(9).fill('');
@@ -294,7 +295,7 @@ function renderCsv(r: Report): string {
     lines.push(
       [
         row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.condReacquisitions, failed,
-        row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtEnd, row.open.waitingAtEnd, row.open.releasedBeforeStart,
+        row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
       ].join(','),
     );
   }

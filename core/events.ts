@@ -38,6 +38,40 @@ export function isCondWait(func: number): boolean {
   return func === Func.PthreadCondWait || func === Func.PthreadCondTimedwait || func === Func.PthreadCondClockwait;
 }
 
+/** flags of pthread and kernel mutex events (bpf/mutex.h MUTEX_F_*); contention-tracepoint events carry LCB_F_* instead. */
+export const MutexFlag = {
+  KindMask: 0xffff, // pthread: glibc's pthread_mutex_t __kind, valid with KindKnown
+  KindKnown: 1 << 16,
+  HeldAtRequest: 1 << 17, // at the call's entry the mutex was locked by another thread
+  Blocked: 1 << 18, // the thread slept inside the call
+} as const;
+
+/** glibc's __kind: PTHREAD_MUTEX_KIND_MASK_NP and the flag bits above it. */
+const PTHREAD_KIND_MASK = 3;
+const PTHREAD_TYPES = ['normal', 'recursive', 'errorcheck', 'adaptive'] as const;
+const PTHREAD_KIND_FLAGS: [number, string][] = [[16, 'robust'], [32, 'pi'], [64, 'pp'], [128, 'pshared']];
+
+function pthreadType(flags: number): string | null {
+  if (!(flags & MutexFlag.KindKnown)) return null;
+  const kind = flags & MutexFlag.KindMask;
+  return [PTHREAD_TYPES[kind & PTHREAD_KIND_MASK], ...PTHREAD_KIND_FLAGS.filter(([bit]) => kind & bit).map(([, name]) => name)].join('+');
+}
+
+/**
+ * Is this a re-entry into a recursive mutex? Only when the mutex's type, read from the mutex at
+ * the call, says recursive: recursion is never inferred from the events.
+ */
+export function isRecursiveMutex(func: number, flags: number | undefined): boolean {
+  if (isKernelFunc(func) || flags === undefined || !(flags & MutexFlag.KindKnown)) return false;
+  return (flags & PTHREAD_KIND_MASK) === 1;
+}
+
+/** Did the thread have to wait, as the kernel and the mutex saw it (blocked in the call, or held by another thread at its entry)? */
+export function waitedPerProbes(func: number, flags: number | undefined): boolean {
+  if (func === Func.KernelContention || flags === undefined) return false;
+  return (flags & (MutexFlag.HeldAtRequest | MutexFlag.Blocked)) !== 0;
+}
+
 /** Did this acquired-stage event take the lock? Lock functions return 0 on success, or
  * EOWNERDEAD for a robust mutex whose owner died (the caller holds it then); cond waits hold the
  * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
@@ -108,7 +142,10 @@ const LCB_F_MUTEX = 1 << 5;
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
-  if (!isKernelFunc(func)) return 'pthread_mutex';
+  if (!isKernelFunc(func)) {
+    const type = pthreadType(flags);
+    return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';
+  }
   if (func !== Func.KernelContention) return 'mutex';
   const rw = flags & LCB_F_READ ? ':R' : flags & LCB_F_WRITE ? ':W' : '';
   if (flags & LCB_F_MUTEX) return 'mutex';

@@ -1,5 +1,5 @@
 import { HoldHistory } from './hold_history';
-import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } from './events';
+import { Stage, acquiredLock, isCondWait, isRecursiveMutex, isWaitOnly, lockKind, waitedPerProbes, type RawEvent } from './events';
 
 /**
  * Joins raw acquired/released events into acquisitions. Events must arrive in run-file id order
@@ -9,13 +9,21 @@ import { Stage, acquiredLock, isCondWait, isWaitOnly, lockKind, type RawEvent } 
  *   row (stage 0) is a call that had not returned when the recording stopped. An acquired event
  *   without requestTs takes the request row of its thread before it (hand-made event lists may
  *   write a call that way). A thread is inside at most one lock call at a time.
- * - Contended: another thread held the lock at the request time. The call is seen when it returns,
- *   after the holders of its wait have released, so the holder at the request time is looked up
- *   in the lock's finished holds (core/hold_history.ts).
+ * - Contended: the call had to wait. Either another thread held the lock at the request time by
+ *   the recorded holds (the call is seen when it returns, after the holders of its wait have
+ *   released, so the holder is looked up in the lock's finished holds, core/hold_history.ts), or
+ *   the probes saw it wait: the mutex was locked by another thread at the call's entry, or the
+ *   thread slept inside the call (MutexFlag in core/events.ts).
  * - acquired -> released: per lock address, whoever releases it (a release by another thread
  *   ends the holder's hold). A second successful acquisition by the thread that already holds the
- *   lock is a recursive re-entry: the hold runs from the outermost acquisition to the release that
- *   brings the depth back to zero.
+ *   lock is a recursive re-entry only when the mutex's recorded type is recursive: the hold runs
+ *   from the outermost acquisition to the release that brings the depth back to zero. Otherwise
+ *   (and when another thread takes a lock it holds by our books) a release was lost: the old hold
+ *   is cut (an open item, never a hold) and the new one starts.
+ * - The recording starts with locks already held: the first release of a lock by a thread that
+ *   has not acquired it in the run is one 'held-at-start' item; further releases of it by that
+ *   thread before it acquires it (a recursive mutex's depth) add nothing. A release by a thread
+ *   that did acquire that lock earlier in the run, with no hold open, lost its acquire event.
  * - A cond wait's entry releases the mutex; its return re-acquires it with no observable wait
  *   (wait = null), so hold times never include the time spent waiting on the condition.
  * - Failed attempts (trylock EBUSY, timedlock ETIMEDOUT, EDEADLK, ...) are never acquisitions.
@@ -60,13 +68,13 @@ export interface FailedAttempt {
 
 /** Something the run's edges cut: still held, still waited for, or released without a seen acquire. */
 export interface OpenItem {
-  kind: 'held-at-end' | 'waiting-at-end' | 'released-before-acquire-seen';
+  kind: 'held-at-end' | 'waiting-at-end' | 'held-at-start' | 'hold-cut';
   pid: number;
   tid: number;
   lock: number;
   func: number;
-  ts: number; // acquiredTs, requestTs or releasedTs respectively
-  requestCaller: number; // 0 for released-before-acquire-seen (no request was seen)
+  ts: number; // acquiredTs, requestTs, releasedTs, acquiredTs respectively
+  requestCaller: number; // 0 for held-at-start (no request was seen)
   requestStackId: number | null;
 }
 
@@ -114,6 +122,8 @@ export class Joiner {
   private readonly holds = new Map<number, Hold>(); // by lock
   private readonly pastHolds = new HoldHistory();
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
+  private readonly acquirers = new Map<number, Set<number>>(); // by lock: threads that acquired it in the run
+  private readonly heldAtStart = new Map<number, Set<number>>(); // by lock: threads releasing a hold from before the start
 
   constructor(private readonly sink: JoinSink) {}
 
@@ -162,7 +172,10 @@ export class Joiner {
       blockerCaller: null,
       kind: lockKind(e.func, e.flags ?? 0),
     };
-    if (!isCondWait(e.func)) this.findBlocker(request, e.tid);
+    if (!isCondWait(e.func)) {
+      this.findBlocker(request, e.tid);
+      if (waitedPerProbes(e.func, e.flags)) request.contended = true;
+    }
     return request;
   }
 
@@ -223,15 +236,13 @@ export class Joiner {
       return;
     }
     const current = this.holds.get(e.lock);
-    if (current && current.tid === e.tid) {
+    if (current && current.tid === e.tid && isRecursiveMutex(e.func, e.flags)) {
       current.depth++;
       current.recursiveEntries++;
       return;
     }
-    if (current) {
-      // Another thread holds it by our books: its release was lost. Drop that hold, keep going.
-      this.sink.anomaly('acquired-while-held', e);
-    }
+    if (current) this.cut(e.lock, current, e);
+    this.sawAcquirer(e.lock, e.tid);
     let depth = 1;
     if (isCondWait(e.func)) {
       depth = this.condSavedDepth.get(e.tid) ?? 1;
@@ -255,12 +266,39 @@ export class Joiner {
     });
   }
 
+  /** A hold whose release was lost (the lock was taken again with none seen): open, never a hold. */
+  private cut(lock: number, hold: Hold, by: RawEvent): void {
+    this.holds.delete(lock);
+    this.sink.anomaly('hold-cut', by);
+    this.sink.open({
+      kind: 'hold-cut', pid: hold.pid, tid: hold.tid, lock, func: hold.func, ts: hold.acquiredTs, requestCaller: hold.requestCaller, requestStackId: hold.requestStackId,
+    });
+  }
+
+  private sawAcquirer(lock: number, tid: number): void {
+    let tids = this.acquirers.get(lock);
+    if (!tids) this.acquirers.set(lock, (tids = new Set()));
+    tids.add(tid);
+    if (this.heldAtStart.size > 0) this.heldAtStart.get(lock)?.delete(tid);
+  }
+
+  /** A release with no hold open: a hold from before the start, or one whose acquire was lost. */
+  private releasedUnheld(e: RawEvent): void {
+    if (this.acquirers.get(e.lock)?.has(e.tid)) {
+      this.sink.anomaly('release-without-hold', e);
+      return;
+    }
+    let tids = this.heldAtStart.get(e.lock);
+    if (!tids) this.heldAtStart.set(e.lock, (tids = new Set()));
+    if (tids.has(e.tid)) return; // a recursive mutex's outer levels, or a cond wait's re-take
+    tids.add(e.tid);
+    this.sink.open({ kind: 'held-at-start', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts, requestCaller: 0, requestStackId: null });
+  }
+
   private onReleased(e: RawEvent): void {
     const hold = this.holds.get(e.lock);
     if (!hold) {
-      this.sink.open({
-        kind: 'released-before-acquire-seen', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts, requestCaller: 0, requestStackId: null,
-      });
+      this.releasedUnheld(e);
       return;
     }
     // A cond wait releases a recursive mutex entirely and restores its depth when it re-takes it.

@@ -85,7 +85,7 @@ describe('owners at contention on hand-made runs', () => {
   });
 
   test('a recursive holder is credited at its outermost acquisition', () => {
-    const s = new LockScript();
+    const s = new LockScript().recursive(L);
     s.lock(1, L, COMPACT).lock(1, L, SYNC); // re-entered at SYNC
     s.request(2, L, FLUSH);
     s.unlock(1, L).unlock(1, L).acquired(2, L, FLUSH).unlock(2, L);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { EBUSY, ETIMEDOUT, Func, Stage, type RawEvent } from '../core/events';
+import { EBUSY, ETIMEDOUT, Func, MutexFlag, Stage, type RawEvent } from '../core/events';
 import { recorderForm, type SyntheticEvent } from './lib/synthetic';
 import { join as joinEvents, type Joined } from './lib/tools';
 
@@ -10,10 +10,14 @@ const U = Func.PthreadMutexUnlock;
 const A = 0x1000;
 const B = 0x2000;
 
-/** Builds events in order: [ts, stage, func, tid, lock, ret?]. */
-function events(rows: [number, number, number, number, number, number?][]): RawEvent[] {
-  return rows.map(([ts, stage, func, tid, lock, ret], i) => ({ id: i + 1, ts, stage, func, pid: 1, tid, lock, ret: ret ?? 0, caller: 0 }));
+/** Builds events in order: [ts, stage, func, tid, lock, ret?, flags?]. */
+function events(rows: [number, number, number, number, number, number?, number?][]): RawEvent[] {
+  return rows.map(([ts, stage, func, tid, lock, ret, flags], i) => ({ id: i + 1, ts, stage, func, pid: 1, tid, lock, ret: ret ?? 0, caller: 0, flags: flags ?? 0 }));
 }
+
+/** The flags of a lock call on a recursive / normal mutex, as the recorder reads its type. */
+const RECURSIVE = MutexFlag.KindKnown | 1;
+const NORMAL = MutexFlag.KindKnown;
 
 /**
  * Joins hand-made events written with request rows, and also in the recorder's form (one acquired
@@ -58,15 +62,58 @@ describe('the join of request, acquired and released', () => {
 
   test('a recursive mutex: one hold from the outermost lock to the last unlock', () => {
     const j = join(events([
-      [0, req, L, 1, A], [1, acq, L, 1, A],
-      [2, req, L, 1, A], [3, acq, L, 1, A],
+      [0, req, L, 1, A, 0, RECURSIVE], [1, acq, L, 1, A, 0, RECURSIVE],
+      [2, req, L, 1, A, 0, RECURSIVE], [3, acq, L, 1, A, 0, RECURSIVE],
       [4, rel, U, 1, A],
       [9, rel, U, 1, A],
     ]));
     assert.equal(j.acquisitions.length, 1);
     assert.equal(j.acquisitions[0].hold, 8);
     assert.equal(j.acquisitions[0].recursiveEntries, 1);
+    assert.equal(j.acquisitions[0].kind, 'pthread_mutex:recursive');
     assert.deepEqual(j.open, []);
+  });
+
+  for (const [type, flags] of [['normal', NORMAL], ['unknown', 0]] as const) {
+    test(`a ${type}-type mutex taken again by its holder: the release was lost, the old hold is cut, never extended`, () => {
+      const j = join(events([
+        [0, req, L, 1, A, 0, flags], [1, acq, L, 1, A, 0, flags],
+        // the release of the first hold was lost
+        [10, req, L, 1, A, 0, flags], [11, acq, L, 1, A, 0, flags],
+        [15, rel, U, 1, A],
+      ]));
+      assert.deepEqual(j.acquisitions.map((a) => [a.acquiredTs, a.hold, a.recursiveEntries]), [[11, 4, 0]]);
+      assert.deepEqual(j.open.map((o) => [o.kind, o.ts]), [['hold-cut', 1]]);
+      assert.deepEqual(j.anomalies.map((a) => a.split(' ')[0]), ['hold-cut']);
+    });
+  }
+
+  test('locks held when the recording started: one held-at-start item per thread and lock, whatever the depth', () => {
+    const j = join(events([
+      [0, rel, U, 1, A], // a recursive mutex held twice before the start
+      [1, rel, U, 1, A],
+      [2, rel, U, 2, B],
+      [3, req, L, 1, A, 0, RECURSIVE], [4, acq, L, 1, A, 0, RECURSIVE],
+      [5, rel, U, 1, A],
+    ]));
+    assert.deepEqual(j.open.map((o) => [o.kind, o.tid, o.lock]), [['held-at-start', 1, A], ['held-at-start', 2, B]]);
+    assert.deepEqual(j.acquisitions.map((a) => a.hold), [1]);
+    assert.deepEqual(j.anomalies, []);
+  });
+
+  test('a release with no hold by a thread that did acquire the lock in the run lost its acquire event', () => {
+    const j = join(events([[0, req, L, 1, A], [1, acq, L, 1, A], [2, rel, U, 1, A], [8, rel, U, 1, A]]));
+    assert.deepEqual(j.open, []);
+    assert.deepEqual(j.anomalies.map((a) => a.split(' ')[0]), ['release-without-hold']);
+  });
+
+  test('contended when the probes saw the call wait, even with no recorded holder', () => {
+    const j = join(events([
+      [0, req, L, 1, A, 0, NORMAL | MutexFlag.HeldAtRequest], [5, acq, L, 1, A, 0, NORMAL | MutexFlag.HeldAtRequest], [6, rel, U, 1, A],
+      [7, req, L, 1, A, 0, NORMAL | MutexFlag.Blocked], [20, acq, L, 1, A, 0, NORMAL | MutexFlag.Blocked], [21, rel, U, 1, A],
+      [22, req, L, 1, A, 0, NORMAL], [23, acq, L, 1, A, 0, NORMAL], [24, rel, U, 1, A],
+    ]));
+    assert.deepEqual(j.acquisitions.map((a) => [a.contended, a.blockerTid]), [[true, null], [true, null], [false, null]]);
   });
 
   test('a release by another thread ends the holder\'s hold', () => {
@@ -106,7 +153,7 @@ describe('the join of request, acquired and released', () => {
     const C = Func.PthreadCondWait;
     const j = join(events([
       [0, req, L, 1, A], [1, acq, L, 1, A],
-      [2, req, L, 1, A], [3, acq, L, 1, A],
+      [2, req, L, 1, A, 0, RECURSIVE], [3, acq, L, 1, A, 0, RECURSIVE],
       [5, rel, C, 1, A],
       [50, req, C, 1, A], [50, acq, C, 1, A],
       [51, rel, U, 1, A],
@@ -129,14 +176,14 @@ describe('the join of request, acquired and released', () => {
     assert.deepEqual(j.failed.map((f) => [f.ret, f.returnTs - f.requestTs, f.contended]), [[EBUSY, 1, true], [ETIMEDOUT, 30, true]]);
   });
 
-  test("the run's edges: held at the end, waiting at the end, released before an acquisition was seen", () => {
+  test("the run's edges: held at the end, waiting at the end, held at the start", () => {
     const j = join(events([
       [0, rel, U, 3, B], // acquired before the recording started
       [1, req, L, 1, A], [2, acq, L, 1, A], // never released
       [3, req, L, 2, A], // still waiting
     ]));
     assert.equal(j.acquisitions.length, 0);
-    assert.deepEqual(j.open.map((o) => o.kind).sort(), ['held-at-end', 'released-before-acquire-seen', 'waiting-at-end']);
+    assert.deepEqual(j.open.map((o) => o.kind).sort(), ['held-at-end', 'held-at-start', 'waiting-at-end']);
   });
 
   test('contention-tracepoint waits nest per thread and lock, and have no hold', () => {
@@ -151,7 +198,7 @@ describe('the join of request, acquired and released', () => {
     assert.deepEqual(j.anomalies, []);
   });
 
-  test('dropped events show up as anomalies, not as wrong holds', () => {
+  test('dropped events show up as anomalies and cut holds, not as wrong holds', () => {
     // tid 1's release of A was dropped: tid 2's acquisition contradicts the books.
     const j = join(events([
       [0, req, L, 1, A], [1, acq, L, 1, A],
@@ -159,7 +206,8 @@ describe('the join of request, acquired and released', () => {
       [9, rel, U, 2, A],
       [10, acq, L, 3, B], // a return whose request was dropped
     ]));
-    assert.deepEqual(j.anomalies.map((a) => a.split(' ')[0]).sort(), ['acquired-while-held', 'return-without-request']);
+    assert.deepEqual(j.anomalies.map((a) => a.split(' ')[0]).sort(), ['hold-cut', 'return-without-request']);
+    assert.deepEqual(j.open.map((o) => [o.kind, o.tid]), [['hold-cut', 1]]);
     assert.equal(j.acquisitions.length, 1);
     assert.equal(j.acquisitions[0].tid, 2);
   });

@@ -105,8 +105,18 @@ describe('lock-order graph and cycles on hand-made runs', () => {
     assert.equal(r.edges, 3);
   });
 
-  test('a recursive re-entry is no edge, and the lock stays held until its last unlock', () => {
+  test('a normal mutex taken again by its holder lost a release: no A->A edge, and the lock is held once', () => {
     const s = new LockScript();
+    s.lock(1, A, 0x9010).lock(1, A, 0x9011); // the unlock between them was lost
+    s.unlock(1, A); // released now
+    s.lock(1, B, 0x9020).unlock(1, B); // nothing held: no edge
+    const r = lockOrder(s);
+    assert.equal(r.edges, 0);
+    assert.equal(r.nestedAcquisitions, 0);
+  });
+
+  test('a recursive re-entry is no edge, and the lock stays held until its last unlock', () => {
+    const s = new LockScript().recursive(A);
     s.lock(1, A, 0x9010).lock(1, A, 0x9011); // re-entry: no A->A
     s.unlock(1, A); // depth 1: still held
     s.lock(1, B, 0x9020).unlock(1, B); // A->B
@@ -130,7 +140,7 @@ describe('lock-order graph and cycles on hand-made runs', () => {
   });
 
   test('a cond wait on a re-entered mutex gives it up entirely and takes it back at the same depth', () => {
-    const s = new LockScript();
+    const s = new LockScript().recursive(A);
     s.lock(1, A, 0x9010).lock(1, A, 0x9011).condWait(1, A, 0x9012);
     s.unlock(1, A); // depth 2 -> 1: still held
     s.lock(1, B, 0x9020).unlock(1, B); // A->B

@@ -1,4 +1,4 @@
-import { Func, Stage } from '../../core/events';
+import { Func, MutexFlag, Stage } from '../../core/events';
 import type { SyntheticEvent } from './synthetic';
 
 /**
@@ -8,6 +8,13 @@ import type { SyntheticEvent } from './synthetic';
 export class LockScript {
   readonly events: SyntheticEvent[] = [];
   private ts = 0;
+  private readonly recursiveLocks = new Set<number>();
+
+  /** Lock calls on `lock` say it is a recursive mutex, as the recorder reads it from the mutex. */
+  recursive(lock: number): this {
+    this.recursiveLocks.add(lock);
+    return this;
+  }
 
   /** The entry of a lock call at `caller` (its return address). */
   request(tid: number, lock: number, caller: number, opts: { func?: number; stackId?: number; at?: number } = {}): this {
@@ -38,7 +45,8 @@ export class LockScript {
 
   private push(e: Omit<SyntheticEvent, 'ts'>, at: number | undefined): this {
     this.ts = at ?? this.ts + 1000;
-    this.events.push({ ...e, ts: this.ts });
+    const flags = e.stage !== Stage.Released && this.recursiveLocks.has(e.lock) ? MutexFlag.KindKnown | 1 : undefined;
+    this.events.push({ ...e, ts: this.ts, ...(flags ? { flags } : {}) });
     return this;
   }
 }
