@@ -14,6 +14,16 @@ const volatile __u32 self_tgid = 0;
 /* 0: no call stacks (--no-stacks) */
 const volatile __u32 capture_stacks = 1;
 
+/*
+ * The recording window, written by the recorder while the programs run: nothing is recorded
+ * before every probe is attached (window_start_ns, 0 = not yet) nor from the stop decision on
+ * (window_end_ns, 0 = open-ended), so probes attached or detached one by one never leave half a
+ * lock/unlock pair. A call entered outside the window is not followed; one entered inside and
+ * returning after the end stays in the pending maps: it was still waiting at the end.
+ */
+volatile __u64 window_start_ns = 0;
+volatile __u64 window_end_ns = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by the loader */
@@ -68,6 +78,20 @@ static __always_inline void count(__u32 which)
 static __always_inline int wanted(__u32 tgid)
 {
 	return target_tgid == 0 || tgid == target_tgid;
+}
+
+static __always_inline int in_window(__u64 ts)
+{
+	__u64 start = window_start_ns, end = window_end_ns;
+	return start != 0 && ts >= start && (end == 0 || ts < end);
+}
+
+/* Voluntary context switches of the current thread: a lock call that sleeps (futex wait, mutex
+ * slow path) makes at least one. */
+static __always_inline __u64 voluntary_switches(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, nvcsw);
 }
 
 static __always_inline int kernel_wanted(__u32 tgid)
@@ -135,9 +159,9 @@ static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lo
 }
 
 /* The return of a lock call: one event with the call's request (entry) time, caller and stack. */
-static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pending_call *call, __s32 ret)
+static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pending_call *call, __s32 ret, __u32 flags)
 {
-	emit_full(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, call->flags, call->stack_id);
+	emit_full(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, flags, call->stack_id);
 }
 
 /* The requester's call stack (user stack for pthread, kernel stack for kernel). */
@@ -154,15 +178,43 @@ static __always_inline __u64 return_address(struct pt_regs *ctx)
 }
 
 /* Remembers the call a thread is inside of, for the return probe (which has no arguments). */
-static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __s32 stack_id)
+static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __s32 stack_id,
+					 __u32 flags)
 {
 	__u32 tid = (__u32)id;
 	struct pending_call call = {
 		.ts = ts, .lock = lock, .caller = return_address(ctx), .pid = id >> 32, .tid = tid,
-		.stack_id = stack_id, .flags = 0, .depth = 0, .func = func,
+		.stack_id = stack_id, .flags = flags, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
 	};
 	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
 	return call.caller;
+}
+
+/* The head of glibc's x86-64 struct __pthread_mutex_s (sysdeps/x86/nptl/bits/struct_mutex.h). */
+struct glibc_mutex_head {
+	int lock;      /* 0: free */
+	__u32 count;   /* recursion depth of a recursive mutex */
+	int owner;     /* tid of the holder, 0: none */
+	__u32 nusers;
+	int kind;      /* PTHREAD_MUTEX_* type and flags; -1 once destroyed */
+};
+
+/* MUTEX_F_KIND_KNOWN | __kind, or 0 when the mutex cannot be read (not resident, not a mutex). */
+static __always_inline __u32 mutex_kind(const struct glibc_mutex_head *m)
+{
+	return m->kind >= 0 ? MUTEX_F_KIND_KNOWN | ((__u32)m->kind & MUTEX_F_KIND_MASK) : 0;
+}
+
+/* What the mutex says at a lock call's entry: its type, and whether another thread holds it. */
+static __always_inline __u32 mutex_state_at_entry(__u64 lock, __u32 tid)
+{
+	struct glibc_mutex_head m;
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)lock) != 0)
+		return 0;
+	__u32 flags = mutex_kind(&m);
+	if ((m.lock != 0 || m.owner != 0) && (__u32)m.owner != tid)
+		flags |= MUTEX_F_HELD_AT_REQUEST;
+	return flags;
 }
 
 /* Entry of a lock function: the request, kept until the return. */
@@ -170,25 +222,40 @@ static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 l
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id >> 32))
+	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK));
+	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), mutex_state_at_entry(lock, (__u32)id));
 	return 0;
 }
 
+/* At a call's return: did the thread sleep inside it; and the mutex's type if the entry could
+ * not read it (the call has touched the mutex since, so its page is resident now). */
+static __always_inline __u32 flags_at_return(const struct pending_call *call, int is_user_mutex)
+{
+	__u32 flags = call->flags;
+	if (voluntary_switches() != call->nvcsw)
+		flags |= MUTEX_F_BLOCKED;
+	if (is_user_mutex && !(flags & MUTEX_F_KIND_KNOWN)) {
+		struct glibc_mutex_head m;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)call->lock) == 0)
+			flags |= mutex_kind(&m);
+	}
+	return flags;
+}
+
 /* Return of a lock function: acquired (ret == 0) or failed (EBUSY, ETIMEDOUT, ...). No pending call:
- * the thread entered it before the probes were attached. */
+ * the thread entered it outside the window. After the window's end the call stays pending. */
 static __always_inline int on_lock_return(struct pt_regs *ctx)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id >> 32))
+	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
 	if (!call)
 		return 0;
-	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx));
+	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
@@ -218,7 +285,7 @@ int BPF_KPROBE(mutex_unlock_entry, void *lock)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id >> 32))
+	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
 	emit_release(id, ts, FN_PTHREAD_MUTEX_UNLOCK, (__u64)lock, return_address(ctx));
 	return 0;
@@ -234,9 +301,9 @@ static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 m
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id >> 32))
+	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	__u64 caller = enter_call(ctx, id, ts, func, mutex, -1);
+	__u64 caller = enter_call(ctx, id, ts, func, mutex, -1, 0);
 	emit_release(id, ts, func, mutex, caller);
 	return 0;
 }
@@ -245,7 +312,7 @@ static __always_inline int on_cond_return(struct pt_regs *ctx)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id >> 32))
+	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
@@ -253,7 +320,8 @@ static __always_inline int on_cond_return(struct pt_regs *ctx)
 		return 0;
 	call->ts = ts;
 	call->stack_id = request_stack(ctx, BPF_F_USER_STACK);
-	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx));
+	/* no MUTEX_F_BLOCKED: sleeping for the condition is not waiting for the mutex */
+	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1) & ~MUTEX_F_BLOCKED);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
@@ -312,7 +380,7 @@ static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u6
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!kernel_wanted(id >> 32))
+	if (!kernel_wanted(id >> 32) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
 	struct pending_call *outer = bpf_map_lookup_elem(&kernel_pending, &tid);
@@ -322,7 +390,7 @@ static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u6
 	}
 	struct pending_call call = {
 		.ts = ts, .lock = lock, .caller = caller, .pid = id >> 32, .tid = tid,
-		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func,
+		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
 	};
 	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
 	return 0;
@@ -332,7 +400,7 @@ static __always_inline int kernel_return(__s32 ret)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!kernel_wanted(id >> 32))
+	if (!kernel_wanted(id >> 32) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
 	struct pending_call *call = bpf_map_lookup_elem(&kernel_pending, &tid);
@@ -342,7 +410,7 @@ static __always_inline int kernel_return(__s32 ret)
 		call->depth--;
 		return 0;
 	}
-	emit_acquired(id, ts, call, ret);
+	emit_acquired(id, ts, call, ret, flags_at_return(call, 0));
 	bpf_map_delete_elem(&kernel_pending, &tid);
 	return 0;
 }
@@ -351,7 +419,7 @@ static __always_inline int kernel_release(__u64 lock, __u64 caller)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!kernel_wanted(id >> 32))
+	if (!kernel_wanted(id >> 32) || !in_window(ts))
 		return 0;
 	emit_release(id, ts, FN_MUTEX_UNLOCK, lock, caller);
 	return 0;
@@ -458,7 +526,7 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!kernel_wanted(id >> 32))
+	if (!kernel_wanted(id >> 32) || !in_window(ts))
 		return 0;
 	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
 	if (bpf_map_lookup_elem(&contention_pending, &key))
@@ -476,13 +544,13 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!kernel_wanted(id >> 32))
+	if (!kernel_wanted(id >> 32) || !in_window(ts))
 		return 0;
 	struct contention_key key = { .tid = (__u32)id, .pad = 0, .lock = (__u64)lock };
 	struct pending_call *call = bpf_map_lookup_elem(&contention_pending, &key);
 	if (!call)
 		return 0; /* began before the recording */
-	emit_acquired(id, ts, call, ret);
+	emit_acquired(id, ts, call, ret, call->flags);
 	bpf_map_delete_elem(&contention_pending, &key);
 	return 0;
 }
@@ -513,12 +581,14 @@ int BPF_PROG(synthetic_source, struct pt_regs *regs, long id)
 	__u64 *n = bpf_map_lookup_elem(&synthetic_count, &zero);
 	if (!n)
 		return 0;
-	__u64 i = (*n)++;
 	__u64 ts = bpf_ktime_get_ns();
+	if (!in_window(ts))
+		return 0;
+	__u64 i = (*n)++;
 	__u64 lock = 0x1000 + (i / 2 % 64) * 64;
 	if (i % 2 == 0) {
 		struct pending_call call = { .ts = ts, .lock = lock, .func = FN_PTHREAD_MUTEX_LOCK, .stack_id = -1 };
-		emit_acquired(pid_tgid, ts, &call, 0);
+		emit_acquired(pid_tgid, ts, &call, 0, 0);
 	} else {
 		emit_release(pid_tgid, ts, FN_PTHREAD_MUTEX_UNLOCK, lock, 0);
 	}

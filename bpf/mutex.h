@@ -48,6 +48,17 @@ enum mutex_func {
 #define LCB_F_PERCPU (1U << 4)
 #define LCB_F_MUTEX (1U << 5)
 
+/*
+ * flags of pthread and kernel mutex events (the contention tracepoint's events carry LCB_F_* in the
+ * low bits instead). For a pthread lock call, the low 16 bits are glibc's pthread_mutex_t __kind
+ * (PTHREAD_MUTEX_RECURSIVE_NP = 1, ERRORCHECK 2, ADAPTIVE 3; | ROBUST 16, PRIO_INHERIT 32,
+ * PRIO_PROTECT 64, PSHARED 128, ELISION 256/512), valid when MUTEX_F_KIND_KNOWN is set.
+ */
+#define MUTEX_F_KIND_MASK 0xffffU
+#define MUTEX_F_KIND_KNOWN (1U << 16)      /* the mutex's __kind could be read */
+#define MUTEX_F_HELD_AT_REQUEST (1U << 17) /* at the call's entry the mutex was locked by another thread */
+#define MUTEX_F_BLOCKED (1U << 18)         /* the thread slept (a voluntary context switch) inside the call */
+
 struct mutex_event {
 	__u64 ts;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
 	__u64 request_ts; /* STAGE_ACQUIRED: when the call was made (its entry); 0 otherwise */
@@ -60,7 +71,7 @@ struct mutex_event {
 	__u16 cpu;
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
-	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*) */
+	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); else MUTEX_F_* */
 };
 
 /* A lock call in progress: the value of the pending maps (keyed by tid, or by tid and lock for the
@@ -76,6 +87,7 @@ struct pending_call {
 	__u32 depth;    /* kernel: nested probed calls on the same lock (mutex_lock_io calls mutex_lock) */
 	__u8 func;
 	__u8 pad[3];
+	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
 };
 
 /* Per-CPU counters, index into the `counters` map. */

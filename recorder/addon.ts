@@ -58,6 +58,8 @@ export interface BpfSession {
   attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): void;
   attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
+  /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */
+  setWindow(startNs: bigint, endNs: bigint): void;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
   pendingCalls(): PendingCall[];
   counters(): { dropped: number };

@@ -85,9 +85,11 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
     );
     session = loaded.session;
 
+    const store = RunStore.create(output, opts.force, opts.writeAtStop);
+    // Every probe is attached: the recording window opens now, and the run's times start with it.
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
-    const store = RunStore.create(output, opts.force, opts.writeAtStop);
+    const window = new RecordingWindow(session, clocks.monotonicNs, opts.durationSec);
     store.writeRun(
       {
         toolVersion: opts.toolVersion,
@@ -123,7 +125,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    const summary = await pump(session, store, target, mappings, opts, output, clocks.monotonicNs);
+    const summary = await pump(session, store, target, mappings, opts, output, window);
     return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -162,6 +164,42 @@ function launchStopped(command: string[], libs: string[], needsPthread: boolean)
   return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers };
 }
 
+/**
+ * The window of time the BPF programs record (bpf/mutex.bpf.c): opened once every probe is
+ * attached, closed at the stop decision, before the first probe is detached. With a duration its
+ * end is set when it opens, so the programs themselves keep exactly that many seconds.
+ */
+class RecordingWindow {
+  private endNs: bigint | null;
+
+  constructor(
+    private readonly session: BpfSession,
+    readonly startNs: bigint,
+    durationSec: number | undefined,
+  ) {
+    this.endNs = durationSec === undefined ? null : startNs + BigInt(Math.round(durationSec * 1e9));
+    session.setWindow(startNs, this.endNs ?? 0n);
+  }
+
+  /** ns since the start, now. */
+  elapsedNs(): number {
+    return Number(addon.clockPair().monotonicNs - this.startNs);
+  }
+
+  /** Has a duration's end passed? */
+  expired(): boolean {
+    return this.endNs !== null && addon.clockPair().monotonicNs >= this.endNs;
+  }
+
+  /** Nothing is recorded from now on (or from the duration's end, if that came first). Returns the end, ns since the start. */
+  close(): number {
+    const now = addon.clockPair().monotonicNs;
+    if (this.endNs === null || now < this.endNs) this.endNs = now;
+    this.session.setWindow(this.startNs, this.endNs);
+    return Number(this.endNs - this.startNs);
+  }
+}
+
 /** Drains the ring buffer into the store until a stop condition, then flushes and finishes. */
 async function pump(
   session: BpfSession,
@@ -170,23 +208,26 @@ async function pump(
   mappings: MappingTracker | null,
   opts: RecordOptions,
   output: string,
-  startMonotonicNs: bigint,
+  window: RecordingWindow,
 ): Promise<Omit<RecordSummary, 'kernelMethod'>> {
   const printer = opts.print ? new LivePrinter(process.stdout) : null;
   const status = process.stderr.isTTY && !opts.print ? new StatusLine(process.stderr) : null;
-  const startedAt = Date.now();
   let stopReason: string | null = null;
   let targetExit: string | null = null;
-
-  const onSignal = (signal: NodeJS.Signals): void => {
-    stopReason ??= signal === 'SIGINT' ? 'interrupted (SIGINT)' : `stopped (${signal})`;
+  let endTs: number | null = null;
+  const stop = (reason: string): void => {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    endTs = window.close();
   };
+
+  const onSignal = (signal: NodeJS.Signals): void => stop(signal === 'SIGINT' ? 'interrupted (SIGINT)' : `stopped (${signal})`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
   // Read often at first (a target maps its libraries early), then once a second.
-  const sinceStart = (): number => Number(addon.clockPair().monotonicNs - startMonotonicNs);
+  const sinceStart = (): number => window.elapsedNs();
   let flushes = 0;
   const columns = newEventColumns(addon.maxDrain);
   const flush = (): void => {
@@ -205,18 +246,18 @@ async function pump(
     while (stopReason === null) {
       await sleep(opts.pollMs);
       flush();
-      const elapsed = (Date.now() - startedAt) / 1000;
+      const elapsed = sinceStart() / 1e9;
       const dropped = session.counters().dropped;
       if (elapsed - lastCountUpdate >= 1) {
         store.updateCounts(dropped);
         lastCountUpdate = elapsed;
       }
       status?.update(elapsed, store.eventCount, dropped);
-      if (opts.durationSec !== undefined && elapsed >= opts.durationSec) stopReason = `duration ${opts.durationSec} s reached`;
+      if (window.expired()) stop(`duration ${opts.durationSec} s reached`);
       const exit = target ? targetExited(target) : null;
       if (exit) {
         targetExit = exit;
-        stopReason ??= `target exited (${exit})`;
+        stop(`target exited (${exit})`);
       }
     }
     session.detach();
@@ -234,13 +275,12 @@ async function pump(
   }
 
   const dropped = session.counters().dropped;
-  const endTs = sinceStart();
   store.addStacks(new Map(store.stackIds().map((id) => [id, session.readStack(id)])));
   nameAddresses(store);
-  store.finish(stopReason, endTs, dropped, targetExit);
+  store.finish(stopReason, endTs!, dropped, targetExit);
   const { threads, locks } = store.counts();
   store.close();
-  return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
+  return { output, endReason: stopReason, seconds: endTs! / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
 }
 
 /** --write-at-stop: the events kept raw while recording become rows now. */

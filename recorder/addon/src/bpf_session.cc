@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "libbpf_errors.h"
 
 namespace {
@@ -24,11 +27,11 @@ bpf_program* FindProgram(bpf_object* obj, const std::string& name) {
   return obj ? bpf_object__find_program_by_name(obj, name.c_str()) : nullptr;
 }
 
-// Offset of a `const volatile` global inside .rodata, from the object's BTF.
-long RodataOffset(bpf_object* obj, const std::string& name, __u32* size) {
+// Offset of a global inside its data section (.rodata, .bss), from the object's BTF.
+long GlobalOffset(bpf_object* obj, const char* section, const std::string& name, __u32* size) {
   btf* object_btf = bpf_object__btf(obj);
   if (!object_btf) return -1;
-  int sec_id = btf__find_by_name_kind(object_btf, ".rodata", BTF_KIND_DATASEC);
+  int sec_id = btf__find_by_name_kind(object_btf, section, BTF_KIND_DATASEC);
   if (sec_id < 0) return -1;
   const btf_type* sec = btf__type_by_id(object_btf, sec_id);
   const btf_var_secinfo* var = btf_var_secinfos(sec);
@@ -59,6 +62,7 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                          InstanceMethod("attachUprobe", &BpfSession::AttachUprobe),
                          InstanceMethod("attachAuto", &BpfSession::AttachAuto),
                          InstanceMethod("setTimeBase", &BpfSession::SetTimeBase),
+                         InstanceMethod("setWindow", &BpfSession::SetWindow),
                          InstanceMethod("drain", &BpfSession::Drain),
                          InstanceMethod("pendingCalls", &BpfSession::PendingCalls),
                          InstanceMethod("counters", &BpfSession::Counters),
@@ -112,7 +116,7 @@ Napi::Value BpfSession::SetGlobal(const Napi::CallbackInfo& info) {
   uint32_t value = info[1].As<Napi::Number>().Uint32Value();
   bpf_map* rodata = obj_ ? bpf_object__find_map_by_name(obj_, ".rodata") : nullptr;
   __u32 size = 0;
-  long offset = rodata ? RodataOffset(obj_, name, &size) : -1;
+  long offset = rodata ? GlobalOffset(obj_, ".rodata", name, &size) : -1;
   if (offset < 0 || size != sizeof(uint32_t)) return Fail(info.Env(), "BPF object has no u32 global " + name);
   size_t total = 0;
   const void* initial = bpf_map__initial_value(rodata, &total);
@@ -217,6 +221,34 @@ Napi::Value BpfSession::SetTimeBase(const Napi::CallbackInfo& info) {
   bool lossless = false;
   time_base_ns_ = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
   return info.Env().Undefined();
+}
+
+// setWindow(startNs: bigint, endNs: bigint): the recording window the programs obey (mutex.bpf.c),
+// in CLOCK_MONOTONIC ns; 0 = not open yet / no end. Written into the loaded programs' .bss map
+// (one array element holding every .bss global), so it takes effect at once.
+Napi::Value BpfSession::SetWindow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool lossless = false;
+  __u64 start = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  __u64 end = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+  bpf_map* bss = obj_ ? bpf_object__find_map_by_name(obj_, ".bss") : nullptr;
+  int fd = bss ? bpf_map__fd(bss) : -1;
+  __u32 start_size = 0, end_size = 0;
+  long start_at = fd >= 0 ? GlobalOffset(obj_, ".bss", "window_start_ns", &start_size) : -1;
+  long end_at = fd >= 0 ? GlobalOffset(obj_, ".bss", "window_end_ns", &end_size) : -1;
+  std::vector<char> value(bss ? bpf_map__value_size(bss) : 0);
+  if (start_at < 0 || end_at < 0 || start_size != 8 || end_size != 8 || size_t(std::max(start_at, end_at)) + 8 > value.size()) {
+    return Fail(env, "BPF object has no recording window (is it loaded?)");
+  }
+  __u32 key = 0;
+  int err = bpf_map_lookup_elem(fd, &key, value.data());
+  if (err == 0) {
+    memcpy(value.data() + start_at, &start, 8);
+    memcpy(value.data() + end_at, &end, 8);
+    err = bpf_map_update_elem(fd, &key, value.data(), BPF_ANY);
+  }
+  if (err) return Fail(env, DescribeError("cannot set the recording window", -errno));
+  return env.Undefined();
 }
 
 // A negative return stops ring_buffer__consume after this sample has been consumed, so the sample
