@@ -1,6 +1,6 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -57,6 +57,9 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 
 -- Raw events. id is arrival order from the single ring buffer: time order within each thread, and
 -- causal order across threads (a release is always before the acquisition it enabled).
+-- Every event lies in the recording window [0, run.end_ts): the probes record nothing before all of
+-- them are attached nor after the stop decision, so a lock held when the window opened shows only
+-- its release.
 -- A lock call is one row, stage 1, written when it returned, with the time it was made in
 -- request_ts; a stage 0 row is a call that had not returned when the recording stopped (a thread
 -- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
@@ -73,7 +76,11 @@ CREATE TABLE events (
   ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
   caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
   cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
-  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* flags (lock kind)
+  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
+                                    -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
+                                    -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
+                                    -- bit 17 another thread held the mutex at the call's entry, bit 18
+                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*)
   stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
 );
 

@@ -8,7 +8,7 @@ import type { FileMapping } from '../core/mappings';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 2;
+export const SUPPORTED_SCHEMA = 3;
 
 export interface RunMeta {
   path: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
@@ -210,6 +210,18 @@ describe('bad input: one line, exit code 2', () => {
     const r = await mutexAnalyze(['diff', good, '--vs', good, text]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /notes\.txt is not a SQLite file/);
+    oneLine(r.stderr);
+  });
+
+  test('a run file from before mutex types were recorded (schema 2): refused, record it again', async () => {
+    const old = join(dir, 'schema2.db');
+    copyFileSync(good, old);
+    const db = new Database(old);
+    db.pragma('user_version = 2');
+    db.close();
+    const r = await mutexAnalyze(['diff', good, old]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /schema2\.db has run-file schema 2, from an older mutex-rec .*record it again/);
     oneLine(r.stderr);
   });
 
