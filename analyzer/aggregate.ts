@@ -18,6 +18,7 @@ export interface GroupStats {
   holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
   open: { heldAtStart: number; heldAtEnd: number; waitingAtEnd: number; cut: number };
   firstCaller: number; // return address of the first acquisition's lock call (0: none seen)
+  firstStackId: number | null; // that call's stack (null: none)
   kind: string; // of the first acquisition (pthread_mutex, mutex, spinlock, ...)
 }
 
@@ -56,6 +57,7 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     holdTimes: sampleTimes ? new SampleVec() : null,
     open: { heldAtStart: 0, heldAtEnd: 0, waitingAtEnd: 0, cut: 0 },
     firstCaller: 0,
+    firstStackId: null,
     kind: '',
   };
 }
@@ -115,6 +117,7 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
 export function addAcquisition(g: GroupStats, a: Acquisition): void {
   if (g.acquisitions++ === 0) {
     g.firstCaller = a.requestCaller;
+    g.firstStackId = a.requestStackId;
     g.kind = a.kind;
   }
   if (a.contended) g.contended++;

@@ -77,7 +77,7 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
   const unattributed = { waits: 0, totalNs: 0 };
   const joiner = new Joiner({
     acquisition(a) {
-      lockNames.acquired(a.lock, a.requestCaller);
+      lockNames.acquired(a);
       if (!a.contended || a.wait === null || (opts.lock !== undefined && a.lock !== opts.lock)) return;
       contended.waits++;
       contended.totalNs += a.wait;

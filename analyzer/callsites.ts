@@ -4,7 +4,7 @@ import type { RunFile } from './runfile';
 /** 'callsite': one group per request call site (the lock call's return address); 'stack': per whole request stack. */
 export type SiteGrouping = 'callsite' | 'stack';
 
-/** What a 'stack' group key stands for: one stack id serves every call site of a function (RunFile.requestStack). */
+/** What a 'stack' group key stands for: one stack id serves every call site of a function (analyzer/stacks.ts). */
 export interface StackSite {
   stackId: number | null;
   caller: number;

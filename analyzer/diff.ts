@@ -1,8 +1,9 @@
 import { analyze, type GroupStats } from './aggregate';
-import { AddressNamer, lockIdentities, type LockIdentity } from './identity';
+import { firstUse, identityLabels, isLockClass, lockIdentities, type LockIdentity } from './identity';
 import type { Format } from './report';
 import { runHeader, runJson, runWarnings } from './runinfo';
 import type { RunFile } from './runfile';
+import { SiteNamer } from './sitenames';
 import { mannWhitneyU } from './stats/mannwhitney';
 import { benjaminiHochbergAdjust, holmAdjust } from './stats/multiple';
 import { quantile } from './stats/quantiles';
@@ -53,7 +54,7 @@ export interface RunDigest {
   run: ReturnType<typeof runJson>;
   warnings: string[];
   overall: LockDigest;
-  locks: Map<string, { identity: LockIdentity; digest: LockDigest }>; // by identity
+  locks: Map<string, { identity: LockIdentity; digest: LockDigest }>; // by identity key; the instances of a lock class pooled
 }
 
 /** A group's samples and the time each was acquired, in parallel arrays. */
@@ -64,29 +65,45 @@ interface TimedSamples {
   holdTimes: Float64Array;
 }
 
-/** One pass over the run; keeps per lock only its values and window values, never its samples. */
+/**
+ * One pass over the run; keeps per lock only its values and window values, never its samples.
+ * The heap mutexes of one lock class are one digest: their samples pooled, their counts summed
+ * (which instance was first used first changes from run to run; the class does not).
+ */
 export function digestRun(run: RunFile): RunDigest {
   const { groups, anomalies } = analyze(run, { groupBy: 'lock', sampleTimes: true });
   const locks = [...groups.values()];
-  const identities = lockIdentities(new AddressNamer(run), locks.map((g) => ({ lock: g.key, firstCaller: g.firstCaller })));
+  const identities = lockIdentities(new SiteNamer(run), locks.map(firstUse));
   const samples = locks.map(timedSamples);
   const all = concatenated(samples);
   const spanNs = lastTime(all);
-  const digests = new Map<string, { identity: LockIdentity; digest: LockDigest }>();
+  const members = new Map<string, { identity: LockIdentity; locks: GroupStats[]; samples: TimedSamples[] }>();
   locks.forEach((g, i) => {
-    const identity = uniqueIn(digests, identities.get(g.key)!);
-    digests.set(identity.id, { identity, digest: digest(samples[i], g.acquisitions, g.contended, spanNs) });
+    const id = identities.get(g.key)!;
+    const identity = isLockClass(id) ? id : uniqueIn(members, id);
+    let m = members.get(identity.key);
+    if (!m) members.set(identity.key, (m = { identity, locks: [], samples: [] }));
+    m.locks.push(g);
+    m.samples.push(samples[i]);
   });
-  const acquisitions = locks.reduce((n, g) => n + g.acquisitions, 0);
-  const contended = locks.reduce((n, g) => n + g.contended, 0);
-  return { run: runJson(run), warnings: runWarnings(run, anomalies), overall: digest(all, acquisitions, contended, spanNs), locks: digests };
+  const digests = new Map<string, { identity: LockIdentity; digest: LockDigest }>();
+  for (const [key, m] of members) digests.set(key, { identity: m.identity, digest: digest(concatenated(m.samples), sum(m.locks, 'acquisitions'), sum(m.locks, 'contended'), spanNs) });
+  return { run: runJson(run), warnings: runWarnings(run, anomalies), overall: digest(all, sum(locks, 'acquisitions'), sum(locks, 'contended'), spanNs), locks: digests };
+}
+
+function sum(locks: GroupStats[], count: 'acquisitions' | 'contended'): number {
+  return locks.reduce((n, g) => n + g[count], 0);
 }
 
 /** Two locks of a run may share a name (statics called `lock` in two objects): numbered in first-seen order. */
 function uniqueIn(taken: Map<string, unknown>, identity: LockIdentity): LockIdentity {
-  let id = identity.id;
-  for (let n = 2; taken.has(id); n++) id = `${identity.id}#${n}`;
-  return { ...identity, id };
+  let key = identity.key;
+  let name = identity.name;
+  for (let n = 2; taken.has(key); n++) {
+    key = `${identity.key}#${n}`;
+    name = `${identity.name}#${n}`;
+  }
+  return { ...identity, key, name };
 }
 
 function timedSamples(g: GroupStats): TimedSamples {
@@ -276,7 +293,7 @@ export interface MetricChange {
 export type RowStatus = 'matched' | 'new' | 'gone';
 
 export interface DiffRow {
-  lock: string; // 'overall' (all locks together), or the lock's identity
+  lock: string; // 'overall' (all locks together), or the lock's identity as shown (identityLabels)
   match: 'overall' | LockIdentity['strength'];
   status: RowStatus; // new: only in the new runs; gone: only in the base runs
   runs: { base: number; new: number }; // runs in which the lock was seen
@@ -374,14 +391,15 @@ export function buildDiff(baseRuns: RunDigest[], newRuns: RunDigest[], opts: Ver
   };
 }
 
-/** Overall first, then every lock identity seen on either side. */
+/** Overall first, then every lock identity seen on either side, named as identityLabels names it over all the runs. */
 function lockSides(baseRuns: RunDigest[], newRuns: RunDigest[]): SideDigests[] {
+  const labels = identityLabels([...baseRuns, ...newRuns].flatMap((run) => [...run.locks.values()].map((l) => l.identity)));
   const sides = new Map<string, SideDigests>();
   const add = (runs: RunDigest[], side: 'base' | 'new'): void => {
     for (const run of runs) {
-      for (const [id, { identity, digest: d }] of run.locks) {
-        let s = sides.get(id);
-        if (!s) sides.set(id, (s = { lock: id, match: identity.strength, base: [], new: [] }));
+      for (const [key, { identity, digest: d }] of run.locks) {
+        let s = sides.get(key);
+        if (!s) sides.set(key, (s = { lock: labels.get(key)!, match: identity.strength, base: [], new: [] }));
         s[side].push(d);
       }
     }

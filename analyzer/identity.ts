@@ -1,62 +1,96 @@
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
 
 import { formatAddress } from '../core/events';
-import { findMapping, type FileMapping } from '../core/mappings';
-import type { RunFile } from './runfile';
+import type { SiteNamer } from './sitenames';
 
 /**
- * A lock's name that survives address-space randomisation, so runs can be compared:
- * - 'object': the mutex lives in a mapped object's data (a global or static): object+offset, or
- *   a kernel global: symbol+offset;
- * - 'callsite': a heap mutex, named by the code location of its first acquisition (object+offset
- *   of the lock call's return address), numbered when several share one site;
- * - 'address': neither is known; matching across runs by address is weak (ASLR moves it).
+ * A lock's identity, which survives address-space randomisation and restarts, so runs can be
+ * compared:
+ * - 'object': the mutex lives in a mapped object's data (a global or static): its symbol or
+ *   object+offset, or a kernel global's symbol+offset;
+ * - 'stack': a heap mutex, by its lock class: the call stack of its first acquisition (the
+ *   request's stack, symbolized as function+offset or object+offset, cut where the frame-pointer
+ *   walk left the mapped code, analyzer/stacks.ts);
+ * - 'callsite': a heap mutex whose first acquisition has no stack (a run recorded with
+ *   --no-stacks): its lock class is the call site of that acquisition;
+ * - 'address': none of these is known; matching across runs by address is weak (ASLR moves it).
+ * Several heap mutexes of one class (one per connection, say) share its identity: `diff` pools
+ * them; `report` numbers them for display only (lockNames), in the order they were first seen.
  */
 export interface LockIdentity {
-  id: string;
-  strength: 'object' | 'callsite' | 'address';
+  key: string; // what runs are matched by
+  name: string; // readable: the object's name, `mutex@SITE` (SITE: the innermost call site), or the address
+  strength: 'object' | 'stack' | 'callsite' | 'address';
 }
 
-export class AddressNamer {
-  private readonly mappings: FileMapping[];
-  private readonly symbols: ReturnType<RunFile['symbols']>;
+export type LockStrength = LockIdentity['strength'];
 
-  constructor(run: RunFile) {
-    this.mappings = run.mappings();
-    this.symbols = run.symbols();
-  }
-
-  /** The symbol name resolved at record time, else object+0xfileoffset, else null. */
-  name(address: number): string | null {
-    return this.symbols.get(address)?.name ?? this.objectOffset(address);
-  }
-
-  /** object+0xfileoffset: stable across runs of the same binaries whatever ASLR did. */
-  private objectOffset(address: number): string | null {
-    if (address < 0) return null;
-    const m = findMapping(this.mappings, address);
-    return m ? `${basename(m.path)}+0x${(address - m.start + m.offset).toString(16)}` : null;
-  }
+/** A lock and its first acquisition's request (call site 0 and stack null when it has none). */
+export interface FirstUse {
+  lock: number;
+  firstCaller: number;
+  firstStackId: number | null;
 }
 
-/** Identities of locks given their first acquisition's call site, in first-seen order. */
-export function lockIdentities(namer: AddressNamer, locks: { lock: number; firstCaller: number }[]): Map<number, LockIdentity> {
-  const out = new Map<number, LockIdentity>();
-  const perSite = new Map<string, number>();
-  for (const { lock, firstCaller } of locks) {
-    const object = namer.name(lock);
-    if (object) {
-      out.set(lock, { id: object, strength: 'object' });
-      continue;
-    }
-    const site = firstCaller ? namer.name(firstCaller) : null;
-    if (site) {
-      const n = (perSite.get(site) ?? 0) + 1;
-      perSite.set(site, n);
-      out.set(lock, { id: `mutex@${site}${n > 1 ? `#${n}` : ''}`, strength: 'callsite' });
-      continue;
-    }
-    out.set(lock, { id: formatAddress(lock), strength: 'address' });
+/** A group of one lock's acquisitions (analyzer/aggregate.ts), as a FirstUse. */
+export function firstUse(g: { key: number; firstCaller: number; firstStackId: number | null }): FirstUse {
+  return { lock: g.key, firstCaller: g.firstCaller, firstStackId: g.firstStackId };
+}
+
+export function isLockClass(identity: LockIdentity): boolean {
+  return identity.strength === 'stack' || identity.strength === 'callsite';
+}
+
+export function lockIdentity(sites: SiteNamer, { lock, firstCaller, firstStackId }: FirstUse): LockIdentity {
+  const object = sites.named(lock);
+  if (object) return { key: object, name: object, strength: 'object' };
+  const site = firstCaller ? sites.named(firstCaller) : null;
+  if (!site) return { key: formatAddress(lock), name: formatAddress(lock), strength: 'address' };
+  const name = `mutex@${site}`;
+  if (firstStackId === null) return { key: name, name, strength: 'callsite' };
+  // The frames as names, not addresses: stable across ASLR and restarts. Where the walk was cut
+  // does not count: the garbage past it must not make two classes of one.
+  return { key: `${name} ${sites.frames(firstStackId, firstCaller).names.join(';')}`, name, strength: 'stack' };
+}
+
+export function lockIdentities(sites: SiteNamer, locks: FirstUse[]): Map<number, LockIdentity> {
+  return new Map(locks.map((use) => [use.lock, lockIdentity(sites, use)]));
+}
+
+/**
+ * What each identity is shown as: its name, unless another class of these shares it (two stacks
+ * through one innermost call site): then a stack class's name gets `~` and 6 hex digits of a hash
+ * of its frames (`mutex@rw_pr_wrlock+0xf~3fa9c1`), the same for the same stack in every run and
+ * output. A class without a stack keeps the bare name.
+ */
+export function identityLabels(identities: Iterable<LockIdentity>): Map<string, string> {
+  const byName = new Map<string, Map<string, LockIdentity>>(); // name -> key -> identity
+  for (const id of identities) {
+    let keys = byName.get(id.name);
+    if (!keys) byName.set(id.name, (keys = new Map()));
+    keys.set(id.key, id);
   }
-  return out;
+  const labels = new Map<string, string>();
+  for (const [name, keys] of byName) {
+    for (const [key, id] of keys) labels.set(key, keys.size > 1 && id.strength === 'stack' ? `${name}~${shortHash(key)}` : name);
+  }
+  return labels;
+}
+
+/** Names of one run's locks, given in the order they were first seen: a class's second instance is `LABEL#2`, and so on. */
+export function lockNames(identities: Map<number, LockIdentity>): Map<number, string> {
+  const labels = identityLabels(identities.values());
+  const instances = new Map<string, number>();
+  const names = new Map<number, string>();
+  for (const [lock, id] of identities) {
+    const label = labels.get(id.key)!;
+    const n = isLockClass(id) ? (instances.get(id.key) ?? 0) + 1 : 1;
+    instances.set(id.key, n);
+    names.set(lock, n > 1 ? `${label}#${n}` : label);
+  }
+  return names;
+}
+
+function shortHash(key: string): string {
+  return createHash('sha1').update(key).digest('hex').slice(0, 6);
 }

@@ -1,25 +1,28 @@
-import { AddressNamer, lockIdentities } from './identity';
+import type { JoinedItem } from './aggregate';
+import { lockIdentities, lockNames, type FirstUse } from './identity';
 import type { RunFile } from './runfile';
+import { SiteNamer } from './sitenames';
 
 /**
- * Names locks the way `report` does: lockIdentities over the locks in the order the join first
- * reports them, each with its first acquisition's call site. Feed it every joined item.
+ * Names locks the way `report` does: lockNames over the locks in the order the join first reports
+ * them, each with its first acquisition's request. Feed it every joined item.
  */
 export class LockNameCollector {
-  private readonly firstCaller = new Map<number, number | null>(); // null: no acquisition yet
+  private readonly firstUse = new Map<number, FirstUse | null>(); // null: no acquisition yet
 
   /** A failed attempt or an open item of this lock. */
   seen(lock: number): void {
-    if (!this.firstCaller.has(lock)) this.firstCaller.set(lock, null);
+    if (!this.firstUse.has(lock)) this.firstUse.set(lock, null);
   }
 
-  acquired(lock: number, requestCaller: number): void {
-    if ((this.firstCaller.get(lock) ?? null) === null) this.firstCaller.set(lock, requestCaller);
+  acquired(a: JoinedItem): void {
+    if ((this.firstUse.get(a.lock) ?? null) === null) {
+      this.firstUse.set(a.lock, { lock: a.lock, firstCaller: a.requestCaller, firstStackId: a.requestStackId });
+    }
   }
 
   names(run: RunFile): Map<number, string> {
-    const locks = [...this.firstCaller].map(([lock, firstCaller]) => ({ lock, firstCaller: firstCaller ?? 0 }));
-    const ids = lockIdentities(new AddressNamer(run), locks);
-    return new Map([...ids].map(([lock, id]) => [lock, id.id]));
+    const uses = [...this.firstUse].map(([lock, use]) => use ?? { lock, firstCaller: 0, firstStackId: null });
+    return lockNames(lockIdentities(new SiteNamer(run), uses));
   }
 }

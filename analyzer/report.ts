@@ -1,7 +1,7 @@
 import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
 import { siteGrouping, type SiteAnalysis, type SiteGrouping } from './callsites';
-import { AddressNamer, lockIdentities } from './identity';
+import { firstUse, lockIdentities, lockNames } from './identity';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
@@ -106,8 +106,8 @@ type GroupLabels = (key: number) => { key: string; name: string };
 function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
   switch (by) {
     case 'lock': {
-      const ids = lockIdentities(new AddressNamer(run), [...analysis.groups.values()].map((g) => ({ lock: g.key, firstCaller: g.firstCaller })));
-      return (key) => ({ key: formatAddress(key), name: ids.get(key)?.id ?? formatAddress(key) });
+      const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(firstUse)));
+      return (key) => ({ key: formatAddress(key), name: names.get(key) ?? formatAddress(key) });
     }
     case 'thread':
       return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });

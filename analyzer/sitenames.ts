@@ -1,5 +1,7 @@
+import { basename } from 'node:path';
+
 import { formatAddress } from '../core/events';
-import { AddressNamer } from './identity';
+import { findMapping, type FileMapping } from '../core/mappings';
 import type { RunFile } from './runfile';
 import { StackReader } from './stacks';
 
@@ -12,9 +14,33 @@ export const UNKNOWN_SITE = '(unknown)';
 /** The last frame shown of a stack cut where its walk left the mapped code (analyzer/stacks.ts). */
 export const TRUNCATED_FRAME = '[truncated: frame-pointer walk left the mapped code]';
 
+/** Names of addresses that survive address-space randomisation: the symbol resolved at record time, else object+0xfileoffset. */
+class AddressNamer {
+  private readonly mappings: FileMapping[];
+  private readonly symbols: ReturnType<RunFile['symbols']>;
+
+  constructor(run: RunFile) {
+    this.mappings = run.mappings();
+    this.symbols = run.symbols();
+  }
+
+  /** The symbol name resolved at record time, else object+0xfileoffset, else null. */
+  name(address: number): string | null {
+    return this.symbols.get(address)?.name ?? this.objectOffset(address);
+  }
+
+  /** object+0xfileoffset: stable across runs of the same binaries whatever ASLR did. */
+  private objectOffset(address: number): string | null {
+    if (address < 0) return null;
+    const m = findMapping(this.mappings, address);
+    return m ? `${basename(m.path)}+0x${(address - m.start + m.offset).toString(16)}` : null;
+  }
+}
+
 /**
- * Display names of code addresses: call sites and stack frames, as AddressNamer names them
- * (function+0xoffset resolved at record time, else object+0xoffset), else the hex address.
+ * Names of addresses: `named` gives the stable name of a code or data address (function+0xoffset
+ * or a data symbol resolved at record time, else object+0xoffset) or null; `site` and `stack` are
+ * how call sites and stack frames are shown (the stable name, else the hex address).
  */
 export class SiteNamer {
   private readonly namer: AddressNamer;
@@ -26,11 +52,15 @@ export class SiteNamer {
     this.stacks = new StackReader(run);
   }
 
+  named(address: number): string | null {
+    return this.namer.name(address);
+  }
+
   site(address: number): string {
     if (address === 0) return UNKNOWN_SITE;
     let name = this.cache.get(address);
     if (name === undefined) {
-      name = this.namer.name(address) ?? formatAddress(address);
+      name = this.named(address) ?? formatAddress(address);
       this.cache.set(address, name);
     }
     return name;

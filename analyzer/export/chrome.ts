@@ -68,7 +68,7 @@ export function writeChromeTrace(run: RunFile, out: TextOutput): { slices: numbe
 function namesOfLocks(run: RunFile): Map<number, string> {
   const names = new LockNameCollector();
   const joiner = new Joiner({
-    acquisition: (a) => names.acquired(a.lock, a.requestCaller),
+    acquisition: (a) => names.acquired(a),
     failed: (f) => names.seen(f.lock),
     open: (o) => names.seen(o.lock),
     anomaly: () => undefined,

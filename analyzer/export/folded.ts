@@ -19,7 +19,7 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
   const anomalies = new Map<string, number>();
   const joiner = new Joiner({
     acquisition(a) {
-      lockNames.acquired(a.lock, a.requestCaller);
+      lockNames.acquired(a);
       if (a.wait === null || a.wait === 0) return;
       if (a.requestStackId === null) add(bySite, a.requestCaller, a.lock, a.wait);
       else add(byStack, a.requestStackId, a.requestCaller, a.wait);
