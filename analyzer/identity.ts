@@ -23,8 +23,6 @@ export interface LockIdentity {
   strength: 'object' | 'stack' | 'callsite' | 'address';
 }
 
-export type LockStrength = LockIdentity['strength'];
-
 /** A lock and its first acquisition's request (call site 0 and stack null when it has none). */
 export interface FirstUse {
   lock: number;
