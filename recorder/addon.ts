@@ -69,7 +69,7 @@ export interface BpfSession {
 
 /** Mappings the target makes from now on (PERF_RECORD_MMAP2), file-backed only. */
 export interface MmapWatcher {
-  read(): { start: number; end: number; offset: number; path: string }[];
+  read(): { start: number; end: number; offset: number; path: string; executable: boolean }[];
   close(): void;
 }
 

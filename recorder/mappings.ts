@@ -6,7 +6,7 @@ import { addon, type MmapWatcher } from './addon';
 /** One file-backed mapping of the target, as the run file keeps it. */
 export interface Mapping extends FileMapping {
   buildId: string | null; // filled in when the recording ends (reading ELF files is slow)
-  executable: boolean | null; // null: not known (the mmap watcher does not report permissions)
+  executable: boolean | null; // null: not known
 }
 
 /**
@@ -66,7 +66,7 @@ export class MappingTracker {
   poll(): Mapping[] {
     const fresh: Mapping[] = [];
     const procMaps = this.stillTheTarget() ? (readMappings(this.pid) ?? []) : [];
-    const watched: Mapping[] = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null, executable: null })) : [];
+    const watched: Mapping[] = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null })) : [];
     for (const m of [...watched, ...procMaps]) {
       const key = `${m.start}:${m.path}`;
       const known = this.seen.get(key);

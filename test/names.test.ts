@@ -48,6 +48,11 @@ describe('names: global locks by symbol, call sites by function', () => {
     const locks = parseLines(r.stdout, 'lock');
     const n = names(runPath, locks.map((l) => l.addr));
     assert.equal(n.lockNames.get(locks[0].addr), 'g_cache_lock');
+    // Every mapping of a launched target (seen first by the mmap watcher) knows whether it is code.
+    const db = new Database(runPath, { readonly: true });
+    const perms = db.prepare('SELECT executable, count(*) AS n FROM mappings WHERE path = ? GROUP BY executable').all(exe) as { executable: number | null; n: number }[];
+    db.close();
+    assert.deepEqual(perms.map((p) => p.executable).sort(), [0, 1], JSON.stringify(perms));
     assert.equal(n.lockNames.get(locks[1].addr), '', 'a heap mutex has no symbol');
     assert.deepEqual(Object.fromEntries(n.callers), { cache_insert: 3, flush_global: 3, static_helper: 3 });
     const report = await mutexAnalyze(['report', runPath, '--format', 'json']);

@@ -74,7 +74,7 @@ void MmapWatcher::Release() {
   rings_.clear();
 }
 
-// read(): [{ start, end, offset, path }] for the file-backed mappings made since the last read.
+// read(): [{ start, end, offset, path, executable }] for the file-backed mappings made since the last read.
 Napi::Value MmapWatcher::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
@@ -96,9 +96,11 @@ Napi::Value MmapWatcher::Read(const Napi::CallbackInfo& info) {
     // struct { header; u32 pid, tid; u64 addr, len, pgoff; u32 maj, min; u64 ino, ino_gen; u32 prot, flags; char filename[]; }
     const char* body = record.data() + sizeof(header);
     uint64_t addr, len, pgoff;
+    uint32_t prot;
     memcpy(&addr, body + 8, 8);
     memcpy(&len, body + 16, 8);
     memcpy(&pgoff, body + 24, 8);
+    memcpy(&prot, body + 56, 4);
     const char* filename = body + 64;
     size_t max = record.size() - (filename - record.data());
     std::string path(filename, strnlen(filename, max));
@@ -108,6 +110,7 @@ Napi::Value MmapWatcher::Read(const Napi::CallbackInfo& info) {
     m.Set("end", double(addr + len));
     m.Set("offset", double(pgoff));
     m.Set("path", path);
+    m.Set("executable", (prot & PROT_EXEC) != 0);
     out.Set(n++, m);
   }
   __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
