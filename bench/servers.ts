@@ -393,6 +393,7 @@ interface RunCheck {
   warnings: string[];
   releasedBeforeAcquire: number; // open items, all locks
   atEnd: number; // held at end + waiting at end, all locks
+  cut: number | null; // holds cut because their release was lost (open.cut), all locks; null: the analyzer does not count them
   edgesOverBound: { key: string; name: string; releasedBeforeAcquire: number; atEnd: number }[]; // per lock, above the thread count
 }
 
@@ -423,6 +424,7 @@ async function checkRun(label: string, file: string): Promise<RunCheck> {
     warnings: need<string[]>(report.warnings, 'warnings'),
     releasedBeforeAcquire: rows.reduce((s, r) => s + open(r).rba, 0),
     atEnd: rows.reduce((s, r) => s + open(r).end, 0),
+    cut: rows.some((r) => typeof r.open?.cut === 'number') ? rows.reduce((s, r) => s + (r.open?.cut ?? 0), 0) : null,
     edgesOverBound: rows
       .map((r) => ({ key: r.key, name: r.name, releasedBeforeAcquire: open(r).rba, atEnd: open(r).end }))
       .filter((e) => e.releasedBeforeAcquire > threads || e.atEnd > threads)
@@ -599,7 +601,7 @@ function printResult(r: ServerResult, o: Options): void {
   const tp = (w: Window): string => `${fmt(w.perSecond, 0)}${w.loadEndedEarly ? ' (load ended early!)' : ''}`;
   lines.push(
     mdTable(
-      ['recording', `bare ${r.counterName}`, 'recorded', 'recorded / bare', 'events', 'dropped', 'duration', 'threads', 'locks', 'acquisitions', 'longest hold (ACQ)', 'holds > dur/10', 'warnings', 'released before acquire', 'at end'],
+      ['recording', `bare ${r.counterName}`, 'recorded', 'recorded / bare', 'events', 'dropped', 'duration', 'threads', 'locks', 'acquisitions', 'longest hold (ACQ)', 'holds > dur/10', 'warnings', 'released before acquire (held at start)', 'at end', 'cut (release lost)'],
       r.runs.map((run, i) => {
         const w = r.recordings[i].window;
         return [
@@ -618,9 +620,10 @@ function printResult(r: ServerResult, o: Options): void {
           String(run.warnings.length),
           fmt(run.releasedBeforeAcquire),
           fmt(run.atEnd),
+          run.cut === null ? 'n/a' : fmt(run.cut),
         ];
       }),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
     `The client's own figure for its whole run: bare ${r.bareClient === null ? '?' : fmt(r.bareClient, 0)}/s, recorded ${r.recordedClient === null ? '?' : fmt(r.recordedClient, 0)}/s ` +
