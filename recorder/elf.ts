@@ -115,6 +115,17 @@ export function findFunction(elf: ElfObject, name: string): FunctionSymbol | und
   return candidates.find((f) => f.isDefaultVersion) ?? candidates[0];
 }
 
+/** A function's code as the file holds it (its symbol's size; `fallback` bytes when that is 0). */
+export function readFunctionCode(elf: ElfObject, sym: FunctionSymbol, fallback = 64): Buffer {
+  const fd = openSync(elf.path, 'r');
+  try {
+    const code = Buffer.alloc(sym.size > 0 ? sym.size : fallback);
+    return code.subarray(0, readSync(fd, code, 0, code.length, sym.fileOffset));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readWhole(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
