@@ -32,7 +32,10 @@ CREATE TABLE probes (
   object    TEXT    NOT NULL, -- file probed (library or executable)
   build_id  TEXT,
   offset    INTEGER NOT NULL, -- file offset of the probed instruction (0 for kernel probes)
-  kind      TEXT    NOT NULL  -- uprobe | uretprobe | fentry | fexit | kprobe | kretprobe | tracepoint
+  kind      TEXT    NOT NULL, -- uprobe | uretprobe | fentry | fexit | kprobe | kretprobe | tracepoint
+  func_offset INTEGER,        -- uprobes: bytes from the function's entry to the probed instruction
+  insn      TEXT              -- uprobes: 'emulated' or 'single-stepped', how the kernel runs the probed
+                              -- instruction on a hit (single-stepping costs a second trap); NULL: kernel
 );
 
 -- The target's file-backed memory mappings seen while recording (read from /proc/PID/maps), so

@@ -39,6 +39,14 @@ const program = new Command('mutex-rec')
   .option('-f, --force', 'overwrite the output file if it exists', false)
   .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
   .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
+  .addOption(
+    new Option(
+      '--probe-offsets <where>',
+      "where each function's uprobe sits: emulated puts it on the first instruction the kernel emulates (not single-steps) that every call runs with its arguments and stack untouched, +0 when there is none; entry keeps +0 (slower: a second trap per hit)",
+    )
+      .choices(['emulated', 'entry'])
+      .default('emulated'),
+  )
   .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', positiveNumber('--stack-depth'), 32)
   .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
@@ -88,6 +96,7 @@ runCli('mutex-rec', async () => {
     syntheticSource?: boolean;
     pollMs: number;
     writeAtStop: boolean;
+    probeOffsets: 'emulated' | 'entry';
   }>();
   if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
   const command = program.args.length > 0 ? program.args : undefined;
@@ -114,6 +123,7 @@ runCli('mutex-rec', async () => {
     syntheticSource: opts.syntheticSource ?? false,
     pollMs: opts.pollMs,
     writeAtStop: opts.writeAtStop,
+    probePlacement: opts.probeOffsets,
     toolVersion: VERSION,
   });
   const method = summary.kernelMethod ? ` Kernel mutexes were probed with ${summary.kernelMethod}.` : '';

@@ -22,6 +22,8 @@ export interface ProbeRecord {
   object: string;
   buildId: string | null;
   offset: number;
+  funcOffset: number | null; // uprobes: bytes past the function's entry
+  insn: string | null; // uprobes: 'emulated' | 'single-stepped' (how the kernel runs the probed instruction)
   kind: string;
 }
 
@@ -80,8 +82,8 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
     for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
     for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
     const probes: ProbeRecord[] = [
-      ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, kind: p.kind })),
-      ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, kind: p.kind })),
+      ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, funcOffset: p.funcOffset, insn: p.insn, kind: p.kind })),
+      ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: p.kind })),
     ];
     return { session, kernelMethod: method, probes };
   } catch (err) {

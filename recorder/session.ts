@@ -12,7 +12,7 @@ import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
 import { UserSymbolizer, type SymbolName } from './symbolize';
-import { planUserProbes } from './probes';
+import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
 import { RunStore, checkOutputPath } from './store';
 import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
@@ -33,6 +33,7 @@ export interface RecordOptions {
   syntheticSource: boolean; // benchmark only
   pollMs: number;
   writeAtStop: boolean; // keep events raw while recording, write their rows at the stop
+  probePlacement?: ProbePlacement; // default 'emulated'
   toolVersion: string;
 }
 
@@ -69,7 +70,9 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
   try {
     const output = opts.output ?? defaultOutputName(target?.pid ?? null);
     if (!opts.output) checkOutputPath(output, opts.force);
-    const userPlan = opts.user && target ? planUserProbes(target.providers) : { probes: [], missing: [] };
+    const placement = opts.probePlacement ?? 'emulated';
+    const userPlan = opts.user && target ? planUserProbes(target.providers, placement) : { probes: [], missing: [] };
+    if (placement === 'emulated') for (const line of singleStepWarnings(userPlan.probes)) process.stderr.write(`${line}\n`);
     const ksyms = KernelSymbols.load();
     const kernelScope = opts.allKernel ? 'all' : opts.kernel ? 'target' : null;
     const loaded = loadProbes(
@@ -110,6 +113,7 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
           ringBufferBytes: opts.ringBufferBytes,
           stackDepth: opts.stackDepth,
           writeAtStop: opts.writeAtStop,
+          probeOffsets: placement,
           missingSymbols: userPlan.missing,
         },
       },
@@ -133,6 +137,19 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
   } finally {
     session?.close();
   }
+}
+
+const HOT_FUNCTIONS = new Set(['pthread_mutex_lock', 'pthread_mutex_unlock']);
+
+/** One line per hot function that no emulated instruction could carry: each call pays a second trap. */
+function singleStepWarnings(probes: PlannedProbe[]): string[] {
+  return probes
+    .filter((p) => p.kind === 'uprobe' && p.insn === 'single-stepped' && HOT_FUNCTIONS.has(p.symbol))
+    .map(
+      (p) =>
+        `mutex-rec: ${p.symbol} in ${p.object} is probed at +0x${p.funcOffset.toString(16)} (${p.insnText}), an instruction the kernel ` +
+        'single-steps (no emulated one fits before its first branch): every call pays a second trap (~15 µs in a VM)',
+    );
 }
 
 function validate(opts: RecordOptions): void {

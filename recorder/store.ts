@@ -123,8 +123,8 @@ export class RunStore {
           info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0,
           info.userProbes ? 1 : 0, info.kernelProbe, info.kernelScope, JSON.stringify(info.options),
         );
-      const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, kind) VALUES (?, ?, ?, ?, ?)');
-      for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.kind);
+      const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, func_offset, insn, kind) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.funcOffset, p.insn, p.kind);
     })();
   }
 
