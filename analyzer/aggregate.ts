@@ -1,5 +1,6 @@
 import { isWaitOnly, lockKind } from '../core/events';
 import { Joiner, type Acquisition, type FailedAttempt, type OpenItem } from '../core/join';
+import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from './runfile';
 
@@ -17,8 +18,7 @@ export interface GroupStats {
   waitTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of waits, in the same order
   holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
   open: { heldAtStart: number; heldAtEnd: number; waitingAtEnd: number; cut: number };
-  firstCaller: number; // return address of the first acquisition's lock call (0: none seen)
-  firstStackId: number | null; // that call's stack (null: none)
+  sites: SiteTally; // where the acquisitions were requested from (their lock's class, analyzer/identity.ts)
   kind: string; // of the first acquisition (pthread_mutex, mutex, spinlock, ...)
 }
 
@@ -56,8 +56,7 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     waitTimes: sampleTimes ? new SampleVec() : null,
     holdTimes: sampleTimes ? new SampleVec() : null,
     open: { heldAtStart: 0, heldAtEnd: 0, waitingAtEnd: 0, cut: 0 },
-    firstCaller: 0,
-    firstStackId: null,
+    sites: new SiteTally(),
     kind: '',
   };
 }
@@ -116,10 +115,9 @@ export function analyze(run: RunFile, opts: AnalyzeOptions): Analysis {
 /** Adds an acquisition to its group's counts and samples. */
 export function addAcquisition(g: GroupStats, a: Acquisition): void {
   if (g.acquisitions++ === 0) {
-    g.firstCaller = a.requestCaller;
-    g.firstStackId = a.requestStackId;
     g.kind = a.kind;
   }
+  g.sites.add(a.requestCaller, a.requestStackId);
   if (a.contended) g.contended++;
   g.recursiveEntries += a.recursiveEntries;
   if (a.wait === null) g.condReacquisitions++;

@@ -8,11 +8,12 @@ import type { SiteNamer } from './sitenames';
  * compared:
  * - 'object': the mutex lives in a mapped object's data (a global or static): its symbol or
  *   object+offset, or a kernel global's symbol+offset;
- * - 'stack': a heap mutex, by its lock class: the call stack of its first acquisition (the
- *   request's stack, symbolized as function+offset or object+offset, cut where the frame-pointer
- *   walk left the mapped code, analyzer/stacks.ts);
- * - 'callsite': a heap mutex whose first acquisition has no stack (a run recorded with
- *   --no-stacks): its lock class is the call site of that acquisition;
+ * - 'stack': a heap mutex, by its lock class: the call stack it is acquired from most often (the
+ *   requests' stack, symbolized as function+offset or object+offset, cut where the frame-pointer
+ *   walk left the mapped code, analyzer/stacks.ts). Not its first acquisition's: which call a
+ *   recording sees first depends on when it attached to a running program;
+ * - 'callsite': a heap mutex whose acquisitions have no stack (a run recorded with --no-stacks):
+ *   its lock class is the call site it is acquired from most often;
  * - 'address': none of these is known; matching across runs by address is weak (ASLR moves it).
  * Several heap mutexes of one class (one per connection, say) share its identity: `diff` pools
  * them; `report` numbers them for display only (lockNames), in the order they were first seen.
@@ -23,35 +24,60 @@ export interface LockIdentity {
   strength: 'object' | 'stack' | 'callsite' | 'address';
 }
 
-/** A lock and its first acquisition's request (call site 0 and stack null when it has none). */
-export interface FirstUse {
-  lock: number;
-  firstCaller: number;
-  firstStackId: number | null;
+/** Where a lock is acquired from: its call site and stack (0 and null when none). */
+export interface RequestSite {
+  caller: number;
+  stackId: number | null;
 }
 
-/** A group of one lock's acquisitions (analyzer/aggregate.ts), as a FirstUse. */
-export function firstUse(g: { key: number; firstCaller: number; firstStackId: number | null }): FirstUse {
-  return { lock: g.key, firstCaller: g.firstCaller, firstStackId: g.firstStackId };
+/** A lock and the request site that names its class (call site 0 and stack null when it has none). */
+export interface ClassUse extends RequestSite {
+  lock: number;
+}
+
+/**
+ * Counts the request sites a lock is acquired from; its class is named by the most frequent one
+ * (on a tie, the one seen first). A site is its stack, or its call site when it has no stack.
+ */
+export class SiteTally {
+  private readonly counts = new Map<number, { site: RequestSite; n: number }>();
+
+  add(caller: number, stackId: number | null): void {
+    const key = stackId ?? -1 - caller; // stack ids are >= 0; callers then map below -1
+    const entry = this.counts.get(key);
+    if (entry) entry.n++;
+    else this.counts.set(key, { site: { caller, stackId }, n: 1 });
+  }
+
+  mostFrequent(): RequestSite {
+    let best: { site: RequestSite; n: number } | null = null;
+    for (const entry of this.counts.values()) if (!best || entry.n > best.n) best = entry;
+    return best?.site ?? { caller: 0, stackId: null };
+  }
+}
+
+/** A group of one lock's acquisitions (analyzer/aggregate.ts), as the site that names its class. */
+export function classUse(g: { key: number; sites: SiteTally }): ClassUse {
+  return { lock: g.key, ...g.sites.mostFrequent() };
 }
 
 export function isLockClass(identity: LockIdentity): boolean {
   return identity.strength === 'stack' || identity.strength === 'callsite';
 }
 
-export function lockIdentity(sites: SiteNamer, { lock, firstCaller, firstStackId }: FirstUse): LockIdentity {
+export function lockIdentity(sites: SiteNamer, { lock, caller, stackId }: ClassUse): LockIdentity {
   const object = sites.named(lock);
   if (object) return { key: object, name: object, strength: 'object' };
-  const site = firstCaller ? sites.named(firstCaller) : null;
+  const site = caller ? sites.named(caller) : null;
   if (!site) return { key: formatAddress(lock), name: formatAddress(lock), strength: 'address' };
   const name = `mutex@${site}`;
-  if (firstStackId === null) return { key: name, name, strength: 'callsite' };
+  if (stackId === null) return { key: name, name, strength: 'callsite' };
   // The frames as names, not addresses: stable across ASLR and restarts. Where the walk was cut
   // does not count: the garbage past it must not make two classes of one.
-  return { key: `${name} ${sites.frames(firstStackId, firstCaller).names.join(';')}`, name, strength: 'stack' };
+  return { key: `${name} ${sites.frames(stackId, caller).names.join(';')}`, name, strength: 'stack' };
 }
 
-export function lockIdentities(sites: SiteNamer, locks: FirstUse[]): Map<number, LockIdentity> {
+export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number, LockIdentity> {
   return new Map(locks.map((use) => [use.lock, lockIdentity(sites, use)]));
 }
 

@@ -1,7 +1,7 @@
 import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
 import { siteGrouping, type SiteAnalysis, type SiteGrouping } from './callsites';
-import { firstUse, lockIdentities, lockNames } from './identity';
+import { classUse, lockIdentities, lockNames } from './identity';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
@@ -106,7 +106,7 @@ type GroupLabels = (key: number) => { key: string; name: string };
 function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
   switch (by) {
     case 'lock': {
-      const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(firstUse)));
+      const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(classUse)));
       return (key) => ({ key: formatAddress(key), name: names.get(key) ?? formatAddress(key) });
     }
     case 'thread':

@@ -7,7 +7,7 @@ import type { Report } from '../analyzer/report';
 import { mutexAnalyze } from './lib/tools';
 import { ScratchRuns, type SyntheticEvent, type SyntheticRunOptions } from './lib/synthetic';
 
-// Heap mutexes are named by their lock class (the stack of their first acquisition), never by the
+// Heap mutexes are named by their lock class (the stack they are taken from most), never by the
 // order in which they were first used: that order, and their addresses, change between runs.
 const SITE = 0x401010; // the innermost call site every lock here is first taken at
 const LOCK_FN = 0x7f0000001000;
@@ -111,6 +111,16 @@ describe('diff matches heap mutexes by lock class', () => {
       [['mutex@rw_pr_wrlock+0xf', 'stack', 'matched', 600, 600]],
     );
     assert.ok(Math.abs(rows[0].metrics.holdP50.changePct!) < 1, `hold p50 change ${rows[0].metrics.holdP50.changePct}%: the same holds, pooled`);
+  });
+
+  test('a mutex taken from two stacks is named by the one it is taken from most, whichever a run saw first', async () => {
+    const insert = { stackId: STACK_INSERT, tid: 1, acquisitions: 400, holdNs: 20_000 };
+    const evict = { stackId: STACK_EVICT, tid: 2, acquisitions: 5, holdNs: 20_000 };
+    // Attached at different moments: one recording first sees the rare evict path, the other the insert path.
+    const base = runs.write(events([{ ...evict, lock: 0x5555000a000 }, { ...insert, lock: 0x5555000a000 }]));
+    const after = runs.write(events([{ ...insert, lock: 0x6666000a000 }, { ...evict, lock: 0x6666000a000 }]));
+    const rows = lockRows(await diff(base, after));
+    assert.deepEqual(rows.map((r) => [r.lock, r.match, r.status, r.acquisitions.base, r.acquisitions.new]), [['mutex@rw_pr_wrlock+0xf', 'stack', 'matched', 405, 405]]);
   });
 
   test('a run without stacks falls back to the call site: mutex@SITE, matched by it', async () => {
