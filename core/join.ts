@@ -78,12 +78,43 @@ export interface OpenItem {
   requestStackId: number | null;
 }
 
+/** A lock its thread holds, and where it was requested. */
+export interface HeldLock {
+  lock: number;
+  caller: number;
+}
+
+/** A thread began to hold a lock (or, at the end, was still waiting for one) while it held others. */
+export interface NestedAcquisition {
+  tid: number;
+  lock: number;
+  func: number;
+  caller: number; // where it was requested
+  held: readonly HeldLock[]; // the thread's other holds, oldest first; valid during the call only
+  waiting: boolean; // a call still waiting at the end, not an acquisition
+}
+
+/** What one pass of the join tells its consumers; each takes what it needs. */
 export interface JoinSink {
-  acquisition(a: Acquisition): void;
-  failed(f: FailedAttempt): void;
-  open(o: OpenItem): void;
+  acquisition?(a: Acquisition): void;
+  failed?(f: FailedAttempt): void;
+  open?(o: OpenItem): void;
   /** An event that contradicts the join state (usually because events were dropped). */
-  anomaly(kind: string, e: RawEvent): void;
+  anomaly?(kind: string, e: RawEvent): void;
+  /** Lock nesting, for the lock-order graph; the join keeps each thread's holds only when a sink asks. */
+  nested?(n: NestedAcquisition): void;
+}
+
+/** One sink that hands everything to each of several. */
+function fanOut(sinks: JoinSink[]): Required<JoinSink> {
+  const each = <K extends keyof JoinSink>(key: K): Required<JoinSink>[K] => {
+    const fns = sinks.map((s) => s[key]?.bind(s)).filter((f) => f !== undefined) as ((...args: never[]) => void)[];
+    if (fns.length === 1) return fns[0] as Required<JoinSink>[K];
+    return ((...args: never[]) => {
+      for (const f of fns) f(...args);
+    }) as Required<JoinSink>[K];
+  };
+  return { acquisition: each('acquisition'), failed: each('failed'), open: each('open'), anomaly: each('anomaly'), nested: each('nested') };
 }
 
 interface PendingRequest {
@@ -124,8 +155,15 @@ export class Joiner {
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
   private readonly acquirers = new Map<number, Set<number>>(); // by lock: threads that acquired it in the run
   private readonly heldAtStart = new Map<number, Set<number>>(); // by lock: threads releasing a hold from before the start
+  private readonly sink: Required<JoinSink>;
+  private readonly heldByThread: Map<number, HeldLock[]> | null; // only when a sink wants nesting
 
-  constructor(private readonly sink: JoinSink) {}
+  /** One pass over the events serves every sink. */
+  constructor(sinks: JoinSink | JoinSink[]) {
+    const all = Array.isArray(sinks) ? sinks : [sinks];
+    this.sink = fanOut(all);
+    this.heldByThread = all.some((s) => s.nested) ? new Map() : null;
+  }
 
   push(e: RawEvent): void {
     if (e.stage === Stage.Request) this.onRequest(e);
@@ -139,6 +177,13 @@ export class Joiner {
       this.sink.open({
         kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs, requestCaller: h.requestCaller, requestStackId: h.requestStackId,
       });
+    }
+    if (this.heldByThread) {
+      for (const [tid, r] of this.requests) {
+        if (isCondWait(r.func)) continue; // it waits for its condition, not for the mutex
+        const held = (this.heldByThread.get(tid) ?? []).filter((h) => h.lock !== r.lock);
+        if (held.length > 0) this.sink.nested({ tid, lock: r.lock, func: r.func, caller: r.caller, held, waiting: true });
+      }
     }
     const waiting = [...this.requests].map(([tid, r]) => ({ ...r, tid })).concat([...this.waitOnlyRequests.values()]);
     for (const r of waiting) {
@@ -248,6 +293,7 @@ export class Joiner {
       depth = this.condSavedDepth.get(e.tid) ?? 1;
       this.condSavedDepth.delete(e.tid);
     }
+    if (this.heldByThread) this.startHolding(e.tid, e.lock, e.func, request.caller);
     this.holds.set(e.lock, {
       pid: e.pid,
       tid: e.tid,
@@ -266,9 +312,23 @@ export class Joiner {
     });
   }
 
+  private startHolding(tid: number, lock: number, func: number, caller: number): void {
+    let held = this.heldByThread!.get(tid);
+    if (!held) this.heldByThread!.set(tid, (held = []));
+    if (held.length > 0) this.sink.nested({ tid, lock, func, caller, held, waiting: false });
+    held.push({ lock, caller });
+  }
+
+  private stopHolding(tid: number, lock: number): void {
+    const held = this.heldByThread!.get(tid);
+    const i = held ? held.findIndex((h) => h.lock === lock) : -1;
+    if (i >= 0) held!.splice(i, 1);
+  }
+
   /** A hold whose release was lost (the lock was taken again with none seen): open, never a hold. */
   private cut(lock: number, hold: Hold, by: RawEvent): void {
     this.holds.delete(lock);
+    if (this.heldByThread) this.stopHolding(hold.tid, lock);
     this.sink.anomaly('hold-cut', by);
     this.sink.open({
       kind: 'hold-cut', pid: hold.pid, tid: hold.tid, lock, func: hold.func, ts: hold.acquiredTs, requestCaller: hold.requestCaller, requestStackId: hold.requestStackId,
@@ -309,6 +369,7 @@ export class Joiner {
       return;
     }
     this.holds.delete(e.lock);
+    if (this.heldByThread) this.stopHolding(hold.tid, e.lock);
     this.pastHolds.add(e.lock, hold.tid, hold.acquiredTs, e.ts, hold.requestCaller);
     this.sink.acquisition({
       pid: hold.pid,
