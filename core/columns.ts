@@ -25,6 +25,24 @@ export interface EventColumns {
   flags: Uint32Array;
 }
 
+/** Empty columns for `capacity` events (a drain's reusable buffers). */
+export function newEventColumns(capacity: number): EventColumns {
+  return {
+    ts: new Float64Array(capacity),
+    requestTs: new Float64Array(capacity),
+    lock: new Float64Array(capacity),
+    caller: new Float64Array(capacity),
+    pid: new Uint32Array(capacity),
+    tid: new Uint32Array(capacity),
+    ret: new Int32Array(capacity),
+    stackId: new Int32Array(capacity),
+    cpu: new Uint16Array(capacity),
+    stage: new Uint8Array(capacity),
+    func: new Uint8Array(capacity),
+    flags: new Uint32Array(capacity),
+  };
+}
+
 type TypedArrayOf<K extends keyof EventColumns> = EventColumns[K];
 type Column = { [K in keyof EventColumns]: { key: K; sql: string; make: (buffer: ArrayBuffer) => TypedArrayOf<K> } }[keyof EventColumns];
 

@@ -11,22 +11,7 @@ export interface EventBatch extends EventColumns {
   threads: ThreadRecord[];
 }
 
-export function newEventColumns(capacity: number): EventColumns {
-  return {
-    ts: new Float64Array(capacity),
-    requestTs: new Float64Array(capacity),
-    lock: new Float64Array(capacity),
-    caller: new Float64Array(capacity),
-    pid: new Uint32Array(capacity),
-    tid: new Uint32Array(capacity),
-    ret: new Int32Array(capacity),
-    stackId: new Int32Array(capacity),
-    cpu: new Uint16Array(capacity),
-    stage: new Uint8Array(capacity),
-    func: new Uint8Array(capacity),
-    flags: new Uint32Array(capacity),
-  };
-}
+export { newEventColumns } from '../core/columns';
 
 export interface ThreadRecord {
   ts: number;

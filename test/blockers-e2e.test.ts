@@ -1,3 +1,4 @@
+// tier: probes
 import assert from 'node:assert/strict';
 import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';

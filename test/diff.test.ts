@@ -1,3 +1,4 @@
+// tier: probes
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';

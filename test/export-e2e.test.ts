@@ -1,3 +1,4 @@
+// tier: probes
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';

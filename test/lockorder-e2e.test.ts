@@ -1,3 +1,4 @@
+// tier: probes
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join as joinPath } from 'node:path';

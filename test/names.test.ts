@@ -1,3 +1,4 @@
+// tier: probes
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';

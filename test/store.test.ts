@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { encodeSpool } from '../core/columns';
-import { newEventColumns, type EventBatch } from '../recorder/addon';
+import { encodeSpool, newEventColumns } from '../core/columns';
+import type { EventBatch } from '../recorder/addon';
 import { RunStore, SPOOL_ROWS_PATH } from '../recorder/store';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'store-'));
