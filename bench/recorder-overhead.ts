@@ -31,12 +31,11 @@ import Database from 'better-sqlite3';
 import { median } from 'simple-statistics';
 
 import { addon, PACKAGE_ROOT } from '../recorder/addon';
-import { planUserProbes } from '../recorder/probes';
+import { planUserProbes, type ProbePlacement } from '../recorder/probes';
 import { mappedObjects, pthreadProviders } from '../recorder/targets';
 import { ensureCommand, requireRoot, Skip, standalone } from './lib/env';
 import { figureTable, fmt, mdTable, plural, positiveInt, range, spreadOf, verdict, type BenchResult, type Figure, type Spread } from './lib/report';
 
-const WORKLOAD_SOURCE = join(PACKAGE_ROOT, 'bench', 'workloads', 'pairs.c');
 const WORKLOAD = join(PACKAGE_ROOT, 'build', 'bench', 'pairs');
 const EMPTY_OBJECT = join(PACKAGE_ROOT, 'build', 'empty.bpf.o');
 const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js'); // run as the mutex-rec bin: its shebang's Node options apply
@@ -47,7 +46,7 @@ const BPFTRACE_EXIT_GRACE_MS = 10_000;
 export type Variant = 'bare' | 'floor' | 'rec' | 'rec-at-stop' | 'bpftrace';
 const VARIANTS: Variant[] = ['bare', 'floor', 'rec', 'rec-at-stop', 'bpftrace'];
 
-interface Measurement {
+export interface Measurement {
   perPairNs: number;
   drops?: number; // rec only: from the run file
   events?: number;
@@ -59,19 +58,22 @@ interface Finished {
   stderr: string;
 }
 
-/** Compiles the workload when its source is newer than the executable. */
-function buildWorkload(): void {
+/** Compiles bench/workloads/NAME.c into build/bench/NAME when the source is newer; returns its path. */
+export function buildWorkload(name = 'pairs'): string {
+  const source = join(PACKAGE_ROOT, 'bench', 'workloads', `${name}.c`);
+  const executable = join(PACKAGE_ROOT, 'build', 'bench', name);
   mkdirSync(join(PACKAGE_ROOT, 'build', 'bench'), { recursive: true });
   let fresh = false;
   try {
-    fresh = statSync(WORKLOAD).mtimeMs >= statSync(WORKLOAD_SOURCE).mtimeMs;
+    fresh = statSync(executable).mtimeMs >= statSync(source).mtimeMs;
   } catch {
     fresh = false;
   }
-  if (!fresh) execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', WORKLOAD, WORKLOAD_SOURCE], { stdio: 'inherit' });
+  if (!fresh) execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', executable, source], { stdio: 'inherit' });
+  return executable;
 }
 
-function start(command: string, args: string[]): { child: ReturnType<typeof spawn>; finished: Promise<Finished> } {
+export function start(command: string, args: string[]): { child: ReturnType<typeof spawn>; finished: Promise<Finished> } {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
   let stdout = '';
   let stderr = '';
@@ -91,7 +93,7 @@ function perPairNs(what: string, r: Finished): number {
   return Number(m[2]) / Number(m[1]);
 }
 
-function readyPid(stdout: NodeJS.ReadableStream): Promise<number> {
+export function readyPid(stdout: NodeJS.ReadableStream): Promise<number> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (d: Buffer): void => {
@@ -106,17 +108,17 @@ function readyPid(stdout: NodeJS.ReadableStream): Promise<number> {
   });
 }
 
-async function bare(workloadArgs: string[]): Promise<Measurement> {
+export async function bare(workloadArgs: string[]): Promise<Measurement> {
   return { perPairNs: perPairNs('bare workload', await start(WORKLOAD, workloadArgs).finished) };
 }
 
 /** The workload with the empty programs attached where mutex-rec attaches its own, pid only. */
-async function floor(workloadArgs: string[]): Promise<Measurement> {
+export async function floor(workloadArgs: string[], placement: ProbePlacement = 'emulated'): Promise<Measurement> {
   const { child, finished } = start(WORKLOAD, ['--wait-go', ...workloadArgs]);
   const session = new addon.BpfSession(EMPTY_OBJECT);
   try {
     const pid = await readyPid(child.stdout!);
-    const { probes } = planUserProbes(pthreadProviders(mappedObjects(pid)));
+    const { probes } = planUserProbes(pthreadProviders(mappedObjects(pid)), placement);
     if (probes.length === 0) throw new Error('no pthread_mutex_lock to probe in the workload');
     session.setGlobal('target_tgid', pid);
     session.load();
@@ -129,7 +131,7 @@ async function floor(workloadArgs: string[]): Promise<Measurement> {
   }
 }
 
-async function rec(workloadArgs: string[], recArgs: string[], runFile: string): Promise<Measurement> {
+export async function rec(workloadArgs: string[], recArgs: string[], runFile: string): Promise<Measurement> {
   const r = await start(MUTEX_REC, [...recArgs, '-o', runFile, '--force', '--', WORKLOAD, ...workloadArgs]).finished;
   const perPair = perPairNs('mutex-rec', r);
   const db = new Database(runFile, { readonly: true, fileMustExist: true });
