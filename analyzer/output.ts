@@ -36,6 +36,13 @@ export class TextOutput {
     if (this.buffered >= CHUNK_CHARS) this.flush();
   }
 
+  /** Binary data (a gzipped profile), after the text written so far. */
+  writeBytes(bytes: Uint8Array): void {
+    this.flush();
+    if (this.fd === null) process.stdout.write(bytes);
+    else writeSync(this.fd, bytes);
+  }
+
   /** Flushes and, for a file, puts it in place. */
   close(): void {
     this.flush();

@@ -34,7 +34,7 @@ export interface RunMeta {
 }
 
 /** A file mapping of the target; executable null when the run file does not say. */
-export type RunMapping = FileMapping & { executable: boolean | null };
+export type RunMapping = FileMapping & { executable: boolean | null; buildId: string | null };
 
 /** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
 export type RunEvent = RawEvent & { stackId: number | null };
@@ -160,11 +160,11 @@ export class RunFile {
     return this.db.prepare('SELECT tid, pid, comm FROM threads ORDER BY tid').all() as { tid: number; pid: number; comm: string }[];
   }
 
-  /** File-backed mappings of the target, by start address; executable null when not known (older files have no column). */
+  /** File-backed mappings of the target, by start address, with build-ids; executable null when not known (older files have no column). */
   mappings(): RunMapping[] {
     if (!hasTable(this.db, 'mappings')) return [];
     const hasExecutable = (this.db.prepare('PRAGMA table_info(mappings)').all() as { name: string }[]).some((c) => c.name === 'executable');
-    const rows = this.db.prepare(`SELECT start, end, offset, path, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (FileMapping & { executable: number | null })[];
+    const rows = this.db.prepare(`SELECT start, end, offset, path, build_id AS buildId, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (FileMapping & { executable: number | null; buildId: string | null })[];
     return rows.map((r) => ({ ...r, executable: r.executable === null ? null : r.executable === 1 }));
   }
 

@@ -68,15 +68,17 @@ export class SiteNamer {
 
   /**
    * A request's whole stack, innermost frame (in the lock function) first, its call site put back,
+   * as names and the addresses they name,
    * as far as it can be believed (StackReader), and whether it was cut there. Kernel stacks taken
    * by a BPF program include the tracer's own frames (bpf_prog_..., bpf_trampoline_...,
    * bpf_trace_run2, __traceiter_...): those are left out.
    */
-  frames(stackId: number | null, caller: number): { names: string[]; truncated: boolean } {
+  frames(stackId: number | null, caller: number): { names: string[]; addresses: number[]; truncated: boolean } {
     const { frames, truncated } = this.stacks.request(stackId, caller);
     const names = frames.map((address) => this.site(address));
-    const traced = names.filter((name) => !TRACER_FRAME.test(name));
-    return { names: traced.length > 0 ? traced : names, truncated };
+    const traced = names.map((_, i) => i).filter((i) => !TRACER_FRAME.test(names[i]));
+    const kept = traced.length > 0 ? traced : names.map((_, i) => i);
+    return { names: kept.map((i) => names[i]), addresses: kept.map((i) => frames[i]), truncated };
   }
 
   /** The request's stack as shown: its frames, then `truncatedFrame` when it was cut. */

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 
 import { writeChromeTrace } from '../export/chrome';
 import { writeFolded } from '../export/folded';
+import { buildPprof, encodePprof } from '../export/pprof';
+import { UserError } from '../../core/errors';
 import { TextOutput } from '../output';
 import { RunFile } from '../runfile';
 import { runWarnings } from '../runinfo';
@@ -10,19 +12,30 @@ import type { ActionRunner } from './options';
 export function registerExport(program: Command, run: ActionRunner): void {
   program
     .command('export')
-    .description('the run for other tools: wait time by stack for flame graphs (folded), or wait and hold slices per thread for Perfetto (chrome)')
+    .description('the run for other tools: wait time by stack for flame graphs (folded), wait and hold slices per thread for Perfetto (chrome), a mutex profile for go tool pprof and Pyroscope (pprof)')
     .argument('<run.db>', 'run file written by mutex-rec')
-    .addOption(new Option('--format <format>', 'folded: flamegraph.pl / speedscope; chrome: Chrome trace-event JSON').choices(['folded', 'chrome']).makeOptionMandatory())
+    .addOption(
+      new Option('--format <format>', 'folded: flamegraph.pl / speedscope; chrome: Chrome trace-event JSON; pprof: gzipped protobuf (Go mutex profile)')
+        .choices(['folded', 'chrome', 'pprof'])
+        .makeOptionMandatory(),
+    )
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .action((path: string, o: { format: 'folded' | 'chrome'; output?: string }) =>
+    .action((path: string, o: { format: 'folded' | 'chrome' | 'pprof'; output?: string }) =>
       run(async () => {
+        if (o.format === 'pprof' && (o.output === undefined || o.output === '-') && process.stdout.isTTY) {
+          throw new UserError('a pprof profile is binary: write it to a file with -o run.pb.gz (or redirect stdout)');
+        }
         const runFile = RunFile.open(path);
         try {
           const out = TextOutput.open(o.output);
           let complete = false;
           let anomalies: Map<string, number>;
           try {
-            anomalies = (o.format === 'folded' ? writeFolded(runFile, out) : writeChromeTrace(runFile, out)).anomalies;
+            if (o.format === 'pprof') {
+              const { profile, summary } = buildPprof(runFile);
+              out.writeBytes(encodePprof(profile));
+              anomalies = summary.anomalies;
+            } else anomalies = (o.format === 'folded' ? writeFolded(runFile, out) : writeChromeTrace(runFile, out)).anomalies;
             complete = true;
           } finally {
             if (complete) out.close();

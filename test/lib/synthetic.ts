@@ -15,7 +15,7 @@ export interface SyntheticRunOptions {
   threads?: Record<number, string>;
   stacks?: Record<number, number[]>; // stack id -> frame addresses, innermost first
   symbols?: { address: number; name: string; kind: 'code' | 'data' }[];
-  mappings?: { start: number; end: number; offset?: number; path: string; executable: boolean | null }[];
+  mappings?: { start: number; end: number; offset?: number; path: string; executable: boolean | null; buildId?: string }[];
 }
 
 /**
@@ -86,7 +86,7 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
   }
   for (const m of opts.mappings ?? []) {
     const executable = m.executable === null ? null : Number(m.executable);
-    db.prepare('INSERT INTO mappings (start, end, offset, path, first_ts, executable) VALUES (?, ?, ?, ?, 0, ?)').run(m.start, m.end, m.offset ?? 0, m.path, executable);
+    db.prepare('INSERT INTO mappings (start, end, offset, path, build_id, first_ts, executable) VALUES (?, ?, ?, ?, ?, 0, ?)').run(m.start, m.end, m.offset ?? 0, m.path, m.buildId ?? null, executable);
   }
   db.prepare('UPDATE run SET event_count = ?, end_ts = ? WHERE id = 1').run(count, lastTs + 1000);
   db.pragma('journal_mode = DELETE');
