@@ -37,6 +37,9 @@ export interface ReadOptions {
   /** Reader threads; 0 reads in the calling thread. Default: 2 when there are 2 cores or more and
    * at least MIN_CHUNKS_FOR_WORKERS chunks to read, else 0. */
   workers?: number;
+  /** A connection to plan from, kept open by the caller in a read transaction (RunFile's): the
+   * events are those of its snapshot, whatever a live recorder appends meanwhile. */
+  snapshot?: Database.Database;
 }
 
 /** Which rows each chunk holds: ids from[k]..to[k], count[k] of them (ids may have gaps). */
@@ -89,14 +92,19 @@ export function openReadOnly(path: string): Database.Database {
   return db;
 }
 
-/** Splits the events into chunks of `rows` rows by their ids. */
+/**
+ * Splits the events into chunks of `rows` rows by their ids, all read in one transaction (one
+ * snapshot, even while a recorder appends). Rows are only ever appended, with higher ids, so the
+ * chunks' id ranges hold the same rows when read later from other connections.
+ */
 export function planChunks(db: Database.Database, rows: number): ChunkPlan {
-  const value = (sql: string): number => db.prepare(sql).pluck().get() as number;
-  const total = value('SELECT count(*) FROM events');
+  return db.inTransaction ? plan(db, rows) : db.transaction(() => plan(db, rows))();
+}
+
+function plan(db: Database.Database, rows: number): ChunkPlan {
+  const [total, first, last] = db.prepare('SELECT count(*), min(id), max(id) FROM events').raw(true).get() as [number, number, number];
   const plan: ChunkPlan = { from: [], to: [], count: [], capacity: Math.min(rows, total) };
   if (total === 0) return plan;
-  const first = value('SELECT min(id) FROM events');
-  const last = value('SELECT max(id) FROM events');
   const contiguous = last - first + 1 === total;
   const nextStart = db.prepare('SELECT id FROM events WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?').pluck();
   for (let start: number | undefined = first, left = total; start !== undefined; left -= rows) {
@@ -183,7 +191,7 @@ export function* readEventChunks(path: string, opts: ReadOptions = {}): Generato
   const db = openReadOnly(path);
   let plan: ChunkPlan;
   try {
-    plan = planChunks(db, opts.chunkRows ?? DEFAULT_CHUNK_ROWS);
+    plan = planChunks(opts.snapshot ?? db, opts.chunkRows ?? DEFAULT_CHUNK_ROWS);
   } catch (err) {
     db.close();
     throw err;

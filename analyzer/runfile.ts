@@ -65,6 +65,10 @@ export class RunFile {
 
   private constructor(path: string, db: Database.Database) {
     this.db = db;
+    // One snapshot for the whole analysis (header, events, spool), whatever a live recorder writes
+    // meanwhile: a read transaction held until close().
+    db.exec('BEGIN');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
     const version = db.pragma('user_version', { simple: true }) as number;
     const hasRunTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").get() !== undefined;
     if (!hasRunTable || version === 0) throw new UserError(`${path} is a SQLite file but not a mutex-rec run file (no run table): give a file written by mutex-rec -o`);
@@ -99,6 +103,10 @@ export class RunFile {
       kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
       kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
     };
+    // The header's count is updated once a second while recording: after a kill (or in a file being
+    // recorded) it is stale, so count the rows themselves.
+    const finished = this.meta.endReason !== null && Number.isSafeInteger(this.meta.eventCount) && this.meta.eventCount >= 0;
+    if (!finished) this.meta.eventCount = (db.prepare('SELECT count(*) FROM events').pluck().get() as number) + this.meta.spooledEvents;
     this.threadNames = new Map(
       (db.prepare('SELECT tid, comm FROM threads').all() as { tid: number; comm: string }[]).map((t) => [t.tid, t.comm]),
     );
@@ -114,7 +122,7 @@ export class RunFile {
    */
   *events(): Generator<RunEvent> {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
-    for (const c of readEventChunks(this.meta.path)) {
+    for (const c of readEventChunks(this.meta.path, { snapshot: this.db })) {
       for (let i = 0; i < c.count; i++) {
         fillEvent(e, c, i);
         e.id = c.id[i];

@@ -66,6 +66,8 @@ interface Addon {
   spawnStopped(path: string, argv: string[], env: string[]): { pid: number; execErrorFd: number };
   resume(pid: number, execErrorFd: number): string | null;
   pollChild(pid: number): { code: number | null; signal: number | null } | null;
+  /** An exclusive flock on fd's file: false when another process holds one. */
+  lockFile(fd: number): boolean;
 }
 
 /** The package root (this file runs from dist/recorder/). */

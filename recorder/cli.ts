@@ -133,4 +133,5 @@ runCli('mutex-rec', async () => {
       `in ${summary.seconds.toFixed(2)} s into ${summary.output}; stopped: ${summary.endReason}.${method}${dropNote} ` +
       `Analyze it with: mutex-analyze report ${summary.output}\n`,
   );
+  return summary.diskFull ? 1 : 0; // the run is kept, but cut short
 });

@@ -11,9 +11,11 @@ import type { KernelMethod } from '../core/kernel_methods';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
-import { UserSymbolizer, type SymbolName } from './symbolize';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
-import { RunStore, checkOutputPath } from './store';
+import { RunNamer } from './naming';
+import { checkOutputPath } from './runpath';
+import { isDiskFull, RunStore } from './store';
+import { StopRequests, yieldToSignals } from './stopping';
 import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
 export interface RecordOptions {
@@ -47,6 +49,7 @@ export interface RecordSummary {
   locks: number;
   targetExit: string | null;
   kernelMethod: KernelMethod | null;
+  diskFull: boolean; // the recording stopped because the run file's disk was full
 }
 
 interface Target {
@@ -56,13 +59,24 @@ interface Target {
   launched: boolean;
   execErrorFd: number; // launched targets: resume() reads execve's errno from it
   providers: ElfObject[];
+  exit: string | null; // launched targets: how it ended, once reaped
 }
 
 /** Records until a stop condition; returns what was written. */
 export async function record(opts: RecordOptions): Promise<RecordSummary> {
   validate(opts);
   if (opts.output) checkOutputPath(opts.output, opts.force);
+  // From now until the file is finished a signal asks for the stop: it never kills the recorder
+  // half-way, nor leaves a launched target stopped before its execve.
+  const stops = new StopRequests();
+  try {
+    return await recordUntilStopped(opts, stops);
+  } finally {
+    stops.close();
+  }
+}
 
+async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Promise<RecordSummary> {
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
   const needsPthread = opts.user;
   const target = !hasTarget ? null : opts.command ? launchStopped(opts.command, opts.libs, needsPthread) : attachTarget(opts.pid!, opts.libs, needsPthread);
@@ -129,7 +143,8 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    const summary = await pump(session, store, target, mappings, opts, output, window);
+    const namer = new RunNamer(store, ksyms);
+    const summary = await pump(session, store, target, mappings, opts, output, window, stops, namer);
     return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -167,7 +182,7 @@ function attachTarget(pid: number, libs: string[], needsPthread: boolean): Targe
   if (needsPthread && providers.length === 0) {
     throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE`);
   }
-  return { ...info, launched: false, execErrorFd: -1, providers };
+  return { ...info, launched: false, execErrorFd: -1, providers, exit: null };
 }
 
 function launchStopped(command: string[], libs: string[], needsPthread: boolean): Target {
@@ -178,7 +193,7 @@ function launchStopped(command: string[], libs: string[], needsPthread: boolean)
   }
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const child = addon.spawnStopped(path, command, env);
-  return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers };
+  return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers, exit: null };
 }
 
 /**
@@ -203,6 +218,11 @@ class RecordingWindow {
     return Number(addon.clockPair().monotonicNs - this.startNs);
   }
 
+  /** ms until a duration's end (Infinity without one). */
+  remainingMs(): number {
+    return this.endNs === null ? Infinity : Math.max(0, Number(this.endNs - addon.clockPair().monotonicNs) / 1e6);
+  }
+
   /** Has a duration's end passed? */
   expired(): boolean {
     return this.endNs !== null && addon.clockPair().monotonicNs >= this.endNs;
@@ -217,6 +237,11 @@ class RecordingWindow {
   }
 }
 
+/** Stop conditions are checked this often, whatever --poll-ms is. */
+const CHECK_MS = 50;
+/** A launched target still running at the stop gets SIGTERM, then SIGKILL after this long. */
+const TARGET_GRACE_MS = 2000;
+
 /** Drains the ring buffer into the store until a stop condition, then flushes and finishes. */
 async function pump(
   session: BpfSession,
@@ -226,78 +251,140 @@ async function pump(
   opts: RecordOptions,
   output: string,
   window: RecordingWindow,
+  stops: StopRequests,
+  namer: RunNamer,
 ): Promise<Omit<RecordSummary, 'kernelMethod'>> {
   const printer = opts.print ? new LivePrinter(process.stdout) : null;
-  const status = process.stderr.isTTY && !opts.print ? new StatusLine(process.stderr) : null;
-  let stopReason: string | null = null;
-  let targetExit: string | null = null;
-  let endTs: number | null = null;
-  const stop = (reason: string): void => {
-    if (stopReason !== null) return;
-    stopReason = reason;
-    endTs = window.close();
+  const tty = process.stderr.isTTY === true;
+  const status = tty && !opts.print ? new StatusLine(process.stderr) : null;
+  const sinceStart = (): number => window.elapsedNs();
+
+  // A full disk stops the recording and every later write; what was written is kept.
+  let diskFull = false;
+  const write = (step: () => void, evenIfFull = false): void => {
+    if (diskFull && !evenIfFull) return;
+    try {
+      step();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      if (diskFull) return;
+      diskFull = true;
+      stops.request('disk full');
+      status?.clear();
+      process.stderr.write(`mutex-rec: the disk holding ${output} is full: recording stopped; the ${store.eventCount.toLocaleString('en-US')} events written are kept\n`);
+    }
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => stop(signal === 'SIGINT' ? 'interrupted (SIGINT)' : `stopped (${signal})`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-
-  // Read often at first (a target maps its libraries early), then once a second.
-  const sinceStart = (): number => window.elapsedNs();
+  // Read the mappings often at first (a target maps its libraries early), then once a second.
   let flushes = 0;
   const columns = newEventColumns(addon.maxDrain);
   const flush = (): void => {
-    if (mappings && (flushes < 50 || flushes % 50 === 0)) store.addMappings(mappings.poll(), sinceStart());
+    if (mappings && (flushes < 50 || flushes % 50 === 0)) {
+      const seen = mappings.poll();
+      write(() => store.addMappings(seen, sinceStart()));
+    }
     flushes++;
     let batch: EventBatch;
     do {
       batch = { ...columns, ...session.drain(columns) };
-      store.append(batch);
+      const drained = batch;
+      write(() => store.append(drained));
+      // Stacks as they come, so that a recorder killed later keeps them.
+      const stacks = store.unwrittenStacks(drained.stackId, drained.count);
+      write(() => store.addStacks(new Map(stacks.map((id) => [id, session.readStack(id)]))));
       printer?.push(batch);
     } while (batch.more);
   };
 
+  let targetExit: string | null = null;
+  let nextFlush = 0;
   let lastCountUpdate = 0;
-  try {
-    while (stopReason === null) {
-      await sleep(opts.pollMs);
-      flush();
-      const elapsed = sinceStart() / 1e9;
-      const dropped = session.counters().dropped;
-      if (elapsed - lastCountUpdate >= 1) {
-        store.updateCounts(dropped);
-        lastCountUpdate = elapsed;
-      }
-      status?.update(elapsed, store.eventCount, dropped);
-      if (window.expired()) stop(`duration ${opts.durationSec} s reached`);
-      const exit = target ? targetExited(target) : null;
-      if (exit) {
-        targetExit = exit;
-        stop(`target exited (${exit})`);
-      }
-    }
-    session.detach();
+  while (stops.reason === null) {
+    await stops.sleep(Math.min(CHECK_MS, Math.max(0, nextFlush - Date.now()), window.remainingMs()));
+    if (window.expired()) stops.request(`duration ${opts.durationSec} s reached`);
+    targetExit = target ? targetExited(target) : null;
+    if (targetExit) stops.request(`target exited (${targetExit})`);
+    if (stops.reason !== null) break;
+    if (Date.now() < nextFlush) continue;
     flush();
-    if (opts.writeAtStop) writeSpooled(store);
-    // A cond wait in progress waits for its condition, not for the mutex: not a request.
-    store.addWaitingRequests(session.pendingCalls().filter((c) => !isCondWait(c.func)));
-    store.addMappings(mappings?.poll() ?? [], sinceStart());
-    mappings?.close();
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-    status?.clear();
+    nextFlush = Date.now() + opts.pollMs;
+    const elapsed = sinceStart() / 1e9;
+    const dropped = session.counters().dropped;
+    if (elapsed - lastCountUpdate >= 1) {
+      write(() => store.updateCounts(dropped));
+      write(() => namer.pass()); // names while the target's objects are at hand
+      lastCountUpdate = elapsed;
+    }
+    status?.update(elapsed, store.eventCount, dropped);
   }
+  const endTs = window.close();
+  const stopReason = stops.reason!;
+
+  const stage = (text: string): void => {
+    if (tty) process.stderr.write(`\r\x1b[Kmutex-rec: stopping: ${text}`);
+  };
+  status?.clear();
+  const sigtermAt = target?.launched && !targetExit ? terminate(target) : null;
+  stage('detaching the probes');
+  await yieldToSignals();
+  session.detach();
+  await yieldToSignals();
+  stage('writing the last events');
+  flush();
+  if (opts.writeAtStop) write(() => writeSpooled(store));
+  // A cond wait in progress waits for its condition, not for the mutex: not a request.
+  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func));
+  write(() => store.addWaitingRequests(waiting));
+  const lastMappings = mappings?.poll() ?? [];
+  write(() => store.addMappings(lastMappings, sinceStart()));
+  mappings?.close();
+  const stacks = store.unwrittenStackIds();
+  write(() => store.addStacks(new Map(stacks.map((id) => [id, session.readStack(id)]))));
+  await yieldToSignals();
+  if (!stops.hurried) {
+    stage('naming the addresses');
+    write(() => namer.finish());
+  }
+  if (sigtermAt !== null) {
+    stage('waiting for the target to end');
+    targetExit = await reap(target!, sigtermAt, stops);
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
 
   const dropped = session.counters().dropped;
-  store.addStacks(new Map(store.stackIds().map((id) => [id, session.readStack(id)])));
-  nameAddresses(store);
-  store.finish(stopReason, endTs!, dropped, targetExit);
+  // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
+  write(() => store.finish(stopReason, endTs, dropped, targetExit), true);
   const { threads, locks } = store.counts();
-  store.close();
-  return { output, endReason: stopReason, seconds: endTs! / 1e9, events: store.eventCount, dropped, threads, locks, targetExit };
+  if (!store.close()) {
+    process.stderr.write(
+      `mutex-rec: ${diskFull ? 'the disk is full' : 'another process had the file open'}: ${output} is left in WAL mode, complete with ${output}-wal (keep the two together)\n`,
+    );
+  }
+  return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit, diskFull };
+}
+
+/** perf's way with its workload: a launched target still running at the stop is sent SIGTERM. Returns when. */
+function terminate(target: Target): number {
+  try {
+    process.kill(target.pid, 'SIGTERM');
+    process.stderr.write(`mutex-rec: the target pid ${target.pid} (${target.comm}) was still running: sent it SIGTERM\n`);
+  } catch {
+    // already gone
+  }
+  return Date.now();
+}
+
+/** Waits for a target sent SIGTERM to end; SIGKILL after the grace period (at once when hurried). */
+async function reap(target: Target, sigtermAt: number, stops: StopRequests): Promise<string | null> {
+  for (;;) {
+    const exit = targetExited(target);
+    if (exit) return exit;
+    if (stops.hurried || Date.now() - sigtermAt >= TARGET_GRACE_MS) break;
+    await sleep(10);
+  }
+  process.stderr.write(`\r\x1b[Kmutex-rec: the target pid ${target.pid} did not end within ${TARGET_GRACE_MS / 1000} s of SIGTERM: sent it SIGKILL\n`);
+  killQuietly(target.pid);
+  return 'signal SIGKILL';
 }
 
 /** --write-at-stop: the events kept raw while recording become rows now. */
@@ -317,33 +404,13 @@ function writeSpooled(store: RunStore): void {
   if (written > 0) process.stderr.write(`mutex-rec: wrote ${written.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
-/** Names every address in the run while its objects are at hand (the target may be gone later). */
-function nameAddresses(store: RunStore): void {
-  const user = store.userAddresses();
-  const symbolizer = new UserSymbolizer(store.mappings());
-  store.addSymbols(symbolizer.symbolize(user.code, user.data));
-  store.setBuildIds(symbolizer.buildIds());
-  // kallsyms is read now, not at the start: modules loaded while recording have symbols now.
-  const ksyms = KernelSymbols.load();
-  const kernel = store.kernelAddresses();
-  const names = new Map<number, SymbolName>();
-  for (const address of kernel.code) {
-    const name = ksyms.name(address, 'code');
-    if (name) names.set(address, { name, module: 'kernel', kind: 'code' });
-  }
-  for (const address of kernel.data) {
-    const name = ksyms.name(address, 'data');
-    if (name) names.set(address, { name, module: 'kernel', kind: 'data' });
-  }
-  store.addSymbols(names);
-}
-
 function targetExited(target: Target): string | null {
   if (target.launched) {
+    if (target.exit) return target.exit;
     const status = addon.pollChild(target.pid);
     if (!status) return null;
-    if (status.signal !== null) return `signal ${signalName(status.signal)}`;
-    return `code ${status.code ?? '?'}`;
+    target.exit = status.signal !== null ? `signal ${signalName(status.signal)}` : `code ${status.code ?? '?'}`;
+    return target.exit;
   }
   try {
     // A zombie (exited, not yet reaped by its parent) still has a /proc entry.
@@ -362,7 +429,7 @@ function signalName(signal: number): string {
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
-    addon.pollChild(pid);
+    for (const until = Date.now() + 1000; !addon.pollChild(pid) && Date.now() < until; ) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   } catch {
     // already gone
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
@@ -9,6 +9,7 @@ import { decodeSpoolColumn, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
+import { checkSameFile, createRunFile } from './runpath';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 /** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
@@ -32,16 +33,18 @@ export interface RunInfo {
   options: Record<string, unknown>;
 }
 
-/** Refuses an existing file (unless forced) and an unwritable directory, before anything starts. */
-export function checkOutputPath(path: string, force: boolean): void {
-  if (existsSync(path) && !force) {
-    throw new UserError(`${path} already exists: pass --force to overwrite it, or choose another file with -o`);
-  }
-  try {
-    accessSync(dirname(path), constants.W_OK);
-  } catch {
-    throw new UserError(`cannot write to ${dirname(path)}: choose a writable directory with -o`);
-  }
+/** SQLite ran out of space on the run file's device (or the file hit the size limit). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'ENOSPC' || /disk is full|no space left/i.test(String((err as Error).message));
+}
+
+function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '');
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The run file being written: WAL, committed at every flush, so it can be read while recording. */
@@ -55,37 +58,54 @@ export class RunStore {
   private readonly insertMapping: Database.Statement;
   private readonly insertSpool: Database.Statement;
   eventCount = 0;
+  private readonly stacksWritten = new Set<number>();
+  private newFrames: number[] = []; // stack frames written since the last addresses()
+  private addressedUpTo = { event: 0, spool: 0 }; // ids addresses() has gone through
 
   /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
   static create(path: string, force: boolean, writeAtStop = false): RunStore {
     if (!existsSync(SPOOL_ROWS_PATH)) throw new UserError(`${SPOOL_ROWS_PATH} is missing: build mutex-rec with scripts/build.sh`);
-    if (force) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
-    let db: Database.Database;
+    const lockFd = createRunFile(path, force);
+    const discard = (db: Database.Database | null): void => {
+      db?.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); // ours: created above
+      closeSync(lockFd);
+    };
+    let db: Database.Database | null = null;
     try {
-      db = new Database(path, { fileMustExist: false });
+      db = new Database(path, { fileMustExist: true });
+      checkSameFile(path, lockFd);
+      // Measured on this machine: 16 KiB pages and a larger WAL between checkpoints raise the insert
+      // rate from 1.2 M to 1.4 M events/s. page_size must be set before WAL mode.
+      db.pragma('page_size = 16384');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('wal_autocheckpoint = 4096');
     } catch (err) {
-      throw new UserError(`cannot create ${path}: ${(err as Error).message}`);
+      discard(db);
+      if (err instanceof UserError) throw err;
+      throw new UserError(`cannot create ${path}: ${(err as Error).message}${isDiskFull(err) ? ': free some space or choose another device with -o' : ''}`);
     }
-    // Measured on this machine: 16 KiB pages and a larger WAL between checkpoints raise the insert
-    // rate from 1.2 M to 1.4 M events/s. page_size must be set before WAL mode.
-    db.pragma('page_size = 16384');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('wal_autocheckpoint = 4096');
     try {
       db.loadExtension(SPOOL_ROWS_PATH);
     } catch (err) {
-      db.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); // ours: created above
+      discard(db);
       throw new UserError(`cannot load ${SPOOL_ROWS_PATH} (${(err as Error).message}): rebuild it with scripts/build.sh`);
     }
-    db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
-    return new RunStore(db, writeAtStop);
+    try {
+      db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
+    } catch (err) {
+      discard(db);
+      if (isDiskFull(err)) throw new UserError(`cannot create ${path}: the disk is full: free some space or choose another device with -o`);
+      throw err;
+    }
+    return new RunStore(db, writeAtStop, lockFd);
   }
 
   private constructor(
     db: Database.Database,
     private readonly writeAtStop: boolean,
+    private readonly lockFd: number, // holds the run file's flock until close()
   ) {
     this.db = db;
     const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) `;
@@ -201,24 +221,54 @@ export class RunStore {
     })();
   }
 
-  stackIds(): number[] {
-    return (this.db.prepare('SELECT DISTINCT stack_id AS id FROM events WHERE stack_id IS NOT NULL').all() as { id: number }[]).map((r) => r.id);
+  /** Stack ids of `count` events not written yet (recorded as written now). */
+  unwrittenStacks(stackId: Int32Array, count: number): number[] {
+    const fresh: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = stackId[i];
+      if (id >= 0 && !this.stacksWritten.has(id)) {
+        this.stacksWritten.add(id);
+        fresh.push(id);
+      }
+    }
+    return fresh;
+  }
+
+  /** Stack ids of the run's rows not written yet (the waiting requests', those of a spooled run). */
+  unwrittenStackIds(): number[] {
+    const ids = (this.db.prepare('SELECT DISTINCT stack_id AS id FROM events WHERE stack_id IS NOT NULL').all() as { id: number }[]).map((r) => r.id);
+    return this.unwrittenStacks(Int32Array.from(ids), ids.length);
   }
 
   addStacks(stacks: Map<number, Float64Array>): void {
+    if (stacks.size === 0) return;
     const insert = this.db.prepare('INSERT OR REPLACE INTO stack_frames (stack_id, depth, address) VALUES (?, ?, ?)');
     this.db.transaction(() => {
       for (const [id, frames] of stacks) frames.forEach((address, depth) => insert.run(id, depth, address));
     })();
+    for (const frames of stacks.values()) for (const a of frames) if (a !== 0) this.newFrames.push(a);
   }
 
-  /** User-space addresses to name: code (callers, stack frames) and data (locks). */
-  userAddresses(): { code: number[]; data: number[] } {
-    const list = (sql: string): number[] => (this.db.prepare(sql).all() as { a: number }[]).map((r) => r.a);
-    return {
-      code: list('SELECT DISTINCT caller AS a FROM events WHERE caller > 0 UNION SELECT DISTINCT address FROM stack_frames WHERE address > 0'),
-      data: list('SELECT DISTINCT lock AS a FROM events WHERE lock > 0'),
+  /**
+   * Addresses to name, signed (kernel ones negative): code (callers, stack frames) and data
+   * (locks), of what was written since the last call, or (all) of the whole run.
+   */
+  addresses(all = false): { code: number[]; data: number[] } {
+    const [lastEvent, lastSpool] = this.db.prepare('SELECT (SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM event_spool)').raw(true).get() as [number, number];
+    const from = all ? { event: 0, spool: 0 } : this.addressedUpTo;
+    const list = (column: string): number[] => {
+      const rows = this.db.prepare(`SELECT DISTINCT ${column} FROM events WHERE id > ? AND id <= ? AND ${column} != 0`).pluck().all(from.event, lastEvent) as number[];
+      const spooled = this.db
+        .prepare(`SELECT DISTINCT r.${column} FROM event_spool AS s, spool_rows(${['s.count', ...SPOOL_COLUMNS.map((c) => `s.${c.sql}`)].join(', ')}) AS r WHERE s.id > ? AND s.id <= ? AND r.${column} != 0`)
+        .pluck()
+        .all(from.spool, lastSpool) as number[];
+      return rows.concat(spooled);
     };
+    const frames = all ? (this.db.prepare('SELECT DISTINCT address FROM stack_frames WHERE address != 0').pluck().all() as number[]) : this.newFrames;
+    const out = { code: [...new Set(list('caller').concat(frames))], data: list('lock') };
+    this.addressedUpTo = { event: lastEvent, spool: lastSpool };
+    this.newFrames = [];
+    return out;
   }
 
   updateCounts(dropped: number): void {
@@ -229,15 +279,6 @@ export class RunStore {
     this.db
       .prepare('UPDATE run SET end_reason = ?, end_ts = ?, event_count = ?, drop_count = ?, target_exit = ? WHERE id = 1')
       .run(endReason, endTs, this.eventCount, dropped, targetExit);
-  }
-
-  /** Kernel addresses (negative: the upper half) to name: code (callers, stack frames) and data (locks). */
-  kernelAddresses(): { code: number[]; data: number[] } {
-    const list = (sql: string): number[] => (this.db.prepare(sql).all() as { a: number }[]).map((r) => r.a);
-    return {
-      code: list('SELECT DISTINCT caller AS a FROM events WHERE caller < 0 UNION SELECT DISTINCT address FROM stack_frames WHERE address < 0'),
-      data: list('SELECT DISTINCT lock AS a FROM events WHERE lock < 0'),
-    };
   }
 
   addSymbols(symbols: Map<number, SymbolName>): void {
@@ -253,11 +294,32 @@ export class RunStore {
     return { threads, locks };
   }
 
-  /** Folds the WAL into the main file, so the run is one self-contained file. */
-  close(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.pragma('journal_mode = DELETE');
+  /**
+   * Folds the WAL into the main file, so the run is one self-contained file. A reader holding the
+   * file open prevents that: retried with backoff for about 5 s, then (as on a full disk) the run
+   * is left complete in WAL mode, its -wal file part of it. Returns whether it was folded.
+   */
+  close(): boolean {
+    let folded = false;
+    this.db.pragma('busy_timeout = 100');
+    for (let delay = 50, waited = 0; ; waited += delay, delay = Math.min(2 * delay, 1000)) {
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        // SQLite keeps WAL mode, without an error, while another connection has the file open.
+        if (this.db.pragma('journal_mode = DELETE', { simple: true }) !== 'delete') throw Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' });
+        folded = true;
+        break;
+      } catch (err) {
+        if (!isBusy(err) || waited >= 5000) {
+          if (!isBusy(err) && !isDiskFull(err)) throw err;
+          break;
+        }
+        sleepSync(delay);
+      }
+    }
     this.db.close();
+    closeSync(this.lockFd);
+    return folded;
   }
 
   private recordThread(t: ThreadRecord): void {

@@ -23,10 +23,15 @@ interface SortedSymbols {
  * the target exited. C++ names are demangled with c++filt when it is installed.
  */
 export class UserSymbolizer {
-  private readonly mappings: Mapping[];
+  private mappings: Mapping[] = [];
   private readonly objects = new Map<string, { elf: ElfObject; code: SortedSymbols; data: SortedSymbols } | null>();
 
   constructor(mappings: Mapping[]) {
+    this.setMappings(mappings);
+  }
+
+  /** The mappings known now (they grow while recording); objects already read are kept. */
+  setMappings(mappings: Mapping[]): void {
     this.mappings = [...mappings].sort((a, b) => a.start - b.start);
   }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,10 +102,21 @@ Napi::Value PollChild(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// lockFile(fd) -> true when this process now holds an exclusive flock on fd's file, false when
+// another process holds one. The kernel drops it when the process ends, however it ends.
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  return Fail(env, std::string("flock: ") + strerror(errno));
+}
+
 }  // namespace
 
 void DefineProcessFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnStopped", Napi::Function::New(env, SpawnStopped));
   exports.Set("resume", Napi::Function::New(env, Resume));
   exports.Set("pollChild", Napi::Function::New(env, PollChild));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile));
 }

@@ -1,4 +1,4 @@
-// Launching a target stopped before its first instruction, and reaping it.
+// Launching a target stopped before its first instruction, and reaping it; locking the run file.
 #pragma once
 #include <napi.h>
 

@@ -1,0 +1,52 @@
+import { KernelSymbols } from './kallsyms';
+import type { RunStore } from './store';
+import { UserSymbolizer } from './symbolize';
+
+/**
+ * Names the run's addresses as the recording goes, while the target's objects are at hand (it may
+ * be gone later), so that a recorder killed mid-run leaves them named; the pass at the stop names
+ * the rest.
+ */
+export class RunNamer {
+  private readonly named = new Set<number>();
+  private readonly user = new UserSymbolizer([]);
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly ksyms: KernelSymbols,
+  ) {}
+
+  /** Names the addresses written since the last pass. */
+  pass(): void {
+    const { code, data } = this.store.addresses();
+    this.name(code, data, this.ksyms);
+  }
+
+  /** At the stop: every address of the run not named yet; kallsyms is read again, for modules loaded meanwhile. */
+  finish(): void {
+    const { code, data } = this.store.addresses(true);
+    this.name(code, data, KernelSymbols.load());
+    this.store.setBuildIds(this.user.buildIds());
+  }
+
+  private name(code: number[], data: number[], ksyms: KernelSymbols): void {
+    const fresh = (a: number[]): number[] => a.filter((x) => !this.named.has(x));
+    code = fresh(code);
+    data = fresh(data);
+    if (code.length === 0 && data.length === 0) return;
+    this.user.setMappings(this.store.mappings());
+    const names = this.user.symbolize(
+      code.filter((a) => a > 0),
+      data.filter((a) => a > 0),
+    );
+    for (const [list, kind] of [[code, 'code'], [data, 'data']] as const) {
+      for (const address of list) {
+        if (address > 0) continue;
+        const name = ksyms.name(address, kind);
+        if (name) names.set(address, { name, module: 'kernel', kind });
+      }
+    }
+    this.store.addSymbols(names);
+    for (const address of names.keys()) this.named.add(address);
+  }
+}

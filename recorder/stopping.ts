@@ -1,0 +1,57 @@
+/**
+ * Stop requests: SIGINT, SIGTERM and SIGHUP are handled from the start of record() until the run
+ * file is finished, so no signal kills the recorder half-way (nor leaves a launched target stopped
+ * before its execve). The first signal asks for the stop; a second is told to wait; a third
+ * hurries the stop (the addresses left are not named, the target gets no grace period).
+ */
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export class StopRequests {
+  reason: string | null = null;
+  private signals = 0;
+  private wake: (() => void) | null = null;
+  private readonly handler = (signal: NodeJS.Signals): void => this.onSignal(signal);
+
+  constructor() {
+    for (const s of SIGNALS) process.on(s, this.handler);
+  }
+
+  /** A third signal came: finish the file as it is. */
+  get hurried(): boolean {
+    return this.signals >= 3;
+  }
+
+  request(reason: string): void {
+    if (this.reason === null) this.reason = reason;
+    this.wake?.();
+  }
+
+  /** Resolves after ms, or as soon as a stop is requested. */
+  sleep(ms: number): Promise<void> {
+    if (this.reason !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    for (const s of SIGNALS) process.off(s, this.handler);
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
+    this.signals++;
+    if (this.signals === 1) this.request(signal === 'SIGINT' ? 'interrupted (SIGINT)' : `stopped (${signal})`);
+    else if (this.signals === 2) process.stderr.write('\nmutex-rec: stopping, please wait: the run file is being finished (a third signal hurries it: no more names)\n');
+    else if (this.signals === 3) process.stderr.write('mutex-rec: hurrying the stop: the addresses left are not named, the target is killed\n');
+  }
+}
+
+/** Lets pending signals be handled between the synchronous steps of the stop. */
+export function yieldToSignals(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
