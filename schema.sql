@@ -1,6 +1,6 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -22,7 +22,9 @@ CREATE TABLE run (
   user_probes         INTEGER NOT NULL DEFAULT 1, -- 1: pthread mutexes of the target were probed
   kernel_probe        TEXT,             -- kernel mutexes: NULL (not recorded), fentry, kprobe or tracepoint
   kernel_scope        TEXT,             -- 'target' (the target's tasks) or 'all' (system-wide)
-  options             TEXT              -- JSON: the recorder's options
+  options             TEXT,             -- JSON: the recorder's options
+  probe_cost          TEXT              -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
+                                        -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
 );
 
 -- Every probe attached: which function of which object, and how.

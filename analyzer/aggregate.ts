@@ -1,5 +1,5 @@
 import { isWaitOnly, lockKind } from '../core/events';
-import { Joiner, type Acquisition, type FailedAttempt, type OpenItem } from '../core/join';
+import type { Acquisition, FailedAttempt, OpenItem } from '../core/join';
 import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from './runfile';
@@ -83,14 +83,12 @@ export function groupJoined(run: RunFile, groupings: Grouping[]): { groups: Map<
       add(g);
     });
   };
-  const joiner = new Joiner({
+  run.join({
     acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
     failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
     open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
     anomaly: (kind: string) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
   return { groups, anomalies };
 }
 

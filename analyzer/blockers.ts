@@ -3,7 +3,6 @@ import { LockNameCollector } from './locknames';
 import type { Format } from './report';
 import type { RunFile } from './runfile';
 import { runJson, runWarnings, textPreamble } from './runinfo';
-import { Joiner } from '../core/join';
 import { SiteNamer } from './sitenames';
 import { formatCount, formatDuration } from './stats/units';
 
@@ -75,7 +74,7 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
   const anomalies = new Map<string, number>();
   const contended = { waits: 0, totalNs: 0 };
   const unattributed = { waits: 0, totalNs: 0 };
-  const joiner = new Joiner({
+  run.join({
     acquisition(a) {
       lockNames.acquired(a);
       if (!a.contended || a.wait === null || (opts.lock !== undefined && a.lock !== opts.lock)) return;
@@ -100,8 +99,6 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
       anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
     },
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
 
   const all = [...pairs.values()].flatMap((byWaiter) => [...byWaiter.values()]);
   all.sort((a, b) => b.total - a.total || b.waits - a.waits);

@@ -1,4 +1,3 @@
-import { Joiner } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
 import type { RunFile } from './runfile';
 import { runHeader, runJson, runWarnings } from './runinfo';
@@ -19,7 +18,7 @@ export function printEvents(run: RunFile, opts: EventsOptions, write: (text: str
     if (lines.length) write(`${lines.join('\n')}\n`);
     lines.length = 0;
   };
-  const joiner = new Joiner({
+  run.join({
     acquisition(a) {
       if (opts.tid !== undefined && a.tid !== opts.tid) return;
       if (opts.lock !== undefined && a.lock !== opts.lock) return;
@@ -38,8 +37,6 @@ export function printEvents(run: RunFile, opts: EventsOptions, write: (text: str
   // The warnings need the whole pass; drops are known up front and said first.
   for (const w of runWarnings(run, new Map())) write(`WARNING: ${w}\n`);
   write(`${runHeader(runJson(run)).join('\n')}\n${ORIGIN_HEADER}\n`);
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
   flush();
   for (const w of runWarnings(run, anomalies).filter((w) => w.includes('contradict'))) write(`WARNING: ${w}\n`);
   return printed;

@@ -1,5 +1,5 @@
 import { Func } from '../core/events';
-import { Joiner, type HeldLock, type JoinSink, type NestedAcquisition } from '../core/join';
+import { type HeldLock, type JoinSink, type NestedAcquisition } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { RunFile } from './runfile';
 
@@ -34,7 +34,7 @@ export function buildLockGraph(run: RunFile): LockGraph {
   const builder = new LockGraphBuilder();
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
-  const joiner = new Joiner([
+  run.join([
     builder,
     {
       acquisition: (a) => lockNames.acquired(a),
@@ -43,8 +43,6 @@ export function buildLockGraph(run: RunFile): LockGraph {
       anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
     },
   ]);
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
   return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, waitingCalls: builder.waitingCalls, lockNames: lockNames.names(run), anomalies };
 }
 

@@ -3,12 +3,16 @@ import { existsSync, statSync } from 'node:fs';
 
 import { UserError } from '../core/errors';
 import type { RawEvent } from '../core/events';
+import { Joiner, type JoinSink } from '../core/join';
+import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import type { FileMapping } from '../core/mappings';
 import { readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 3;
+export const SUPPORTED_SCHEMA = 4;
+/** Oldest: schema 3 has no probe cost (its waits and holds are shown as recorded). */
+const OLDEST_SCHEMA = 3;
 
 export interface RunMeta {
   path: string;
@@ -31,6 +35,7 @@ export interface RunMeta {
   userProbes: boolean;
   kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
   kernelScope: 'target' | 'all' | null;
+  probeCost: ProbeCost | null; // measured at the start of the recording; null: not measured (schema 3, kernel only)
 }
 
 /** A file mapping of the target; executable null when the run file does not say. */
@@ -42,6 +47,8 @@ export type RunEvent = RawEvent & { stackId: number | null };
 /** A run file opened read-only; events are streamed in id order, never loaded whole. */
 export class RunFile {
   readonly meta: RunMeta;
+  /** Waits and holds as recorded, the probes' cost not subtracted (--raw). */
+  raw = false;
   readonly threadNames: Map<number, string>;
   private readonly db: Database.Database;
 
@@ -75,8 +82,8 @@ export class RunFile {
     if (version > SUPPORTED_SCHEMA) {
       throw new UserError(`${path} has run-file schema ${version}, newer than this mutex-analyze reads (${SUPPORTED_SCHEMA}): upgrade mutex-analyze`);
     }
-    if (version < SUPPORTED_SCHEMA) {
-      throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${SUPPORTED_SCHEMA}): record it again`);
+    if (version < OLDEST_SCHEMA) {
+      throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SUPPORTED_SCHEMA}): record it again`);
     }
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
@@ -102,6 +109,7 @@ export class RunFile {
       userProbes: Number(row.user_probes) === 1,
       kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
       kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
+      probeCost: row.probe_cost ? (JSON.parse(String(row.probe_cost)) as ProbeCost) : null,
     };
     // The header's count is updated once a second while recording: after a kill (or in a file being
     // recorded) it is stale, so count the rows themselves.
@@ -113,6 +121,18 @@ export class RunFile {
     if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined && this.meta.spooledEvents === 0) {
       throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
     }
+  }
+
+  /** The probe cost the join subtracts: none with --raw or when the run has none. */
+  subtractedProbeCost(): ProbeCost | null {
+    return this.raw ? null : this.meta.probeCost;
+  }
+
+  /** One pass of the join (core/join.ts) over the events, serving every sink, net of the probe cost. */
+  join(sinks: JoinSink | JoinSink[]): void {
+    const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost() });
+    for (const e of this.events()) joiner.push(e);
+    joiner.finish();
   }
 
   /**

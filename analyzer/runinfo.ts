@@ -18,6 +18,7 @@ export function runJson(run: RunFile) {
     dropped: m.dropCount,
     endReason: m.endReason,
     probes: { user: m.userProbes, kernel: m.kernelProbe, kernelScope: m.kernelScope },
+    probeCost: { measured: m.probeCost, subtracted: run.subtractedProbeCost() !== null },
   };
 }
 
@@ -55,8 +56,17 @@ export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>
 
 export function runHeader(r: ReturnType<typeof runJson>): string[] {
   const target = `pid ${r.target.pid ?? '?'} (${r.target.comm ?? '?'})${r.target.launched ? ' launched' : ''}`;
-  return [
+  const lines = [
     `run: ${r.path}: ${target} on ${r.host}, kernel ${r.kernelRelease}, started ${r.startTime}, ${formatDuration(r.durationNs)}, ` +
       `${formatCount(r.events)} events, ${formatCount(r.dropped)} dropped, ended: ${r.endReason ?? 'not finished'}`,
   ];
+  if (r.probes.user) lines.push(probeCostLine(r.probeCost));
+  return lines;
+}
+
+/** What the pthread waits and holds shown are net of (README: "What the numbers mean"). */
+function probeCostLine({ measured, subtracted }: ReturnType<typeof runJson>['probeCost']): string {
+  if (!measured) return 'probe cost: not measured in this run: pthread waits and holds include the probes\' own cost';
+  const cost = `${formatDuration(measured.waitNs)} per lock call, ${formatDuration(measured.holdNs)} per hold`;
+  return subtracted ? `probe cost: ${cost} subtracted from pthread waits and holds (--raw keeps it)` : `probe cost: ${cost} measured, not subtracted`;
 }

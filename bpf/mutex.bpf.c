@@ -6,8 +6,9 @@
 #include <bpf/bpf_core_read.h>
 #include "mutex.h"
 
-/* Set by the loader before load. target_tgid filters the uprobes (attached to that pid anyway);
- * kernel_tgid filters the kernel probes, 0 = every task but the recorder (self_tgid). */
+/* Set by the loader before load. target_tgid filters the uprobes (attached to that pid anyway; the
+ * recorder, self_tgid, attaches a few to itself to calibrate them before the recording window
+ * opens); kernel_tgid filters the kernel probes, 0 = every task but the recorder. */
 const volatile __u32 target_tgid = 0;
 const volatile __u32 kernel_tgid = 0;
 const volatile __u32 self_tgid = 0;
@@ -77,13 +78,19 @@ static __always_inline void count(__u32 which)
 
 static __always_inline int wanted(__u32 tgid)
 {
-	return target_tgid == 0 || tgid == target_tgid;
+	return target_tgid == 0 || tgid == target_tgid || tgid == self_tgid;
 }
 
 static __always_inline int in_window(__u64 ts)
 {
 	__u64 start = window_start_ns, end = window_end_ns;
 	return start != 0 && ts >= start && (end == 0 || ts < end);
+}
+
+/* A call requested before the window opened (the recorder's calibration window came first). */
+static __always_inline int requested_before_window(const struct pending_call *call)
+{
+	return call->ts < window_start_ns;
 }
 
 /* Voluntary context switches of the current thread: a lock call that sleeps (futex wait, mutex
@@ -255,7 +262,8 @@ static __always_inline int on_lock_return(struct pt_regs *ctx)
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
 	if (!call)
 		return 0;
-	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
+	if (!requested_before_window(call))
+		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
@@ -410,7 +418,8 @@ static __always_inline int kernel_return(__s32 ret)
 		call->depth--;
 		return 0;
 	}
-	emit_acquired(id, ts, call, ret, flags_at_return(call, 0));
+	if (!requested_before_window(call))
+		emit_acquired(id, ts, call, ret, flags_at_return(call, 0));
 	bpf_map_delete_elem(&kernel_pending, &tid);
 	return 0;
 }
@@ -550,7 +559,8 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 	struct pending_call *call = bpf_map_lookup_elem(&contention_pending, &key);
 	if (!call)
 		return 0; /* began before the recording */
-	emit_acquired(id, ts, call, ret, call->flags);
+	if (!requested_before_window(call))
+		emit_acquired(id, ts, call, ret, call->flags);
 	bpf_map_delete_elem(&contention_pending, &key);
 	return 0;
 }

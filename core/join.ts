@@ -1,5 +1,6 @@
 import { HoldHistory } from './hold_history';
-import { Stage, acquiredLock, isCondWait, isRecursiveMutex, isWaitOnly, lockKind, waitedPerProbes, type RawEvent } from './events';
+import { Stage, acquiredLock, isCondWait, isKernelFunc, isRecursiveMutex, isWaitOnly, lockKind, waitedPerProbes, type RawEvent } from './events';
+import { netOf, type ProbeCost } from './probe_cost';
 
 /**
  * Joins raw acquired/released events into acquisitions. Events must arrive in run-file id order
@@ -27,6 +28,8 @@ import { Stage, acquiredLock, isCondWait, isRecursiveMutex, isWaitOnly, lockKind
  * - A cond wait's entry releases the mutex; its return re-acquires it with no observable wait
  *   (wait = null), so hold times never include the time spent waiting on the condition.
  * - Failed attempts (trylock EBUSY, timedlock ETIMEDOUT, EDEADLK, ...) are never acquisitions.
+ * - With a probe cost (core/probe_cost.ts), a pthread lock call's wait and every pthread hold are
+ *   net of it (never below 0); timestamps stay as recorded. Kernel mutexes are never corrected.
  * - The kernel's contention tracepoints see the wait of a contended acquisition but not its
  *   release: those are complete at the acquired stage, with no hold (wait-only).
  */
@@ -158,8 +161,13 @@ export class Joiner {
   private readonly sink: Required<JoinSink>;
   private readonly heldByThread: Map<number, HeldLock[]> | null; // only when a sink wants nesting
 
+  private readonly waitCostNs: number;
+  private readonly holdCostNs: number;
+
   /** One pass over the events serves every sink. */
-  constructor(sinks: JoinSink | JoinSink[]) {
+  constructor(sinks: JoinSink | JoinSink[], opts: { probeCost?: ProbeCost | null } = {}) {
+    this.waitCostNs = opts.probeCost?.waitNs ?? 0;
+    this.holdCostNs = opts.probeCost?.holdNs ?? 0;
     const all = Array.isArray(sinks) ? sinks : [sinks];
     this.sink = fanOut(all);
     this.heldByThread = all.some((s) => s.nested) ? new Map() : null;
@@ -300,7 +308,7 @@ export class Joiner {
       func: e.func,
       requestTs: request.ts,
       acquiredTs: e.ts,
-      wait: isCondWait(e.func) ? null : e.ts - request.ts,
+      wait: isCondWait(e.func) ? null : this.net(e.func, e.ts - request.ts, this.waitCostNs),
       contended,
       blockerTid: request.blockerTid,
       blockerCaller: request.blockerCaller,
@@ -310,6 +318,10 @@ export class Joiner {
       recursiveEntries: 0,
       kind: request.kind,
     });
+  }
+
+  private net(func: number, rawNs: number, costNs: number): number {
+    return isKernelFunc(func) ? rawNs : netOf(rawNs, costNs);
   }
 
   private startHolding(tid: number, lock: number, func: number, caller: number): void {
@@ -380,7 +392,7 @@ export class Joiner {
       acquiredTs: hold.acquiredTs,
       releasedTs: e.ts,
       wait: hold.wait,
-      hold: e.ts - hold.acquiredTs,
+      hold: this.net(hold.func, e.ts - hold.acquiredTs, this.holdCostNs),
       contended: hold.contended,
       blockerTid: hold.blockerTid,
       blockerCaller: hold.blockerCaller,

@@ -40,7 +40,9 @@ export interface BpfSession {
   setStackDepth(frames: number): void;
   readStack(stackId: number): Float64Array;
   load(): void;
-  attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): void;
+  /** Returns the link's index, for detachLinks. */
+  attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): number;
+  detachLinks(indices: number[]): void;
   attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
   /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */
@@ -63,6 +65,8 @@ interface Addon {
   BpfSession: new (objectPath: string) => BpfSession;
   MmapWatcher: new (pid: number) => MmapWatcher;
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };
+  /** Uncontended lock/unlock pairs of a private mutex on a new thread (recorder/calibrate.ts). */
+  runLockPairs(pairs: number): { tid: number; ns: number };
   spawnStopped(path: string, argv: string[], env: string[]): { pid: number; execErrorFd: number };
   resume(pid: number, execErrorFd: number): string | null;
   pollChild(pid: number): { code: number | null; signal: number | null } | null;

@@ -3,22 +3,18 @@ import { fillEvent } from '../core/columns';
 import { Joiner } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
 import type { RawEvent } from '../core/events';
+import type { ProbeCost } from '../core/probe_cost';
 
-/** --print: joins events as they arrive and prints each finished acquisition in the origin's format. */
+/** --print: joins events as they arrive and prints each finished acquisition in the origin's format, net of the probe cost as mutex-analyze events shows it. */
 export class LivePrinter {
   private readonly comms = new Map<number, string>();
   private readonly joiner: Joiner;
   private readonly out: NodeJS.WritableStream;
   private nextId = 1;
 
-  constructor(out: NodeJS.WritableStream) {
+  constructor(out: NodeJS.WritableStream, probeCost: ProbeCost | null) {
     this.out = out;
-    this.joiner = new Joiner({
-      acquisition: (a) => this.out.write(`${originLine(a, this.comms.get(a.tid) ?? '?')}\n`),
-      failed: () => undefined,
-      open: () => undefined,
-      anomaly: () => undefined,
-    });
+    this.joiner = new Joiner({ acquisition: (a) => this.out.write(`${originLine(a, this.comms.get(a.tid) ?? '?')}\n`) }, { probeCost });
     this.out.write(`${ORIGIN_HEADER}\n`);
   }
 

@@ -8,6 +8,8 @@ import { addon, newEventColumns, type BpfSession, type EventBatch } from './addo
 import type { ElfObject } from './elf';
 import { KernelSymbols } from './kallsyms';
 import type { KernelMethod } from '../core/kernel_methods';
+import { calibrateSession } from './calibrate';
+import type { ProbeCost } from '../core/probe_cost';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
@@ -101,6 +103,8 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       ksyms,
     );
     session = loaded.session;
+    // What the probes add to waits and holds, measured with these programs before the window opens.
+    const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
     const store = RunStore.create(output, opts.force, opts.writeAtStop);
     // Every probe is attached: the recording window opens now, and the run's times start with it.
@@ -121,6 +125,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
         userProbes: userPlan.probes.length > 0,
         kernelProbe: loaded.kernelMethod,
         kernelScope,
+        probeCost,
         options: {
           durationSec: opts.durationSec ?? null,
           libs: opts.libs,
@@ -144,7 +149,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
     const namer = new RunNamer(store, ksyms);
-    const summary = await pump(session, store, target, mappings, opts, output, window, stops, namer);
+    const summary = await pump(session, store, target, mappings, opts, output, window, stops, namer, probeCost);
     return { ...summary, kernelMethod: loaded.kernelMethod };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -253,8 +258,9 @@ async function pump(
   window: RecordingWindow,
   stops: StopRequests,
   namer: RunNamer,
+  probeCost: ProbeCost | null,
 ): Promise<Omit<RecordSummary, 'kernelMethod'>> {
-  const printer = opts.print ? new LivePrinter(process.stdout) : null;
+  const printer = opts.print ? new LivePrinter(process.stdout, probeCost) : null;
   const tty = process.stderr.isTTY === true;
   const status = tty && !opts.print ? new StatusLine(process.stderr) : null;
   const sinceStart = (): number => window.elapsedNs();
@@ -332,8 +338,9 @@ async function pump(
   stage('writing the last events');
   flush();
   if (opts.writeAtStop) write(() => writeSpooled(store));
-  // A cond wait in progress waits for its condition, not for the mutex: not a request.
-  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func));
+  // A cond wait in progress waits for its condition, not for the mutex: not a request; a call
+  // entered before the window opened (while the probes were calibrated) is not followed.
+  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func) && c.ts >= 0);
   write(() => store.addWaitingRequests(waiting));
   const lastMappings = mappings?.poll() ?? [];
   write(() => store.addMappings(lastMappings, sinceStart()));

@@ -9,6 +9,7 @@ import { decodeSpoolColumn, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
 import type { Mapping } from './mappings';
 import type { SymbolName } from './symbolize';
 import type { ProbeRecord } from './loader';
+import type { ProbeCost } from '../core/probe_cost';
 import { checkSameFile, createRunFile } from './runpath';
 
 const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
@@ -30,6 +31,7 @@ export interface RunInfo {
   userProbes: boolean;
   kernelProbe: string | null;
   kernelScope: 'target' | 'all' | null;
+  probeCost: ProbeCost | null;
   options: Record<string, unknown>;
 }
 
@@ -135,13 +137,14 @@ export class RunStore {
       this.db
         .prepare(
           `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns,
-             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options, probe_cost)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           info.toolVersion, info.host, info.kernelRelease, info.startRealtimeNs, info.startMonotonicNs,
           info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0,
           info.userProbes ? 1 : 0, info.kernelProbe, info.kernelScope, JSON.stringify(info.options),
+          info.probeCost ? JSON.stringify(info.probeCost) : null,
         );
       const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, func_offset, insn, kind) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.funcOffset, p.insn, p.kind);

@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors';
 import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
 import type { Format } from '../report';
 import { RunFile } from '../runfile';
-import type { ActionRunner } from './options';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 interface DiffCliOptions {
   vs?: string[];
@@ -13,6 +13,7 @@ interface DiffCliOptions {
   correction: Correction;
   format: Format;
   failOnRegression?: boolean;
+  raw?: boolean;
 }
 
 export function registerDiff(program: Command, run: ActionRunner): void {
@@ -26,11 +27,14 @@ export function registerDiff(program: Command, run: ActionRunner): void {
     .addOption(new Option('--correction <method>', 'correction for testing many locks and metrics at once').choices(['holm', 'bh', 'none']).default('holm'))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
     .option('--fail-on-regression', 'exit with code 1 when any lock (or the overall row) regressed')
+    .option(RAW_FLAG, `${RAW_HELP}; also when some of the runs have no measured probe cost, so both sides compare alike`)
     .action((positional: string[], o: DiffCliOptions) =>
       run(async () => {
         const { base, after } = sides(positional, o.vs);
         const files = openAll([...base, ...after]);
         try {
+          const raw = o.raw === true || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
+          for (const f of files) f.raw = raw;
           const digests = files.map(digestRun);
           const diff = buildDiff(digests.slice(0, base.length), digests.slice(base.length), {
             alpha: o.alpha,

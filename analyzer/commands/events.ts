@@ -2,7 +2,7 @@ import { Command } from 'commander';
 
 import { printEvents } from '../events';
 import { RunFile } from '../runfile';
-import { integer, lockAddress, seconds, type ActionRunner } from './options';
+import { integer, lockAddress, RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
 
 export function registerEvents(program: Command, run: ActionRunner): void {
   program
@@ -13,9 +13,11 @@ export function registerEvents(program: Command, run: ActionRunner): void {
     .option('--lock <address>', 'only this lock', lockAddress)
     .option('--from <seconds>', 'only acquisitions requested at or after this time', seconds('--from'))
     .option('--to <seconds>', 'only acquisitions requested at or before this time', seconds('--to'))
-    .action((path: string, o: { tid?: number; lock?: number; from?: number; to?: number }) =>
+    .option(RAW_FLAG, RAW_HELP)
+    .action((path: string, o: { tid?: number; lock?: number; from?: number; to?: number; raw?: boolean }) =>
       run(async () => {
         const runFile = RunFile.open(path);
+        runFile.raw = o.raw === true;
         try {
           const window = { fromNs: o.from === undefined ? undefined : o.from * 1e9, toNs: o.to === undefined ? undefined : o.to * 1e9 };
           printEvents(runFile, { tid: o.tid, lock: o.lock, ...window }, (text) => process.stdout.write(text));

@@ -7,7 +7,7 @@ import { UserError } from '../../core/errors';
 import { TextOutput } from '../output';
 import { RunFile } from '../runfile';
 import { runWarnings } from '../runinfo';
-import type { ActionRunner } from './options';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 export function registerExport(program: Command, run: ActionRunner): void {
   program
@@ -20,12 +20,14 @@ export function registerExport(program: Command, run: ActionRunner): void {
         .makeOptionMandatory(),
     )
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .action((path: string, o: { format: 'folded' | 'chrome' | 'pprof'; output?: string }) =>
+    .option(RAW_FLAG, RAW_HELP)
+    .action((path: string, o: { format: 'folded' | 'chrome' | 'pprof'; output?: string; raw?: boolean }) =>
       run(async () => {
         if (o.format === 'pprof' && (o.output === undefined || o.output === '-') && process.stdout.isTTY) {
           throw new UserError('a pprof profile is binary: write it to a file with -o run.pb.gz (or redirect stdout)');
         }
         const runFile = RunFile.open(path);
+        runFile.raw = o.raw === true;
         try {
           const out = TextOutput.open(o.output);
           let complete = false;

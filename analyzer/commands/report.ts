@@ -5,7 +5,7 @@ import { formatAddress } from '../../core/events';
 import { buildBlockers, renderBlockers } from '../blockers';
 import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
 import { RunFile } from '../runfile';
-import { integer, lockAddress, type ActionRunner } from './options';
+import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 interface ReportCliOptions {
   by: 'lock' | 'thread' | 'callsite';
@@ -15,6 +15,7 @@ interface ReportCliOptions {
   top: number;
   lock?: number;
   format: Format;
+  raw?: boolean;
 }
 
 export function registerReport(program: Command, run: ActionRunner): void {
@@ -29,11 +30,13 @@ export function registerReport(program: Command, run: ActionRunner): void {
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
     .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, its threads and call sites', lockAddress)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+    .option(RAW_FLAG, RAW_HELP)
     .action((path: string, o: ReportCliOptions) =>
       run(async () => {
         if (o.stack && o.by !== 'callsite') throw new UserError('--stack groups call sites by their whole stack: use it with --by callsite');
         if (o.blockers && o.by !== 'lock') throw new UserError('--blockers has its own rows (holder and waiter call sites): drop --by');
         const runFile = RunFile.open(path);
+        runFile.raw = o.raw === true;
         try {
           if (o.blockers) {
             process.stdout.write(renderBlockers(buildBlockers(runFile, { top: o.top, lock: o.lock }), o.format));

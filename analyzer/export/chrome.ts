@@ -1,5 +1,5 @@
 import { formatAddress } from '../../core/events';
-import { Joiner, type Acquisition } from '../../core/join';
+import { type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
 import type { RunFile } from '../runfile';
@@ -39,7 +39,7 @@ export function writeChromeTrace(run: RunFile, out: TextOutput): { slices: numbe
     first = false;
   };
   for (const event of metadata(run)) emit(event);
-  const joiner = new Joiner({
+  run.join({
     acquisition(a: Acquisition) {
       const lock = formatAddress(a.lock);
       const name = lockNames.get(a.lock) ?? lock;
@@ -59,22 +59,18 @@ export function writeChromeTrace(run: RunFile, out: TextOutput): { slices: numbe
     open: () => undefined,
     anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
   out.write('\n]}\n');
   return { slices, anomalies };
 }
 
 function namesOfLocks(run: RunFile): Map<number, string> {
   const names = new LockNameCollector();
-  const joiner = new Joiner({
+  run.join({
     acquisition: (a) => names.acquired(a),
     failed: (f) => names.seen(f.lock),
     open: (o) => names.seen(o.lock),
     anomaly: () => undefined,
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
   return names.names(run);
 }
 

@@ -1,7 +1,6 @@
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
 import type { RunFile } from '../runfile';
-import { Joiner } from '../../core/join';
 import { SiteNamer } from '../sitenames';
 
 /** The outermost frame of a stack cut where its frame-pointer walk left the mapped code. */
@@ -17,7 +16,7 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
   const bySite = new Map<number, Map<number, number>>(); // call site -> lock -> wait (ns), for requests without a stack
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
-  const joiner = new Joiner({
+  run.join({
     acquisition(a) {
       lockNames.acquired(a);
       if (a.wait === null || a.wait === 0) return;
@@ -28,8 +27,6 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
     open: (o) => lockNames.seen(o.lock),
     anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
 
   const sites = new SiteNamer(run);
   const names = lockNames.names(run);

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 
 import { findMapping } from '../../core/mappings';
-import { Joiner, type Acquisition } from '../../core/join';
+import { type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { RunFile, RunMapping } from '../runfile';
 import { runWarnings } from '../runinfo';
@@ -44,7 +44,7 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
   const totals = new Map<string, SampleTotals>();
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
-  const joiner = new Joiner({
+  run.join({
     acquisition(a: Acquisition) {
       lockNames.acquired(a);
       const key = `${a.requestStackId}:${a.requestCaller}:${a.lock}:${a.tid}`;
@@ -63,8 +63,6 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
     open: (o) => lockNames.seen(o.lock),
     anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
   });
-  for (const e of run.events()) joiner.push(e);
-  joiner.finish();
 
   const builder = new ProfileBuilder(run);
   const names = lockNames.names(run);

@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "bpf_session.h"
+#include "calibration.h"
 #include "libbpf_errors.h"
 #include "mmap_watcher.h"
 #include "process.h"
@@ -22,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfSession", BpfSession::Define(env));
   exports.Set("MmapWatcher", MmapWatcher::Define(env));
   exports.Set("clockPair", Napi::Function::New(env, ClockPair));
+  exports.Set("runLockPairs", Napi::Function::New(env, RunLockPairs));
   exports.Set("maxDrain", Napi::Number::New(env, double(BpfSession::kMaxDrainEvents)));
   DefineProcessFunctions(env, exports);
   return exports;

@@ -61,6 +61,7 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                          InstanceMethod("load", &BpfSession::Load),
                          InstanceMethod("attachUprobe", &BpfSession::AttachUprobe),
                          InstanceMethod("attachAuto", &BpfSession::AttachAuto),
+                         InstanceMethod("detachLinks", &BpfSession::DetachLinks),
                          InstanceMethod("setTimeBase", &BpfSession::SetTimeBase),
                          InstanceMethod("setWindow", &BpfSession::SetWindow),
                          InstanceMethod("drain", &BpfSession::Drain),
@@ -88,7 +89,8 @@ BpfSession::~BpfSession() { Destroy(); }
 // Each uprobe detach waits for a kernel grace period (~90 ms here, serialized by the kernel even
 // from parallel threads): stopping a recording of 15 probes takes ~1.4 s.
 void BpfSession::DestroyLinks() {
-  for (bpf_link* link : links_) bpf_link__destroy(link);
+  for (bpf_link* link : links_)
+    if (link) bpf_link__destroy(link);
   links_.clear();
 }
 
@@ -185,7 +187,7 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attachUprobe(programName, binaryPath, fileOffset, isReturnProbe, pid)
+// attachUprobe(programName, binaryPath, fileOffset, isReturnProbe, pid): the link's index, for detachLinks
 Napi::Value BpfSession::AttachUprobe(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();
   std::string binary = info[1].As<Napi::String>();
@@ -200,6 +202,20 @@ Napi::Value BpfSession::AttachUprobe(const Napi::CallbackInfo& info) {
   long err = libbpf_get_error(link);
   if (err) return Fail(info.Env(), DescribeError("cannot attach " + name + " to " + binary, int(err)));
   links_.push_back(link);
+  return Napi::Number::New(info.Env(), double(links_.size() - 1));
+}
+
+// detachLinks([index, ...]): detaches the links attachUprobe returned these indices for (the
+// recorder's calibration probes), leaving the others attached.
+Napi::Value BpfSession::DetachLinks(const Napi::CallbackInfo& info) {
+  Napi::Array indices = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < indices.Length(); i++) {
+    size_t index = size_t(indices.Get(i).As<Napi::Number>().Int64Value());
+    if (index < links_.size() && links_[index]) {
+      bpf_link__destroy(links_[index]);
+      links_[index] = nullptr;
+    }
+  }
   return info.Env().Undefined();
 }
 

@@ -28,6 +28,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value AttachAuto(const Napi::CallbackInfo& info);
+  Napi::Value DetachLinks(const Napi::CallbackInfo& info);
   Napi::Value SetTimeBase(const Napi::CallbackInfo& info);
   Napi::Value SetWindow(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);

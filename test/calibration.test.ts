@@ -1,0 +1,86 @@
+// tier: probes
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { before, describe, test } from 'node:test';
+
+import Database from 'better-sqlite3';
+
+import type { Report } from '../analyzer/report';
+import type { ProbeCost } from '../core/probe_cost';
+import { mutexAnalyze, mutexRec } from './lib/tools';
+import { scratchDir, workload } from './lib/workloads';
+
+/** Issue 15: the probes' own cost, measured at the start of every recording and subtracted. */
+
+async function reportJson(path: string, extra: string[] = []): Promise<Report> {
+  const r = await mutexAnalyze(['report', path, '--format', 'json', ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Report;
+}
+
+describe('probe-cost calibration', () => {
+  let dir: string;
+  let uncontended: string;
+  before(async () => {
+    dir = scratchDir();
+    uncontended = joinPath(dir, 'uncontended.db');
+    // One thread: 2,000 lock calls that never wait; what is recorded of them is the probes.
+    const r = await mutexRec(['-o', uncontended, '--', workload('busy_server'), 'blocked', '1', '2000']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('every recording measures what its probes add to a lock call and to a hold, and keeps it in the run file', () => {
+    const db = new Database(uncontended, { readonly: true });
+    const cost = JSON.parse(db.prepare('SELECT probe_cost FROM run').pluck().get() as string) as ProbeCost;
+    db.close();
+    assert.ok(cost.pairs >= 1000, `${cost.pairs} calibration pairs`);
+    assert.ok(cost.waitNs > 100 && cost.holdNs > 100, `wait ${cost.waitNs} ns, hold ${cost.holdNs} ns: probes are not free`);
+    assert.ok(cost.waitIqrNs[0] <= cost.waitNs + cost.bareNsPerPair && cost.waitNs <= cost.waitIqrNs[1], 'the cost is the median of what was measured');
+  });
+
+  test("an uncontended lock's wait p50 is at most 2 µs net of it; --raw keeps the probes' cost", async () => {
+    const net = await reportJson(uncontended);
+    const raw = await reportJson(uncontended, ['--raw']);
+    const cost = net.run.probeCost.measured!;
+    assert.equal(net.rows[0].acquisitions, 2000);
+    assert.ok(net.rows[0].wait!.p50 <= 2000, `net wait p50 ${net.rows[0].wait!.p50} ns`);
+    assert.ok(raw.rows[0].wait!.p50 > cost.waitNs / 2, `raw wait p50 ${raw.rows[0].wait!.p50} ns against a probe cost of ${cost.waitNs} ns`);
+    assert.deepEqual([net.run.probeCost.subtracted, raw.run.probeCost.subtracted], [true, false]);
+  });
+
+  test('every waited call is its raw wait less the cost, never below 0; holds likewise', async () => {
+    const path = joinPath(dir, 'contended.db');
+    const r = await mutexRec(['-o', path, '--', workload('busy_server'), 'blocked', '3', '300']);
+    assert.equal(r.code, 0, r.stderr);
+    const events = async (extra: string[]): Promise<number[][]> => {
+      const out = await mutexAnalyze(['events', path, ...extra]);
+      assert.equal(out.code, 0, out.stderr);
+      // PID TID COMM LOCK MUTEX_ACQ_TIME MUTEX_LOCK_TIME MUTEX_UNLOCK_TIME ACQ_TIME(us) HOLD_TIME(us)
+      return out.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 9 && /^\d/.test(f[0])).map((f) => f.slice(7).map(Number));
+    };
+    const [net, raw] = [await events([]), await events(['--raw'])];
+    const cost = (await reportJson(path)).run.probeCost.measured!;
+    assert.equal(net.length, raw.length);
+    assert.ok(net.length >= 900);
+    net.forEach(([wait, hold], i) => {
+      const [rawWait, rawHold] = raw[i];
+      assert.ok(Math.abs(wait - Math.max(0, rawWait - cost.waitNs / 1000)) < 0.002, `wait ${wait} µs, raw ${rawWait} µs, cost ${cost.waitNs} ns`);
+      assert.ok(Math.abs(hold - Math.max(0, rawHold - cost.holdNs / 1000)) < 0.002, `hold ${hold} µs, raw ${rawHold} µs, cost ${cost.holdNs} ns`);
+    });
+  });
+
+  test('every output says what was subtracted; a run without a measured cost opens and says so', async () => {
+    const text = await mutexAnalyze(['report', uncontended]);
+    assert.match(text.stdout, /^probe cost: \S+ \S+ per lock call, \S+ \S+ per hold subtracted from pthread waits and holds \(--raw keeps it\)$/m);
+    const old = joinPath(dir, 'schema3.db');
+    copyFileSync(uncontended, old);
+    const db = new Database(old);
+    db.exec('UPDATE run SET probe_cost = NULL');
+    db.pragma('user_version = 3');
+    db.close();
+    const r = await mutexAnalyze(['report', old]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^probe cost: not measured in this run: pthread waits and holds include the probes' own cost$/m);
+  });
+});
