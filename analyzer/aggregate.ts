@@ -8,7 +8,8 @@ import type { RunFile } from './runfile';
 export interface GroupStats {
   key: number; // lock address or tid
   acquisitions: number;
-  contended: number; // acquisitions requested while another thread held the lock
+  contended: number; // acquisitions that had to wait (core/join.ts: contended)
+  contendedWaitNs: number; // their waits, summed: the time the lock cost in contention
   condReacquisitions: number; // acquisitions by a cond wait's return (no observable wait)
   recursiveEntries: number;
   failed: Map<number, number>; // return value (EBUSY, ETIMEDOUT, ...) -> count
@@ -47,6 +48,7 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     key,
     acquisitions: 0,
     contended: 0,
+    contendedWaitNs: 0,
     condReacquisitions: 0,
     recursiveEntries: 0,
     failed: new Map(),
@@ -116,7 +118,10 @@ export function addAcquisition(g: GroupStats, a: Acquisition): void {
     g.kind = a.kind;
   }
   g.sites.add(a.requestCaller, a.requestStackId);
-  if (a.contended) g.contended++;
+  if (a.contended) {
+    g.contended++;
+    g.contendedWaitNs += a.wait ?? 0;
+  }
   g.recursiveEntries += a.recursiveEntries;
   if (a.wait === null) g.condReacquisitions++;
   else {

@@ -11,7 +11,7 @@ import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAli
 
 export const REPORT_SCHEMA = 'mutex-analyze.report/1';
 
-export type SortKey = 'wait' | 'hold' | 'count' | 'contended';
+export type SortKey = 'cont-wait' | 'wait' | 'hold' | 'count' | 'contended';
 export type Format = 'table' | 'json' | 'csv';
 /** One row per lock, thread, request call site, or request stack (with its call site). */
 export type ReportBy = GroupBy | SiteGrouping;
@@ -32,6 +32,7 @@ export interface ReportRow {
   acquisitions: number;
   contended: number;
   contendedPct: number;
+  contendedWaitNs: number; // total wait of the contended acquisitions
   condReacquisitions: number;
   recursiveEntries: number;
   failed: Record<string, number>; // by errno name
@@ -139,6 +140,7 @@ function toRow(g: GroupStats, label: { key: string; name: string }): ReportRow {
     acquisitions: g.acquisitions,
     contended: g.contended,
     contendedPct: g.acquisitions ? (100 * g.contended) / g.acquisitions : 0,
+    contendedWaitNs: g.contendedWaitNs,
     condReacquisitions: g.condReacquisitions,
     recursiveEntries: g.recursiveEntries,
     failed,
@@ -152,6 +154,8 @@ function toRow(g: GroupStats, label: { key: string; name: string }): ReportRow {
 function comparator(sort: SortKey): (a: ReportRow, b: ReportRow) => number {
   const value = (r: ReportRow): number => {
     switch (sort) {
+      case 'cont-wait':
+        return r.contendedWaitNs;
       case 'wait':
         return r.wait?.total ?? 0;
       case 'hold':
@@ -221,7 +225,7 @@ function renderText(r: Report): string {
 }
 
 function sortLabel(sort: SortKey): string {
-  return { wait: 'total wait', hold: 'total hold', count: 'acquisitions', contended: 'contended acquisitions' }[sort];
+  return { 'cont-wait': 'contended wait', wait: 'total wait', hold: 'total hold', count: 'acquisitions', contended: 'contended acquisitions' }[sort];
 }
 
 function histogramLines(h: Histogram): string[] {
@@ -240,8 +244,8 @@ const LEAD_HEADERS: Record<ReportBy, string[]> = {
 };
 
 function rowsTable(rows: ReportRow[], by: ReportBy): string[] {
-  const headers = [...LEAD_HEADERS[by], 'ACQ', 'CONT', 'CONT%', 'FAILED'];
-  const align: ColumnAlignment[] = [...LEAD_HEADERS[by].map((): ColumnAlignment => 'l'), 'r', 'r', 'r', 'r'];
+  const headers = [...LEAD_HEADERS[by], 'ACQ', 'CONT', 'CONT%', 'CONT WAIT', 'FAILED'];
+  const align: ColumnAlignment[] = [...LEAD_HEADERS[by].map((): ColumnAlignment => 'l'), 'r', 'r', 'r', 'r', 'r'];
   for (const kind of ['WAIT', 'HOLD']) {
     for (const [name] of STAT_COLUMNS) {
       headers.push(name === 'total' ? `${kind}:total` : name);
@@ -258,6 +262,7 @@ function rowsTable(rows: ReportRow[], by: ReportBy): string[] {
       formatCount(row.acquisitions),
       formatCount(row.contended),
       formatPercent(row.contendedPct),
+      formatDuration(row.contendedWaitNs),
       failed || '0',
       ...statCells(row.wait),
       ...statCells(row.hold),
@@ -278,6 +283,7 @@ function renderCsv(r: Report): string {
     'acquisitions',
     'contended',
     'contended_pct',
+    'contended_wait_ns',
     'cond_reacquisitions',
     'failed',
     'failed_time_ns',
@@ -294,7 +300,7 @@ function renderCsv(r: Report): string {
     const failed = Object.values(row.failed).reduce((a, b) => a + b, 0);
     lines.push(
       [
-        row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.condReacquisitions, failed,
+        row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions, failed,
         row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
       ].join(','),
     );

@@ -29,7 +29,7 @@ const runs = new ScratchRuns({ symbols: SYMBOLS, threads: { 1: 'one', 2: 'two' }
 const record = (script: LockScript, opts?: SyntheticRunOptions): string => runs.write(script.events, opts);
 
 async function report(path: string, ...args: string[]): Promise<Report> {
-  const r = await mutexAnalyze(['report', path, '--format', 'json', ...args]);
+  const r = await mutexAnalyze(['report', path, '--format', 'json', '--sort', 'wait', ...args]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Report;
 }
@@ -108,7 +108,7 @@ describe('report --by callsite --stack', () => {
     const s = new LockScript().lock(1, L, INSERT, { stackId: 1 }).unlock(1, L);
     const r = await mutexAnalyze(['report', record(s, { stacks: { 1: [LOCK_FN, MAIN] } }), '--by', 'callsite', '--stack']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^Top 1 of 1 stacks by total wait:$/m);
+    assert.match(r.stdout, /^Top 1 of 1 stacks by contended wait:$/m);
     assert.match(r.stdout, /^STACK:CALLER +FRAMES \(innermost first\) +ACQ/m);
     assert.match(r.stdout, /^1:0x1010 +pthread_mutex_lock;cache_insert\+0x1c;main\+0x10 +1 /m);
   });

@@ -40,7 +40,7 @@ function record(stacks: Record<number, number[]>, opts: SyntheticRunOptions = {}
 }
 
 async function stackNames(path: string): Promise<string[]> {
-  const r = await mutexAnalyze(['report', path, '--by', 'callsite', '--stack', '--format', 'json']);
+  const r = await mutexAnalyze(['report', path, '--by', 'callsite', '--stack', '--format', 'json', '--sort', 'wait']);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as Report).rows.map((row) => row.name);
 }
@@ -52,7 +52,7 @@ describe('stacks: a frame outside the executable mappings ends the stack', () =>
       'pthread_mutex_lock;cache_insert+0x1c;handle_request+0x40;main+0x10', // inside the mappings: unchanged
       `pthread_mutex_lock;cache_insert+0x1c;handle_request+0x40;${TRUNCATED_FRAME}`,
     ]);
-    const text = await mutexAnalyze(['report', path, '--by', 'callsite', '--stack']);
+    const text = await mutexAnalyze(['report', path, '--by', 'callsite', '--stack', '--sort', 'wait']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /handle_request\+0x40;\[truncated: frame-pointer walk left the mapped code\]/);
     assert.doesNotMatch(text.stdout, /0x6f72/);

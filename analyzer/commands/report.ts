@@ -26,7 +26,7 @@ export function registerReport(program: Command, run: ActionRunner): void {
     .addOption(new Option('--by <what>', 'one row per lock, per thread, or per call site (of the lock call)').choices(['lock', 'thread', 'callsite']).default('lock'))
     .option('--stack', 'with --by callsite: one row per whole call stack of the request')
     .option('--blockers', 'who blocked whom: (holder call site, waiter call site) pairs by the wait they caused')
-    .addOption(new Option('--sort <key>', 'order of the rows').choices(['wait', 'hold', 'count', 'contended']).default('wait'))
+    .addOption(new Option('--sort <key>', 'order of the rows: cont-wait = total wait of contended acquisitions (what contention cost); wait = total wait of all').choices(['cont-wait', 'wait', 'hold', 'count', 'contended']).default('cont-wait'))
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
     .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, its threads and call sites', lockAddress)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
