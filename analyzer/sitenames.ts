@@ -76,6 +76,10 @@ export class SiteNamer {
   frames(stackId: number | null, caller: number): { names: string[]; addresses: number[]; truncated: boolean } {
     const { frames, truncated } = this.stacks.request(stackId, caller);
     const names = frames.map((address) => this.site(address));
+    // A user stack starts where the probe sits inside the lock function (+0, or a few instructions
+    // in: recorder/probe_offsets.ts): named by the function alone, so a stack reads, and a lock
+    // class matches, the same whatever the placement.
+    if (stackId !== null && frames.length > 1 && frames[0] >= 0) names[0] = names[0].replace(/\+0x[0-9a-f]+$/, '');
     const traced = names.map((_, i) => i).filter((i) => !TRACER_FRAME.test(names[i]));
     const kept = traced.length > 0 ? traced : names.map((_, i) => i);
     return { names: kept.map((i) => names[i]), addresses: kept.map((i) => frames[i]), truncated };

@@ -18,6 +18,7 @@ const GARBAGE = 0x6f72726520646000; // a frame-pointer walk gone through code wi
 const STACK_INSERT = 1;
 const STACK_EVICT = 2;
 const STACK_INSERT_GARBAGE = 3; // STACK_INSERT with garbage past its last real frame
+const STACK_INSERT_AT_0E = 4; // STACK_INSERT as a probe placed at pthread_mutex_lock+0xe takes it
 
 const OPTIONS: SyntheticRunOptions = {
   mappings: [
@@ -27,6 +28,7 @@ const OPTIONS: SyntheticRunOptions = {
   symbols: [
     { address: SITE, name: 'rw_pr_wrlock+0xf', kind: 'code' },
     { address: LOCK_FN, name: 'pthread_mutex_lock', kind: 'code' },
+    { address: LOCK_FN + 0xe, name: 'pthread_mutex_lock+0xe', kind: 'code' },
     { address: FROM_INSERT, name: 'cache_insert+0x40', kind: 'code' },
     { address: FROM_EVICT, name: 'cache_evict+0x20', kind: 'code' },
     { address: MAIN, name: 'main+0x10', kind: 'code' },
@@ -35,6 +37,7 @@ const OPTIONS: SyntheticRunOptions = {
     [STACK_INSERT]: [LOCK_FN, FROM_INSERT, MAIN],
     [STACK_EVICT]: [LOCK_FN, FROM_EVICT, MAIN],
     [STACK_INSERT_GARBAGE]: [LOCK_FN, FROM_INSERT, MAIN, GARBAGE],
+    [STACK_INSERT_AT_0E]: [LOCK_FN + 0xe, FROM_INSERT, MAIN],
   },
 };
 const runs = new ScratchRuns(OPTIONS);
@@ -121,6 +124,14 @@ describe('diff matches heap mutexes by lock class', () => {
     const after = runs.write(events([{ ...insert, lock: 0x6666000a000 }, { ...evict, lock: 0x6666000a000 }]));
     const rows = lockRows(await diff(base, after));
     assert.deepEqual(rows.map((r) => [r.lock, r.match, r.status, r.acquisitions.base, r.acquisitions.new]), [['mutex@rw_pr_wrlock+0xf', 'stack', 'matched', 405, 405]]);
+  });
+
+  test('the same class whatever instruction of the lock function the probe sat on', async () => {
+    const insert = { tid: 1, acquisitions: 200, holdNs: 20_000 };
+    const base = runs.write(events([{ ...insert, lock: 0x5555000a000, stackId: STACK_INSERT }]));
+    const after = runs.write(events([{ ...insert, lock: 0x6666000a000, stackId: STACK_INSERT_AT_0E }]));
+    const rows = lockRows(await diff(base, after));
+    assert.deepEqual(rows.map((r) => [r.lock, r.status]), [['mutex@rw_pr_wrlock+0xf', 'matched']]);
   });
 
   test('a run without stacks falls back to the call site: mutex@SITE, matched by it', async () => {
