@@ -1,5 +1,5 @@
 import { isWaitOnly, lockKind } from '../core/events';
-import type { Acquisition, FailedAttempt, OpenItem } from '../core/join';
+import type { Acquisition, FailedAttempt, JoinSink, OpenItem } from '../core/join';
 import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from './runfile';
@@ -72,8 +72,8 @@ export interface Grouping {
   sampleTimes?: boolean;
 }
 
-/** One pass over the run's events: joins them once and fills every grouping's groups. */
-export function groupJoined(run: RunFile, groupings: Grouping[]): { groups: Map<number, GroupStats>[]; anomalies: Map<string, number> } {
+/** One pass over the run's events: joins them once and fills every grouping's groups (and feeds any other sinks). */
+export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink[] = []): { groups: Map<number, GroupStats>[]; anomalies: Map<string, number> } {
   const groups = groupings.map(() => new Map<number, GroupStats>());
   const anomalies = new Map<string, number>();
   const each = (item: JoinedItem, what: Parameters<Grouping['keyOf']>[1], add: (g: GroupStats) => void): void => {
@@ -85,12 +85,15 @@ export function groupJoined(run: RunFile, groupings: Grouping[]): { groups: Map<
       add(g);
     });
   };
-  run.join({
-    acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
-    failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
-    open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
-    anomaly: (kind: string) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
-  });
+  run.join([
+    {
+      acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
+      failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
+      open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
+      anomaly: (kind: string) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+    },
+    ...sinks,
+  ]);
   return { groups, anomalies };
 }
 

@@ -1,4 +1,5 @@
 import { formatAddress } from '../core/events';
+import type { Acquisition, JoinSink } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { Format } from './report';
 import type { RunFile } from './runfile';
@@ -68,51 +69,68 @@ interface PairStats {
   locks: Map<number, number>;
 }
 
+/** Credits each contended wait to the holder's call site and the waiter's: a sink of the join. */
+export class BlockerTally implements JoinSink {
+  readonly pairs = new Map<number, Map<number, PairStats>>(); // holder caller -> waiter caller -> stats
+  readonly contended = { waits: 0, totalNs: 0 };
+  readonly unattributed = { waits: 0, totalNs: 0 };
+
+  constructor(private readonly lock?: number) {}
+
+  acquisition(a: Acquisition): void {
+    if (!a.contended || a.wait === null || (this.lock !== undefined && a.lock !== this.lock)) return;
+    this.contended.waits++;
+    this.contended.totalNs += a.wait;
+    if (a.blockerTid === null) {
+      this.unattributed.waits++;
+      this.unattributed.totalNs += a.wait;
+      return;
+    }
+    const p = pairOf(this.pairs, a.blockerCaller ?? 0, a.requestCaller);
+    p.waits++;
+    p.total += a.wait;
+    p.max = Math.max(p.max, a.wait);
+    increment(p.holders, a.blockerTid);
+    increment(p.waiters, a.tid);
+    increment(p.locks, a.lock);
+  }
+}
+
 export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }): BlockersReport {
-  const pairs = new Map<number, Map<number, PairStats>>(); // holder caller -> waiter caller -> stats
+  const tally = new BlockerTally(opts.lock);
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
-  const contended = { waits: 0, totalNs: 0 };
-  const unattributed = { waits: 0, totalNs: 0 };
-  run.join({
-    acquisition(a) {
-      lockNames.acquired(a);
-      if (!a.contended || a.wait === null || (opts.lock !== undefined && a.lock !== opts.lock)) return;
-      contended.waits++;
-      contended.totalNs += a.wait;
-      if (a.blockerTid === null) {
-        unattributed.waits++;
-        unattributed.totalNs += a.wait;
-        return;
-      }
-      const p = pairOf(pairs, a.blockerCaller ?? 0, a.requestCaller);
-      p.waits++;
-      p.total += a.wait;
-      p.max = Math.max(p.max, a.wait);
-      increment(p.holders, a.blockerTid);
-      increment(p.waiters, a.tid);
-      increment(p.locks, a.lock);
+  run.join([
+    tally,
+    {
+      acquisition: (a) => lockNames.acquired(a),
+      failed: (f) => lockNames.seen(f.lock),
+      open: (o) => lockNames.seen(o.lock),
+      anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
     },
-    failed: (f) => lockNames.seen(f.lock),
-    open: (o) => lockNames.seen(o.lock),
-    anomaly(kind) {
-      anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
-    },
-  });
+  ]);
+  return blockersReport(run, tally, { names: lockNames.names(run), anomalies, top: opts.top, lock: opts.lock });
+}
 
-  const all = [...pairs.values()].flatMap((byWaiter) => [...byWaiter.values()]);
+/** The report of a tally, its locks named as `report` names them. */
+export function blockersReport(
+  run: RunFile,
+  tally: BlockerTally,
+  opts: { names: Map<number, string>; anomalies: Map<string, number>; top: number; lock?: number },
+): BlockersReport {
+  const all = [...tally.pairs.values()].flatMap((byWaiter) => [...byWaiter.values()]);
   all.sort((a, b) => b.total - a.total || b.waits - a.waits);
   const sites = new SiteNamer(run);
-  const names = lockNames.names(run);
+  const names = opts.names;
   const threads = (counts: Map<number, number>): ThreadCount[] =>
     mostFrequent(counts).map(([tid, waits]) => ({ tid, comm: run.threadNames.get(tid) ?? '?', waits }));
   return {
     schema: BLOCKERS_SCHEMA,
     run: runJson(run),
-    warnings: runWarnings(run, anomalies),
+    warnings: runWarnings(run, opts.anomalies),
     lock: opts.lock === undefined ? null : formatAddress(opts.lock),
-    contended,
-    unattributed,
+    contended: tally.contended,
+    unattributed: tally.unattributed,
     pairs: all.length,
     rows: all.slice(0, opts.top).map((p) => ({
       holderSite: sites.site(p.holderCaller),

@@ -5,6 +5,7 @@ import { runCli } from '../core/errors';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';
+import { registerHtml } from './commands/html';
 import { registerLockOrder } from './commands/lockorder';
 import type { ActionRunner } from './commands/options';
 import { registerReport } from './commands/report';
@@ -28,6 +29,7 @@ registerEvents(program, run);
 registerDiff(program, run);
 registerLockOrder(program, run);
 registerExport(program, run);
+registerHtml(program, run);
 
 runCli('mutex-analyze', async () => {
   program.parse();

@@ -38,6 +38,6 @@ export function printEvents(run: RunFile, opts: EventsOptions, write: (text: str
   for (const w of runWarnings(run, new Map())) write(`WARNING: ${w}\n`);
   write(`${runHeader(runJson(run)).join('\n')}\n${ORIGIN_HEADER}\n`);
   flush();
-  for (const w of runWarnings(run, anomalies).filter((w) => w.includes('contradict'))) write(`WARNING: ${w}\n`);
+  for (const w of runWarnings(run, anomalies).filter((w) => w.includes('contradict') || w.includes('were left out'))) write(`WARNING: ${w}\n`);
   return printed;
 }

@@ -46,7 +46,8 @@ export function buildLockGraph(run: RunFile): LockGraph {
   return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, waitingCalls: builder.waitingCalls, lockNames: lockNames.names(run), anomalies };
 }
 
-class LockGraphBuilder implements JoinSink {
+/** The lock-order edges of one pass of the join (it asks for the join's nesting). */
+export class LockGraphBuilder implements JoinSink {
   readonly edges = new Map<number, Map<number, LockOrderEdge>>();
   nestedAcquisitions = 0;
   waitingCalls = 0;

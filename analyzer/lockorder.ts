@@ -1,6 +1,6 @@
 import { formatAddress } from '../core/events';
 import { elementaryCycles } from './cycles';
-import { buildLockGraph, type LockOrderEdge } from './lockgraph';
+import { buildLockGraph, type LockGraph, type LockOrderEdge } from './lockgraph';
 import type { RunFile } from './runfile';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import { SiteNamer } from './sitenames';
@@ -50,7 +50,11 @@ export interface LockOrderReport {
 }
 
 export function buildLockOrder(run: RunFile, opts: { maxCycles: number }): LockOrderReport {
-  const graph = buildLockGraph(run);
+  return lockOrderReport(run, buildLockGraph(run), opts);
+}
+
+/** The cycles of a lock graph, with their edges' call sites and threads. */
+export function lockOrderReport(run: RunFile, graph: LockGraph, opts: { maxCycles: number }): LockOrderReport {
   const successors = new Map([...graph.edges].map(([from, byTo]) => [from, [...byTo.keys()].sort((a, b) => a - b)]));
   const { cycles, capped } = elementaryCycles(successors, opts.maxCycles);
   cycles.sort((a, b) => a.length - b.length);

@@ -1,6 +1,7 @@
 import { workerData } from 'node:worker_threads';
 
-import { chunkBytes, chunkReader, chunkView, openReadOnly, SlotState, type WorkerData } from './reader';
+import { UserError } from '../core/errors';
+import { chunkBytes, chunkReader, chunkView, openReadOnly, SlotState, USER_ERROR, type WorkerData } from './reader';
 
 /** One reader thread of readEventChunks(): reads its chunks into the shared slots (see readInWorkers). */
 const { path, plan, worker, workers, slots, control, errors } = workerData as WorkerData;
@@ -21,7 +22,7 @@ try {
   }
   db.close();
 } catch (err) {
-  errors.postMessage((err as Error).message);
+  errors.postMessage(`${err instanceof UserError ? USER_ERROR : ''}${(err as Error).message}`);
   Atomics.store(state, slot, SlotState.Failed);
   Atomics.notify(state, slot);
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
 
+import { UserError } from '../core/errors';
+
 /**
  * Fast reading of a run file's events table in id order, in chunks of typed columns.
  *
@@ -29,7 +31,13 @@ export interface EventChunk {
   stackId: Int32Array; // -1: NULL
   stage: Uint8Array;
   func: Uint8Array;
+  invalid: Uint8Array; // INVALID_* bits: a time SQL says is not a valid integer, or a request after its return
 }
+
+/** A row's ts is NULL, text, real (1e300), negative or past 2^53. */
+export const INVALID_TIME = 1;
+/** A row's request_ts is not a valid time, or after its ts. */
+export const INVALID_REQUEST = 2;
 
 export interface ReadOptions {
   /** Rows per chunk (default 16384). */
@@ -61,6 +69,9 @@ export interface WorkerData {
   errors: MessagePort;
 }
 
+/** A reader thread's message that is a UserError's. */
+export const USER_ERROR = 'user-error:';
+
 export const enum SlotState {
   Free = 0,
   Full = 1,
@@ -72,17 +83,21 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 // Starting the reader threads takes ~30 ms, the time to read ~250K events in the calling thread.
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
-const BYTES_PER_ROW = 5 * 8 + 5 * 4 + 2; // EventChunk's columns
+const BYTES_PER_ROW = 5 * 8 + 5 * 4 + 3; // EventChunk's columns
 
 // unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret as
 // 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts NULL as INT64_MIN),
 // pid, tid, flags, stack_id + 1 as 32-bit (printf prints NULL as 0, so stack_id NULL decodes as
-// -1), stage, func as 8-bit.
-const ROW_BYTES = 6 * 8 + 4 * 4 + 2;
+// -1), stage, func and the INVALID_* bits as 8-bit. printf makes any value a number (NULL and text
+// 0, a real its integer part): the validity bits are what tells.
+const ROW_BYTES = 6 * 8 + 4 * 4 + 3;
+const VALIDITY =
+  "(CASE WHEN typeof(ts) != 'integer' OR ts < 0 OR ts >= 9007199254740992 THEN 1 ELSE 0 END) | " +
+  "(CASE WHEN request_ts IS NOT NULL AND (typeof(request_ts) != 'integer' OR request_ts < 0 OR request_ts > ts) THEN 2 ELSE 0 END)";
 const NULL_TS = -(2 ** 63);
 const CHUNK_SQL =
-  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x', " +
-  "id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func), '')) " +
+  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x%02x', " +
+  `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func, ${VALIDITY}), '')) ` +
   'FROM events WHERE id BETWEEN ? AND ?';
 
 export function openReadOnly(path: string): Database.Database {
@@ -139,6 +154,7 @@ export function chunkView(buffer: ArrayBufferLike, offset: number, capacity: num
     stackId: column(Int32Array, 4),
     stage: column(Uint8Array, 1),
     func: column(Uint8Array, 1),
+    invalid: column(Uint8Array, 1),
   };
 }
 
@@ -156,7 +172,9 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
     const where = `${db.name}: events ${plan.from[k]}..${plan.to[k]}`;
     if (blob === null || blob.length !== count * ROW_BYTES) {
       // a value wider than its printf field (or an odd number of hex digits: unhex gives NULL)
-      throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes (the file changed while read, or a value out of its column's range)`);
+      const bad = outOfRange(db, plan.from[k], plan.to[k]);
+      if (bad) throw new UserError(`${db.name}: ${bad}: the file is damaged (not as mutex-rec writes it): record again`);
+      throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
     }
     const v = new DataView(blob.buffer, blob.byteOffset, blob.length);
     const int64 = (o: number): number => v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
@@ -178,8 +196,31 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
       into.stackId[i] = v.getInt32(o + 60) - 1;
       into.stage[i] = v.getUint8(o + 64);
       into.func[i] = v.getUint8(o + 65);
+      into.invalid[i] = v.getUint8(o + 66);
     }
   };
+}
+
+/** The columns' ranges (schema.sql) the chunk encoding relies on. */
+const COLUMN_RANGES: [string, number, number][] = [
+  ['stage', 0, 2],
+  ['func', 0, 255],
+  ['pid', 0, 2 ** 32 - 1],
+  ['tid', 0, 2 ** 32 - 1],
+  ['flags', 0, 2 ** 32 - 1],
+  ['ret', -(2 ** 31), 2 ** 31 - 1],
+  ['coalesce(stack_id, 0)', -1, 2 ** 31 - 2],
+];
+
+/** The first value of events from..to out of its column's range, said in words; null if none. */
+function outOfRange(db: Database.Database, from: number, to: number): string | null {
+  for (const [column, min, max] of COLUMN_RANGES) {
+    const row = db.prepare(`SELECT id, ${column} FROM events WHERE id BETWEEN ? AND ? AND NOT (${column} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
+      | [number, unknown]
+      | undefined;
+    if (row) return `event ${row[0]} has ${column.replace(/coalesce\((\w+), 0\)/, '$1')} ${String(row[1])}, outside ${min} to ${max}`;
+  }
+  return null;
 }
 
 /**
@@ -239,6 +280,7 @@ function* readInWorkers(path: string, plan: ChunkPlan, workers: number): Generat
       while (Atomics.load(state, slot) === SlotState.Free) Atomics.wait(state, slot, SlotState.Free);
       if (Atomics.load(state, slot) === SlotState.Failed) {
         const message = receiveMessageOnPort(channels[k % workers].port1)?.message as string | undefined;
+        if (message?.startsWith(USER_ERROR)) throw new UserError(message.slice(USER_ERROR.length));
         throw new Error(message ?? `${path}: a reader thread failed`);
       }
       yield chunkView(data, slot * slotBytes, plan.capacity, plan.count[k]);

@@ -101,10 +101,10 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
   return report;
 }
 
-type GroupLabels = (key: number) => { key: string; name: string };
+export type GroupLabels = (key: number) => { key: string; name: string };
 
 /** The key and name shown for each group of an analysis grouped by `by`. */
-function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
+export function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
   switch (by) {
     case 'lock': {
       const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(classUse)));
@@ -129,7 +129,7 @@ function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: Report
   }
 }
 
-function toRow(g: GroupStats, label: { key: string; name: string }): ReportRow {
+export function toRow(g: GroupStats, label: { key: string; name: string }): ReportRow {
   const s = summaries(g);
   const failed: Record<string, number> = {};
   for (const [ret, n] of g.failed) failed[errnoName(ret)] = n;

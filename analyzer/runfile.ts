@@ -49,6 +49,8 @@ export class RunFile {
   readonly meta: RunMeta;
   /** Waits and holds as recorded, the probes' cost not subtracted (--raw). */
   raw = false;
+  /** Subtracted instead of the run's own probe cost (diff: one cost for every run compared). */
+  probeCostOverride: ProbeCost | null = null;
   readonly threadNames: Map<number, string>;
   private readonly db: Database.Database;
 
@@ -125,7 +127,7 @@ export class RunFile {
 
   /** The probe cost the join subtracts: none with --raw or when the run has none. */
   subtractedProbeCost(): ProbeCost | null {
-    return this.raw ? null : this.meta.probeCost;
+    return this.raw ? null : (this.probeCostOverride ?? this.meta.probeCost);
   }
 
   /** One pass of the join (core/join.ts) over the events, serving every sink, net of the probe cost. */

@@ -30,7 +30,18 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
     warnings.push(`${formatCount(m.dropCount)} events were dropped while recording (ring buffer full): acquisitions around them are missing or cut; record again with a larger --ringbuf-mb`);
   }
   if (m.kernelProbe) warnings.push(`kernel mutexes were probed with ${m.kernelProbe}: it ${KERNEL_METHOD_LIMITS[m.kernelProbe]}`);
-  if (m.endReason === null) warnings.push('the recorder did not finish (killed?): the run ends at its last written event');
+  if (m.endReason === null) {
+    warnings.push(
+      m.recorderPid !== null
+        ? `the run is still being recorded (by mutex-rec pid ${m.recorderPid}): this is what it has written so far`
+        : 'the recorder did not finish (killed?): the run ends at its last written event',
+    );
+  }
+  const leftOut = [...run.leftOut.entries()];
+  if (leftOut.length > 0) {
+    const rows = leftOut.reduce((a, [, n]) => a + n, 0);
+    warnings.push(`${formatCount(rows)} rows break what a run file holds and were left out (${leftOut.map(([why, n]) => `${formatCount(n)} ${why}`).join(', ')}): the file is damaged`);
+  }
   if (m.spooledEvents > 0) {
     warnings.push(`${formatCount(m.spooledEvents)} events are still raw in event_spool (mutex-rec --write-at-stop stopped before writing their rows): read from there; SQL on the events table does not see them`);
   }

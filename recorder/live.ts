@@ -1,3 +1,4 @@
+import { escapeControl } from '../core/escape';
 import type { EventBatch } from './addon';
 import { fillEvent } from '../core/columns';
 import { Joiner } from '../core/join';
@@ -19,7 +20,7 @@ export class LivePrinter {
   }
 
   push(batch: EventBatch): void {
-    for (const t of batch.threads) this.comms.set(t.tid, t.comm);
+    for (const t of batch.threads) this.comms.set(t.tid, escapeControl(t.comm));
     const e: RawEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0 };
     for (let i = 0; i < batch.count; i++) {
       e.id = this.nextId++;

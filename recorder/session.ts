@@ -18,7 +18,7 @@ import { RunNamer } from './naming';
 import { checkOutputPath } from './runpath';
 import { isDiskFull, RunStore } from './store';
 import { StopRequests, yieldToSignals } from './stopping';
-import { extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
+import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
 export interface RecordOptions {
   pid?: number;
@@ -183,6 +183,7 @@ function validate(opts: RecordOptions): void {
 
 function attachTarget(pid: number, libs: string[], needsPthread: boolean): Target {
   const info = readProcess(pid);
+  if (needsPthread || libs.length > 0) checkUserSpace(info);
   const providers = needsPthread ? pthreadProviders(mappedObjects(pid)).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
     throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE`);

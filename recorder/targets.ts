@@ -14,6 +14,24 @@ export interface ProcessInfo {
   cmdline: string[];
 }
 
+const PF_KTHREAD = 0x00200000; // include/linux/sched.h
+
+/** Refuses a process that has no user space to probe: a zombie, a kernel thread. */
+export function checkUserSpace(info: ProcessInfo): void {
+  let fields: string[];
+  try {
+    fields = readFileSync(`/proc/${info.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  } catch {
+    throw new UserError(`process ${info.pid} exited: check the pid`);
+  }
+  const [state] = fields;
+  const flags = Number(fields[6]);
+  if (state === 'Z' || state === 'X') throw new UserError(`process ${info.pid} (${info.comm}) is a zombie (it exited; its parent has not reaped it): there is nothing left to record`);
+  if (flags & PF_KTHREAD) {
+    throw new UserError(`process ${info.pid} (${info.comm}) is a kernel thread: it has no pthread mutexes; record its kernel mutexes with --kernel (without --user or --lib)`);
+  }
+}
+
 export function readProcess(pid: number): ProcessInfo {
   if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`--pid must be a positive integer, got ${pid}`);
   if (!existsSync(`/proc/${pid}`)) throw new UserError(`no process with pid ${pid}: check the pid (ps -e) or launch the program with mutex-rec -- CMD`);
@@ -21,8 +39,10 @@ export function readProcess(pid: number): ProcessInfo {
     const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s.length > 0);
     return { pid, comm, cmdline };
-  } catch {
-    throw new UserError(`cannot read /proc/${pid}: the process exited or is not visible; check the pid`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot read /proc/${pid} (${code}): this process is not visible to mutex-rec; run it as root`);
+    throw new UserError(`cannot read /proc/${pid}: the process exited; check the pid`);
   }
 }
 
@@ -31,7 +51,11 @@ export function mappedObjects(pid: number): string[] {
   let maps: string;
   try {
     maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new UserError(`cannot read /proc/${pid}/maps (${code}): the kernel does not let mutex-rec see this process's memory (another user namespace, or not dumpable): it cannot be recorded from here`);
+    }
     throw new UserError(`cannot read /proc/${pid}/maps: the process exited; check the pid`);
   }
   const paths = new Set<string>();

@@ -4,6 +4,7 @@ import { UserError } from '../../core/errors';
 import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
 import type { Format } from '../report';
 import { RunFile } from '../runfile';
+import { sharedProbeCost, type ProbeCost } from '../../core/probe_cost';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 interface DiffCliOptions {
@@ -34,7 +35,13 @@ export function registerDiff(program: Command, run: ActionRunner): void {
         const files = openAll([...base, ...after]);
         try {
           const raw = o.raw === true || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
-          for (const f of files) f.raw = raw;
+          // One cost for all: each run's own calibration differs by a few %, which on holds of
+          // about the probes' cost would read as a change of tens of %.
+          const shared = raw ? null : sharedProbeCost(files.map((f) => f.meta.probeCost).filter((c): c is ProbeCost => c !== null));
+          for (const f of files) {
+            f.raw = raw;
+            f.probeCostOverride = shared;
+          }
           const digests = files.map(digestRun);
           const diff = buildDiff(digests.slice(0, base.length), digests.slice(base.length), {
             alpha: o.alpha,

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 
 import { printEvents } from '../events';
+import { UserError } from '../../core/errors';
+import { writeStdout } from '../output';
 import { RunFile } from '../runfile';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
 
@@ -16,11 +18,14 @@ export function registerEvents(program: Command, run: ActionRunner): void {
     .option(RAW_FLAG, RAW_HELP)
     .action((path: string, o: { tid?: number; lock?: number; from?: number; to?: number; raw?: boolean }) =>
       run(async () => {
+        if (o.from !== undefined && o.to !== undefined && o.from > o.to) {
+          throw new UserError(`--from ${o.from} is after --to ${o.to}: give the earlier time with --from`);
+        }
         const runFile = RunFile.open(path);
         runFile.raw = o.raw === true;
         try {
           const window = { fromNs: o.from === undefined ? undefined : o.from * 1e9, toNs: o.to === undefined ? undefined : o.to * 1e9 };
-          printEvents(runFile, { tid: o.tid, lock: o.lock, ...window }, (text) => process.stdout.write(text));
+          printEvents(runFile, { tid: o.tid, lock: o.lock, ...window }, writeStdout);
         } finally {
           runFile.close();
         }

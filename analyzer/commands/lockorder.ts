@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 
 import { buildLockOrder, renderLockOrder } from '../lockorder';
+import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
 import { integer, type ActionRunner } from './options';
 
@@ -17,7 +18,8 @@ export function registerLockOrder(program: Command, run: ActionRunner): void {
         const runFile = RunFile.open(path);
         try {
           const report = buildLockOrder(runFile, { maxCycles: o.maxCycles });
-          process.stdout.write(renderLockOrder(report, o.format));
+          if (o.format !== 'text') warnOnStderr(report.warnings);
+          writeStdout(renderLockOrder(report, o.format));
           return o.failOnCycle && report.cycles.length > 0 ? 1 : 0;
         } finally {
           runFile.close();

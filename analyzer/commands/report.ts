@@ -4,6 +4,7 @@ import { UserError } from '../../core/errors';
 import { formatAddress } from '../../core/events';
 import { buildBlockers, renderBlockers } from '../blockers';
 import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
+import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
@@ -39,7 +40,9 @@ export function registerReport(program: Command, run: ActionRunner): void {
         runFile.raw = o.raw === true;
         try {
           if (o.blockers) {
-            process.stdout.write(renderBlockers(buildBlockers(runFile, { top: o.top, lock: o.lock }), o.format));
+            const blockers = buildBlockers(runFile, { top: o.top, lock: o.lock });
+            if (o.format !== 'table') warnOnStderr(blockers.warnings);
+            writeStdout(renderBlockers(blockers, o.format));
             return;
           }
           const by: ReportBy = o.stack ? 'stack' : o.by;
@@ -50,7 +53,8 @@ export function registerReport(program: Command, run: ActionRunner): void {
           if (o.lock !== undefined && report.groups === 0) {
             throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path}: pick an address from the report`);
           }
-          process.stdout.write(renderReport(report, o.format));
+          if (o.format !== 'table') warnOnStderr(report.warnings);
+          writeStdout(renderReport(report, o.format));
         } finally {
           runFile.close();
         }
