@@ -225,6 +225,24 @@ describe('bad input: one line, exit code 2', () => {
     oneLine(r.stderr);
   });
 
+  test("each run's own probe cost differs by a few %: one shared cost is subtracted, so identical holds stay identical", async () => {
+    // Holds of 7 µs recorded, about what the probes add: net of 6.9 µs and 6.5 µs they would differ fivefold.
+    const plan = { lock: LOCK_KEPT, tid: 1, acquisitions: 600, holdNs: 7_000, waitNs: 8_000 };
+    const withCost = (name: string, holdCostNs: number): string => {
+      const path = writeRun(join(dir, name), [plan], 1);
+      const db = new Database(path);
+      const cost = { waitNs: 7_000, holdNs: holdCostNs, pairs: 2000, waitIqrNs: [6_900, 7_100], holdIqrNs: [holdCostNs - 100, holdCostNs + 100], bareNsPerPair: 15 };
+      db.prepare('UPDATE run SET probe_cost = ?').run(JSON.stringify(cost));
+      db.close();
+      return path;
+    };
+    const r = await mutexAnalyze(['diff', withCost('cost-a.db', 6_900), withCost('cost-b.db', 6_500), '--format', 'json', '--fail-on-regression']);
+    assert.equal(r.code, 0, r.stderr);
+    const hold = (JSON.parse(r.stdout) as Diff).rows.find((x) => x.lock !== 'overall')!.metrics.holdP50;
+    assert.equal(hold.changePct, 0);
+    assert.ok(hold.base! > 0 && hold.base! < 1000, `net hold ${hold.base} ns: the shared cost (6.7 µs) was subtracted`);
+  });
+
   test('three run files without --vs', async () => {
     const r = await mutexAnalyze(['diff', good, good, good]);
     assert.equal(r.code, 2);
