@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 
-import { runCli } from '../core/errors';
+import { runCli, UserError } from '../core/errors';
+import { ClosedPipe } from './output';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';
@@ -15,8 +16,19 @@ const VERSION: string = require('../../package.json').version;
 
 let action: Promise<number | void> = Promise.resolve();
 const run: ActionRunner = (fn) => {
-  action = fn();
+  action = fn().catch(ending);
 };
+
+/** A closed stdout ends the analysis quietly (`| head`); a damaged file is one line, exit 2. */
+function ending(err: unknown): number {
+  if (err instanceof ClosedPipe) return 0;
+  const code = (err as { code?: string }).code ?? '';
+  const message = err instanceof Error ? err.message : String(err);
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code) || /malformed|file is not a database/.test(message)) {
+    throw new UserError(`the run file is damaged (${message}): record again (sqlite3 FILE .recover may save what is left)`);
+  }
+  throw err;
+}
 
 const program = new Command('mutex-analyze')
   .description('Analyze mutex-rec run files: wait and hold distributions per lock and thread; compare runs.')

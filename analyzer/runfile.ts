@@ -1,13 +1,15 @@
 import Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
 
 import { UserError } from '../core/errors';
-import type { RawEvent } from '../core/events';
+import { escapeControl } from '../core/escape';
+import { Stage, type RawEvent } from '../core/events';
+import { flockHolder } from '../core/filelocks';
 import { Joiner, type JoinSink } from '../core/join';
 import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import type { FileMapping } from '../core/mappings';
-import { readEventChunks } from './reader';
+import { openRunDatabase, checkRunTables } from './openrun';
+import { INVALID_TIME, readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
 export const SUPPORTED_SCHEMA = 4;
@@ -28,7 +30,8 @@ export interface RunMeta {
   targetCmdline: string[];
   launched: boolean;
   targetExit: string | null;
-  endReason: string | null; // null: the recorder did not finish (killed)
+  endReason: string | null; // null: the recorder did not finish (killed), or is still recording
+  recorderPid: number | null; // the recorder still writing the file (it holds its flock), if any
   eventCount: number;
   spooledEvents: number; // still raw in event_spool: the recorder (--write-at-stop) stopped before writing them
   dropCount: number;
@@ -52,18 +55,12 @@ export class RunFile {
   /** Subtracted instead of the run's own probe cost (diff: one cost for every run compared). */
   probeCostOverride: ProbeCost | null = null;
   readonly threadNames: Map<number, string>;
+  /** Rows the last events() pass left out, by why: they break what every run file holds. */
+  readonly leftOut = new Map<string, number>();
   private readonly db: Database.Database;
 
   static open(path: string): RunFile {
-    if (!existsSync(path)) throw new UserError(`${path}: no such file: give the run file written by mutex-rec -o`);
-    if (statSync(path).isDirectory()) throw new UserError(`${path} is a directory: give a run file written by mutex-rec -o`);
-    let db: Database.Database;
-    try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
-      db.pragma('schema_version'); // reads the header: fails here for a file that is not SQLite
-    } catch {
-      throw new UserError(`${path} is not a SQLite file, so not a mutex-rec run file: give a file written by mutex-rec -o`);
-    }
+    const db = openRunDatabase(path);
     try {
       return new RunFile(path, db);
     } catch (err) {
@@ -87,6 +84,7 @@ export class RunFile {
     if (version < OLDEST_SCHEMA) {
       throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SUPPORTED_SCHEMA}): record it again`);
     }
+    checkRunTables(db, path);
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
     const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -100,12 +98,13 @@ export class RunFile {
       startMonotonicNs: row.start_monotonic_ns as bigint,
       endTs: num(row.end_ts),
       targetPid: num(row.target_pid),
-      targetComm: (row.target_comm as string | null) ?? null,
+      targetComm: row.target_comm === null || row.target_comm === undefined ? null : escapeControl(String(row.target_comm)),
       targetCmdline: row.target_cmdline ? (JSON.parse(String(row.target_cmdline)) as string[]) : [],
       launched: Number(row.launched) === 1,
       targetExit: (row.target_exit as string | null) ?? null,
       endReason: (row.end_reason as string | null) ?? null,
       eventCount: Number(row.event_count),
+      recorderPid: row.end_reason === null ? flockHolder(path) : null,
       spooledEvents: hasTable(db, 'event_spool') ? (db.prepare('SELECT coalesce(sum(count), 0) FROM event_spool').pluck().get() as number) : 0,
       dropCount: Number(row.drop_count),
       userProbes: Number(row.user_probes) === 1,
@@ -118,7 +117,7 @@ export class RunFile {
     const finished = this.meta.endReason !== null && Number.isSafeInteger(this.meta.eventCount) && this.meta.eventCount >= 0;
     if (!finished) this.meta.eventCount = (db.prepare('SELECT count(*) FROM events').pluck().get() as number) + this.meta.spooledEvents;
     this.threadNames = new Map(
-      (db.prepare('SELECT tid, comm FROM threads').all() as { tid: number; comm: string }[]).map((t) => [t.tid, t.comm]),
+      this.threads().map((t) => [t.tid, t.comm]),
     );
     if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined && this.meta.spooledEvents === 0) {
       throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
@@ -144,27 +143,59 @@ export class RunFile {
    */
   *events(): Generator<RunEvent> {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
+    const lastTs = new Map<number, number>();
+    this.leftOut.clear();
     for (const c of readEventChunks(this.meta.path, { snapshot: this.db })) {
       for (let i = 0; i < c.count; i++) {
+        if (c.invalid[i] !== 0) {
+          this.leaveOut(c.invalid[i] & INVALID_TIME ? 'with a time that is not a valid integer' : 'requested after they returned');
+          continue;
+        }
         fillEvent(e, c, i);
         e.id = c.id[i];
-        yield e;
+        if (this.valid(e, lastTs)) yield e;
       }
     }
-    if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e);
+    if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
+  }
+
+  /** A damaged stage stops the analysis; a time out of order on its thread is left out. */
+  private valid(e: RunEvent, lastTs: Map<number, number>): boolean {
+    if (e.stage > Stage.Released) throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, outside 0 to 2: the file is damaged: record again`);
+    const ok = Number.isSafeInteger(e.ts) && e.ts >= 0 && (e.requestTs == null || (Number.isSafeInteger(e.requestTs) && e.requestTs >= 0 && e.requestTs <= e.ts));
+    if (!ok) {
+      this.leaveOut('with a time that is not a valid integer');
+      return false;
+    }
+    const last = lastTs.get(e.tid);
+    if (last !== undefined && e.ts < last) {
+      this.leaveOut('earlier than the event before them on their thread');
+      return false;
+    }
+    lastTs.set(e.tid, e.ts);
+    return true;
+  }
+
+  private leaveOut(why: string): void {
+    this.leftOut.set(why, (this.leftOut.get(why) ?? 0) + 1);
   }
 
   /** Events still raw in event_spool, after the rows (they arrived after them). */
-  private *spooledEvents(e: RunEvent): Generator<RunEvent> {
+  private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
     const rows = this.db.prepare(`SELECT count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id`).raw(true);
     for (const row of rows.iterate() as IterableIterator<unknown[]>) {
       const [count, ...blobs] = row as [number, ...Buffer[]];
-      const c = decodeSpool(blobs, count);
+      let c: ReturnType<typeof decodeSpool>;
+      try {
+        c = decodeSpool(blobs, count);
+      } catch (err) {
+        throw new UserError(`${this.meta.path}: an event_spool row is damaged (${(err as Error).message}): record again`);
+      }
       for (let i = 0; i < count; i++) {
         fillEvent(e, c, i);
         e.id = id++;
-        yield e;
+        if (this.valid(e, lastTs)) yield e;
       }
     }
   }
@@ -172,7 +203,7 @@ export class RunFile {
   /** Names of addresses resolved at record time: code as function+offset, global locks by symbol. */
   symbols(): Map<number, { name: string; module: string | null; kind: 'code' | 'data' }> {
     const rows = this.db.prepare('SELECT address, name, module, kind FROM symbols').all() as { address: number; name: string; module: string | null; kind: 'code' | 'data' }[];
-    return new Map(rows.map((r) => [r.address, { name: r.name, module: r.module, kind: r.kind }]));
+    return new Map(rows.map((r) => [r.address, { name: escapeControl(String(r.name)), module: r.module === null ? null : escapeControl(String(r.module)), kind: r.kind }]));
   }
 
   /** Frames of a stack as recorded, innermost first (empty when unknown); analyzer/stacks.ts says which to believe. */
@@ -187,7 +218,8 @@ export class RunFile {
 
   /** The threads seen, with their process and name (comm) as last seen. */
   threads(): { tid: number; pid: number; comm: string }[] {
-    return this.db.prepare('SELECT tid, pid, comm FROM threads ORDER BY tid').all() as { tid: number; pid: number; comm: string }[];
+    const rows = this.db.prepare('SELECT tid, pid, comm FROM threads ORDER BY tid').all() as { tid: number; pid: number; comm: string }[];
+    return rows.map((t) => ({ ...t, comm: escapeControl(String(t.comm)) }));
   }
 
   /** File-backed mappings of the target, by start address, with build-ids; executable null when not known (older files have no column). */
@@ -195,7 +227,7 @@ export class RunFile {
     if (!hasTable(this.db, 'mappings')) return [];
     const hasExecutable = (this.db.prepare('PRAGMA table_info(mappings)').all() as { name: string }[]).some((c) => c.name === 'executable');
     const rows = this.db.prepare(`SELECT start, end, offset, path, build_id AS buildId, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (FileMapping & { executable: number | null; buildId: string | null })[];
-    return rows.map((r) => ({ ...r, executable: r.executable === null ? null : r.executable === 1 }));
+    return rows.map((r) => ({ ...r, path: escapeControl(String(r.path)), executable: r.executable === null ? null : r.executable === 1 }));
   }
 
   /** The recording's length in ns (end of recording, or the last event for a killed recorder). */

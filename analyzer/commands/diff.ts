@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../core/errors';
 import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
 import type { Format } from '../report';
+import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
 import { sharedProbeCost, type ProbeCost } from '../../core/probe_cost';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
@@ -48,7 +49,8 @@ export function registerDiff(program: Command, run: ActionRunner): void {
             thresholdPct: o.threshold,
             correction: o.correction,
           });
-          process.stdout.write(renderDiff(diff, o.format));
+          if (o.format !== 'table') warnOnStderr(diff.warnings);
+          writeStdout(renderDiff(diff, o.format));
           return o.failOnRegression && diff.summary.regressed > 0 ? 1 : 0;
         } finally {
           for (const f of files) f.close();
