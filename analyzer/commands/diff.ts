@@ -35,14 +35,7 @@ export function registerDiff(program: Command, run: ActionRunner): void {
         const { base, after } = sides(positional, o.vs);
         const files = openAll([...base, ...after]);
         try {
-          const raw = o.raw === true || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
-          // One cost for all: each run's own calibration differs by a few %, which on holds of
-          // about the probes' cost would read as a change of tens of %.
-          const shared = raw ? null : sharedProbeCost(files.map((f) => f.meta.probeCost).filter((c): c is ProbeCost => c !== null));
-          for (const f of files) {
-            f.raw = raw;
-            f.probeCostOverride = shared;
-          }
+          compareAlike(files, o.raw === true);
           const digests = files.map(digestRun);
           const diff = buildDiff(digests.slice(0, base.length), digests.slice(base.length), {
             alpha: o.alpha,
@@ -57,6 +50,20 @@ export function registerDiff(program: Command, run: ActionRunner): void {
         }
       }),
     );
+}
+
+/**
+ * Runs compared subtract one probe cost, or none: raw when asked, or when some run has no measured
+ * cost. One cost for all: each run's own calibration differs by a few %, which on holds of about
+ * the probes' cost would read as a change of tens of %.
+ */
+export function compareAlike(files: RunFile[], askedRaw: boolean): void {
+  const raw = askedRaw || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
+  const shared = raw ? null : sharedProbeCost(files.map((f) => f.meta.probeCost).filter((c): c is ProbeCost => c !== null));
+  for (const f of files) {
+    f.raw = raw;
+    f.probeCostOverride = shared;
+  }
 }
 
 function sides(positional: string[], vs: string[] | undefined): { base: string[]; after: string[] } {

@@ -6,7 +6,8 @@ import { buildPage } from '../html/model';
 import { renderPage } from '../html/page';
 import { TextOutput } from '../output';
 import { RunFile } from '../runfile';
-import type { ActionRunner } from './options';
+import { compareAlike } from './diff';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 export function registerHtml(program: Command, run: ActionRunner): void {
   program
@@ -15,12 +16,15 @@ export function registerHtml(program: Command, run: ActionRunner): void {
     .argument('<run.db>', 'run file written by mutex-rec')
     .option('--vs <runs...>', 'compare with these runs (the new side; this run is the base), as `diff RUN --vs RUNS` does')
     .option('-o, --output <file>', 'write the page here (default: the run file\'s name with .html; - for stdout)')
-    .action((path: string, o: { vs?: string[]; output?: string }) =>
+    .option(RAW_FLAG, `${RAW_HELP}; with --vs, also when some of the runs have no measured probe cost, as diff does`)
+    .action((path: string, o: { vs?: string[]; output?: string; raw?: boolean }) =>
       run(async () => {
         const output = o.output ?? `${path.replace(/\.db$/, '')}.html`;
         const files = [RunFile.open(path)];
         try {
           for (const other of o.vs ?? []) files.push(RunFile.open(other));
+          if (files.length > 1) compareAlike(files, o.raw === true);
+          else files[0].raw = o.raw === true;
           const [main, ...vs] = files;
           const data = buildPage(main, { vs: vs.length > 0 ? vs : undefined, verdict: { alpha: 0.05, thresholdPct: 5, correction: 'holm' } });
           const out = TextOutput.open(output);
