@@ -3,6 +3,7 @@ import { Command } from 'commander';
 
 import { runCli, UserError } from '../core/errors';
 import { ClosedPipe } from './output';
+import { progressSettings } from './progress';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';
@@ -42,6 +43,12 @@ registerDiff(program, run);
 registerLockOrder(program, run);
 registerExport(program, run);
 registerHtml(program, run);
+
+// --quiet, on every command: no progress line.
+for (const command of program.commands) command.option('-q, --quiet', 'no progress line on the terminal');
+program.hook('preAction', (_program, command) => {
+  progressSettings.quiet = command.opts().quiet === true;
+});
 
 runCli('mutex-analyze', async () => {
   program.parse();

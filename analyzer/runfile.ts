@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { basename } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { escapeControl } from '../core/escape';
@@ -9,6 +10,7 @@ import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import type { FileMapping } from '../core/mappings';
 import { openRunDatabase, checkRunTables } from './openrun';
+import { Progress } from './progress';
 import { INVALID_TIME, readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
@@ -145,7 +147,10 @@ export class RunFile {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
     const lastTs = new Map<number, number>();
     this.leftOut.clear();
+    const progress = new Progress(`reading ${basename(this.meta.path)}`);
+    let read = 0;
     for (const c of readEventChunks(this.meta.path, { snapshot: this.db })) {
+      progress.update((read += c.count) / Math.max(1, this.meta.eventCount));
       for (let i = 0; i < c.count; i++) {
         if (c.invalid[i] !== 0) {
           this.leaveOut(c.invalid[i] & INVALID_TIME ? 'with a time that is not a valid integer' : 'requested after they returned');
@@ -157,6 +162,7 @@ export class RunFile {
       }
     }
     if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
+    progress.done();
   }
 
   /** A damaged stage stops the analysis; a time out of order on its thread is left out. */

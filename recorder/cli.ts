@@ -37,6 +37,7 @@ const program = new Command('mutex-rec')
   .option('-d, --duration <seconds>', 'stop after this many seconds', positiveNumber('--duration'))
   .option('-o, --output <file>', 'run file to write (default: mutex-<pid>-<yyyymmdd-hhmmss>.db)')
   .option('-f, --force', 'overwrite the output file if it exists', false)
+  .option('-q, --quiet', 'no status or progress line on the terminal', false)
   .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
   .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
   .addOption(
@@ -89,6 +90,7 @@ runCli('mutex-rec', async () => {
     output?: string;
     force: boolean;
     print: boolean;
+    quiet: boolean;
     lib: string[];
     ringbufMb: number;
     stackDepth: number;
@@ -117,6 +119,7 @@ runCli('mutex-rec', async () => {
     output: opts.output,
     force: opts.force,
     print: opts.print,
+    quiet: opts.quiet,
     libs: opts.lib,
     ringBufferBytes,
     stackDepth: opts.stacks ? opts.stackDepth : 0,

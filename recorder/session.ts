@@ -31,6 +31,7 @@ export interface RecordOptions {
   output?: string;
   force: boolean;
   print: boolean;
+  quiet?: boolean; // no status or progress line on the terminal
   libs: string[];
   ringBufferBytes: number;
   stackDepth: number; // 0: --no-stacks
@@ -262,7 +263,7 @@ async function pump(
   probeCost: ProbeCost | null,
 ): Promise<Omit<RecordSummary, 'kernelMethod'>> {
   const printer = opts.print ? new LivePrinter(process.stdout, probeCost) : null;
-  const tty = process.stderr.isTTY === true;
+  const tty = process.stderr.isTTY === true && !opts.quiet;
   const status = tty && !opts.print ? new StatusLine(process.stderr) : null;
   const sinceStart = (): number => window.elapsedNs();
 
@@ -338,7 +339,7 @@ async function pump(
   await yieldToSignals();
   stage('writing the last events');
   flush();
-  if (opts.writeAtStop) write(() => writeSpooled(store));
+  if (opts.writeAtStop) write(() => writeSpooled(store, tty));
   // A cond wait in progress waits for its condition, not for the mutex: not a request; a call
   // entered before the window opened (while the probes were calibrated) is not followed.
   const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func) && c.ts >= 0);
@@ -396,10 +397,9 @@ async function reap(target: Target, sigtermAt: number, stops: StopRequests): Pro
 }
 
 /** --write-at-stop: the events kept raw while recording become rows now. */
-function writeSpooled(store: RunStore): void {
+function writeSpooled(store: RunStore, tty: boolean): void {
   const total = store.eventCount;
   if (total === 0) return;
-  const tty = process.stderr.isTTY;
   const started = Date.now();
   let shown = 0;
   const written = store.writeSpooled((n) => {
