@@ -5,7 +5,7 @@ import { SiteNamer } from './sitenames';
 
 /**
  * Names locks the way `report` does: lockNames over the locks in the order the join first reports
- * them, each by the request site it is acquired from most often. Feed it every joined item.
+ * them, each by the request sites its class is made of (analyzer/identity.ts). Feed it every joined item.
  */
 export class LockNameCollector {
   private readonly sites = new Map<number, SiteTally>();
@@ -22,7 +22,7 @@ export class LockNameCollector {
   }
 
   names(run: RunFile): Map<number, string> {
-    const uses = [...this.sites].map(([lock, tally]) => ({ lock, ...tally.mostFrequent() }));
+    const uses = [...this.sites].map(([lock, tally]) => ({ lock, sites: tally.classSites() }));
     return lockNames(lockIdentities(new SiteNamer(run), uses));
   }
 }

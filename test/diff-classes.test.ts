@@ -126,6 +126,17 @@ describe('diff matches heap mutexes by lock class', () => {
     assert.deepEqual(rows.map((r) => [r.lock, r.match, r.status, r.acquisitions.base, r.acquisitions.new]), [['mutex@rw_pr_wrlock+0xf', 'stack', 'matched', 405, 405]]);
   });
 
+  test('a mutex taken about equally often from two stacks is one class, whichever wins by a few calls', async () => {
+    const at = (lock: number, insertCalls: number, evictCalls: number): HeapLock[] => [
+      { lock, stackId: STACK_INSERT, tid: 1, acquisitions: insertCalls, holdNs: 20_000 },
+      { lock, stackId: STACK_EVICT, tid: 2, acquisitions: evictCalls, holdNs: 20_000 },
+    ];
+    const base = runs.write(events(at(0x5555000a000, 101, 99)));
+    const after = runs.write(events(at(0x6666000a000, 99, 101)));
+    const rows = lockRows(await diff(base, after));
+    assert.deepEqual(rows.map((r) => [r.lock, r.status, r.acquisitions.base, r.acquisitions.new]), [['mutex@rw_pr_wrlock+0xf (+1)', 'matched', 200, 200]]);
+  });
+
   test('the same class whatever instruction of the lock function the probe sat on', async () => {
     const insert = { tid: 1, acquisitions: 200, holdNs: 20_000 };
     const base = runs.write(events([{ ...insert, lock: 0x5555000a000, stackId: STACK_INSERT }]));
