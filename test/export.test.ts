@@ -7,7 +7,7 @@ import { Func } from '../core/events';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
 import { ScratchRuns, type SyntheticRunOptions } from './lib/synthetic';
-import type { TraceEvent } from '../analyzer/export/chrome';
+import { chromeTraceSizeWarning, type TraceEvent } from '../analyzer/export/chrome';
 
 const L = 0xa000;
 const M = 0xb000;
@@ -120,5 +120,50 @@ describe('export --format chrome', () => {
     assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: unknown[] }).traceEvents.length, 6); // 4 names, a wait and a hold
     assert.deepEqual(readdirSync(runs.dir).filter((f) => f.includes('.tmp-')), []);
     assert.equal(existsSync(out), false);
+  });
+});
+
+describe('export --format chrome --from --to', () => {
+  /** Thread 1 holds L over [3, 10] ms; thread 2 waits for it over [4, 12.5] ms and holds it until 20 ms. */
+  function timedRun(): string {
+    const s = new LockScript();
+    s.request(1, L, INSERT, { at: 1_000_000 }).acquired(1, L, INSERT, { at: 3_000_000 });
+    s.request(2, L, LOOKUP, { at: 4_000_000 });
+    s.unlock(1, L, 0, { at: 10_000_000 }).acquired(2, L, LOOKUP, { at: 12_500_000 }).unlock(2, L, 0, { at: 20_000_000 });
+    return record(s);
+  }
+  const slicesOf = async (args: string[]): Promise<{ trace: { otherData: { window?: unknown }; traceEvents: TraceEvent[] }; slices: string[] }> => {
+    const r = await mutexAnalyze(['export', timedRun(), '--format', 'chrome', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    const trace = JSON.parse(r.stdout) as { otherData: { window?: unknown }; traceEvents: TraceEvent[] };
+    return { trace, slices: trace.traceEvents.filter((e) => e.ph === 'X').map((e) => `${e.tid}:${e.cat}`) };
+  };
+
+  test('only the slices that overlap the window, whole; the window in otherData', async () => {
+    const all = await slicesOf([]);
+    assert.deepEqual(all.slices, ['1:wait', '1:hold', '2:wait', '2:hold']);
+    assert.equal(all.trace.otherData.window, undefined);
+    const late = await slicesOf(['--from', '0.011']);
+    assert.deepEqual(late.slices, ['2:wait', '2:hold']); // thread 1's hold ended at 10 ms
+    assert.deepEqual(late.trace.otherData.window, { fromSeconds: 0.011, toSeconds: null });
+    const early = await slicesOf(['--from', '0', '--to', '0.0035']);
+    assert.deepEqual(early.slices, ['1:wait', '1:hold']); // thread 2 asked at 4 ms
+    const hold = early.trace.traceEvents.find((e) => e.cat === 'hold')!;
+    assert.deepEqual([hold.ts, hold.dur], [3000, 7000], 'not cut at the window\'s edge');
+  });
+
+  test('--from after --to, or a window on another format: one line, exit 2', async () => {
+    const path = timedRun();
+    const backwards = await mutexAnalyze(['export', path, '--format', 'chrome', '--from', '2', '--to', '1']);
+    assert.equal(backwards.code, 2);
+    assert.match(backwards.stderr, /--from 2 is after --to 1/);
+    const folded = await mutexAnalyze(['export', path, '--format', 'folded', '--from', '1']);
+    assert.equal(folded.code, 2);
+    assert.match(folded.stderr, /use them with --format chrome/);
+  });
+
+  test('a trace above 100 MB is warned about, with the window options', () => {
+    assert.equal(chromeTraceSizeWarning({ bytes: 99e6, slices: 1 }), null);
+    assert.match(chromeTraceSizeWarning({ bytes: 576e6, slices: 3_400_000 })!, /^the trace is 576 MB \(3,400,000 slices\).*--from and --to/);
   });
 });

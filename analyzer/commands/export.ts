@@ -1,13 +1,21 @@
 import { Command, Option } from 'commander';
 
-import { writeChromeTrace } from '../export/chrome';
+import { chromeTraceSizeWarning, writeChromeTrace } from '../export/chrome';
 import { writeFolded } from '../export/folded';
 import { buildPprof, encodePprof } from '../export/pprof';
 import { UserError } from '../../core/errors';
 import { TextOutput } from '../output';
 import { RunFile } from '../runfile';
 import { runWarnings } from '../runinfo';
-import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
+import { RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
+
+interface ExportCliOptions {
+  format: 'folded' | 'chrome' | 'pprof';
+  output?: string;
+  raw?: boolean;
+  from?: number;
+  to?: number;
+}
 
 export function registerExport(program: Command, run: ActionRunner): void {
   program
@@ -21,8 +29,14 @@ export function registerExport(program: Command, run: ActionRunner): void {
     )
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option(RAW_FLAG, RAW_HELP)
-    .action((path: string, o: { format: 'folded' | 'chrome' | 'pprof'; output?: string; raw?: boolean }) =>
+    .option('--from <seconds>', 'chrome: only the slices that end at or after this time (seconds since the run start)', seconds('--from'))
+    .option('--to <seconds>', 'chrome: only the slices that begin at or before this time', seconds('--to'))
+    .action((path: string, o: ExportCliOptions) =>
       run(async () => {
+        if ((o.from !== undefined || o.to !== undefined) && o.format !== 'chrome') {
+          throw new UserError('--from and --to cut a Chrome trace to a time window: use them with --format chrome');
+        }
+        if (o.from !== undefined && o.to !== undefined && o.from > o.to) throw new UserError(`--from ${o.from} is after --to ${o.to}: give the window's start first`);
         if (o.format === 'pprof' && (o.output === undefined || o.output === '-') && process.stdout.isTTY) {
           throw new UserError('a pprof profile is binary: write it to a file with -o run.pb.gz (or redirect stdout)');
         }
@@ -37,7 +51,14 @@ export function registerExport(program: Command, run: ActionRunner): void {
               const { profile, summary } = buildPprof(runFile);
               out.writeBytes(encodePprof(profile));
               anomalies = summary.anomalies;
-            } else anomalies = (o.format === 'folded' ? writeFolded(runFile, out) : writeChromeTrace(runFile, out)).anomalies;
+            } else if (o.format === 'folded') anomalies = writeFolded(runFile, out).anomalies;
+            else {
+              const window = { fromNs: o.from === undefined ? undefined : o.from * 1e9, toNs: o.to === undefined ? undefined : o.to * 1e9 };
+              const trace = writeChromeTrace(runFile, out, window);
+              anomalies = trace.anomalies;
+              const tooBig = chromeTraceSizeWarning(trace);
+              if (tooBig) process.stderr.write(`mutex-analyze: WARNING: ${tooBig}\n`);
+            }
             complete = true;
           } finally {
             if (complete) out.close();
