@@ -23,8 +23,10 @@ CREATE TABLE run (
   kernel_probe        TEXT,             -- kernel mutexes: NULL (not recorded), fentry, kprobe or tracepoint
   kernel_scope        TEXT,             -- 'target' (the target's tasks) or 'all' (system-wide)
   options             TEXT,             -- JSON: the recorder's options
-  probe_cost          TEXT              -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
+  probe_cost          TEXT,             -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
                                         -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
+  probe_failures      TEXT              -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
+                                        -- not taken), pendingFull (lock calls not followed); NULL: not finished
 );
 
 -- Every probe attached: which function of which object, and how.

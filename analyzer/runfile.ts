@@ -41,6 +41,7 @@ export interface RunMeta {
   kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
   kernelScope: 'target' | 'all' | null;
   probeCost: ProbeCost | null; // measured at the start of the recording; null: not measured (schema 3, kernel only)
+  probeFailures: { stackFailed: number; pendingFull: number } | null; // counted by the BPF programs; null: not known
 }
 
 /** A file mapping of the target; executable null when the run file does not say. */
@@ -113,6 +114,7 @@ export class RunFile {
       kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
       kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
       probeCost: row.probe_cost ? (JSON.parse(String(row.probe_cost)) as ProbeCost) : null,
+      probeFailures: row.probe_failures ? (JSON.parse(String(row.probe_failures)) as RunMeta['probeFailures']) : null,
     };
     // The header's count is updated once a second while recording: after a kill (or in a file being
     // recorded) it is stale, so count the rows themselves.

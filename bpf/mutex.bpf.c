@@ -174,7 +174,12 @@ static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pendi
 /* The requester's call stack (user stack for pthread, kernel stack for kernel). */
 static __always_inline __s32 request_stack(void *ctx, __u64 stack_flags)
 {
-	return capture_stacks ? bpf_get_stackid(ctx, &stacks, stack_flags) : -1;
+	if (!capture_stacks)
+		return -1;
+	__s32 id = bpf_get_stackid(ctx, &stacks, stack_flags);
+	if (id < 0)
+		count(CNT_STACK_FAILED);
+	return id;
 }
 
 static __always_inline __u64 return_address(struct pt_regs *ctx)
@@ -193,7 +198,8 @@ static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts,
 		.ts = ts, .lock = lock, .caller = return_address(ctx), .pid = id >> 32, .tid = tid,
 		.stack_id = stack_id, .flags = flags, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
 	};
-	bpf_map_update_elem(&pending, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&pending, &tid, &call, BPF_ANY) != 0)
+		count(CNT_PENDING_FULL);
 	return call.caller;
 }
 
@@ -400,7 +406,8 @@ static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u6
 		.ts = ts, .lock = lock, .caller = caller, .pid = id >> 32, .tid = tid,
 		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
 	};
-	bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY) != 0)
+		count(CNT_PENDING_FULL);
 	return 0;
 }
 
@@ -544,7 +551,8 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 		.ts = ts, .lock = (__u64)lock, .caller = 0, .pid = id >> 32, .tid = (__u32)id,
 		.stack_id = request_stack(ctx, 0), .flags = flags, .depth = 0, .func = FN_KERNEL_CONTENTION,
 	};
-	bpf_map_update_elem(&contention_pending, &key, &call, BPF_NOEXIST);
+	if (bpf_map_update_elem(&contention_pending, &key, &call, BPF_NOEXIST) != 0)
+		count(CNT_PENDING_FULL);
 	return 0;
 }
 

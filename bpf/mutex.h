@@ -92,8 +92,10 @@ struct pending_call {
 
 /* Per-CPU counters, index into the `counters` map. */
 enum mutex_counter {
-	CNT_DROPPED = 0, /* events lost: the ring buffer was full */
-	CNT_MAX = 1,
+	CNT_DROPPED = 0,      /* events lost: the ring buffer was full */
+	CNT_STACK_FAILED = 1, /* call stacks not taken: the stack map was full, or a hash collision */
+	CNT_PENDING_FULL = 2, /* lock calls not followed: no room in a pending map */
+	CNT_MAX = 3,
 };
 
 #endif

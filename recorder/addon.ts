@@ -32,6 +32,13 @@ export interface PendingCall {
   func: number;
 }
 
+/** What went wrong inside the BPF programs, counted there (bpf/mutex.h enum mutex_counter). */
+export interface ProbeCounters {
+  dropped: number; // events lost: the ring buffer was full
+  stackFailed: number; // call stacks not taken (stack map full, or a hash collision)
+  pendingFull: number; // lock calls not followed: no room in a pending map
+}
+
 export interface BpfSession {
   programs(): string[];
   setGlobal(name: string, value: number): void;
@@ -49,7 +56,7 @@ export interface BpfSession {
   setWindow(startNs: bigint, endNs: bigint): void;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
   pendingCalls(): PendingCall[];
-  counters(): { dropped: number };
+  counters(): ProbeCounters;
   detach(): void;
   close(): void;
 }

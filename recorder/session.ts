@@ -360,9 +360,11 @@ async function pump(
   }
   if (tty) process.stderr.write('\r\x1b[K');
 
-  const dropped = session.counters().dropped;
+  const counters = session.counters();
+  const dropped = counters.dropped;
   // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
   write(() => store.finish(stopReason, endTs, dropped, targetExit), true);
+  write(() => store.setProbeFailures(counters), true);
   const { threads, locks } = store.counts();
   if (!store.close()) {
     process.stderr.write(

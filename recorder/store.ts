@@ -291,6 +291,11 @@ export class RunStore {
     })();
   }
 
+  /** What the BPF programs counted going wrong (bpf/mutex.h mutex_counter), besides drops. */
+  setProbeFailures(counters: { stackFailed: number; pendingFull: number }): void {
+    this.db.prepare('UPDATE run SET probe_failures = ? WHERE id = 1').run(JSON.stringify({ stackFailed: counters.stackFailed, pendingFull: counters.pendingFull }));
+  }
+
   counts(): { threads: number; locks: number } {
     const threads = (this.db.prepare('SELECT count(*) AS n FROM threads').get() as { n: number }).n;
     const locks = (this.db.prepare('SELECT count(DISTINCT lock) AS n FROM events').get() as { n: number }).n;

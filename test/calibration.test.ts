@@ -33,6 +33,8 @@ describe('probe-cost calibration', () => {
   test('every recording measures what its probes add to a lock call and to a hold, and keeps it in the run file', () => {
     const db = new Database(uncontended, { readonly: true });
     const cost = JSON.parse(db.prepare('SELECT probe_cost FROM run').pluck().get() as string) as ProbeCost;
+    // and what went wrong inside the programs (nothing, here)
+    assert.deepEqual(JSON.parse(db.prepare('SELECT probe_failures FROM run').pluck().get() as string), { stackFailed: 0, pendingFull: 0 });
     db.close();
     assert.ok(cost.pairs >= 1000, `${cost.pairs} calibration pairs`);
     assert.ok(cost.waitNs > 100 && cost.holdNs > 100, `wait ${cost.waitNs} ns, hold ${cost.holdNs} ns: probes are not free`);

@@ -346,7 +346,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// counters(): { dropped } summed over CPUs since load.
+// counters(): { dropped, stackFailed, pendingFull } summed over CPUs since load (mutex.h mutex_counter).
 Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "counters") : nullptr;
@@ -360,6 +360,8 @@ Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("dropped", totals[CNT_DROPPED]);
+  out.Set("stackFailed", totals[CNT_STACK_FAILED]);
+  out.Set("pendingFull", totals[CNT_PENDING_FULL]);
   return out;
 }
 
