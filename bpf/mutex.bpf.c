@@ -37,10 +37,12 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Call stacks of requests; the loader sizes values to --stack-depth frames. */
+/* Call stacks of requests; the loader sizes values to --stack-depth frames, and the number of
+ * entries to what 16 MiB holds (at most 65536): a hash of that many buckets, where a stack whose
+ * bucket is taken by another is lost (counted: CNT_STACK_FAILED). */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 65536);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");

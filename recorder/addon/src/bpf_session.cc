@@ -147,12 +147,17 @@ Napi::Value BpfSession::SetRingBufferSize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setStackDepth(frames): the stack map's values hold this many frames (1..127), before load().
+// setStackDepth(frames): the stack map's values hold this many frames (1..127), its buckets 16 MiB of them; before load().
 Napi::Value BpfSession::SetStackDepth(const Napi::CallbackInfo& info) {
   bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "stacks") : nullptr;
   if (!map) return Fail(info.Env(), "BPF object has no stacks map");
   uint32_t frames = info[0].As<Napi::Number>().Uint32Value();
   int err = bpf_map__set_value_size(map, frames * sizeof(__u64));
+  // As many buckets as 16 MiB of stacks holds, a power of two: 65536 at 32 frames, 16384 at 127.
+  constexpr size_t kStackMapBytes = 16u << 20;
+  uint32_t entries = 65536;
+  while (entries > 4096 && size_t(entries) * frames * sizeof(__u64) > kStackMapBytes) entries /= 2;
+  if (!err) err = bpf_map__set_max_entries(map, entries);
   if (err) return Fail(info.Env(), DescribeError("cannot size the stack map", err));
   return info.Env().Undefined();
 }
