@@ -26,7 +26,8 @@ export function openRunDatabase(path: string): Database.Database {
   const walMode = header[18] === 2;
   if (walMode && !existsSync(`${path}-wal`)) {
     throw new UserError(
-      `${path} was left in WAL mode by its recorder (killed, or still recording) and ${path}-wal is not beside it: copy ${path}-wal along with it (its last events are there)`,
+      `${path} is in WAL mode and ${path}-wal is not beside it: if its recorder was killed, its last events are in ${path}-wal (copy it along); ` +
+        `if the file is complete, sqlite3 ${path} 'PRAGMA journal_mode=DELETE' makes it self-contained`,
     );
   }
   try {

@@ -9,6 +9,7 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export class StopRequests {
   reason: string | null = null;
   private signals = 0;
+  private finished = false;
   private wake: (() => void) | null = null;
   private readonly handler = (signal: NodeJS.Signals): void => this.onSignal(signal);
 
@@ -39,11 +40,13 @@ export class StopRequests {
     });
   }
 
+  /** The file is finished: a signal from now on, as the recorder exits, is ignored (never kills it half-way through its summary). */
   close(): void {
-    for (const s of SIGNALS) process.off(s, this.handler);
+    this.finished = true;
   }
 
   private onSignal(signal: NodeJS.Signals): void {
+    if (this.finished) return;
     this.signals++;
     if (this.signals === 1) this.request(signal === 'SIGINT' ? 'interrupted (SIGINT)' : `stopped (${signal})`);
     else if (this.signals === 2) process.stderr.write('\nmutex-rec: stopping, please wait: the run file is being finished (a third signal hurries it: no more names)\n');

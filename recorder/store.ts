@@ -41,6 +41,10 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'ENOSPC' || /disk is full|no space left/i.test(String((err as Error).message));
 }
 
+/** Rows (and spooled batches) a naming pass while recording reads at most (RunStore.addresses). */
+const ADDRESS_SCAN_ROWS = 100_000;
+const ADDRESS_SCAN_BATCHES = 20;
+
 function isBusy(err: unknown): boolean {
   return /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '');
 }
@@ -254,11 +258,15 @@ export class RunStore {
 
   /**
    * Addresses to name, signed (kernel ones negative): code (callers, stack frames) and data
-   * (locks), of what was written since the last call, or (all) of the whole run.
+   * (locks), of what was written since the last call, or (all) of the whole run. Since the last
+   * call means at most the last ADDRESS_SCAN_ROWS rows (or spooled batches): a pass costs at most
+   * ~20 ms whatever the event rate, and the addresses a lock or call site has are seen again.
    */
   addresses(all = false): { code: number[]; data: number[] } {
     const [lastEvent, lastSpool] = this.db.prepare('SELECT (SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM event_spool)').raw(true).get() as [number, number];
-    const from = all ? { event: 0, spool: 0 } : this.addressedUpTo;
+    const from = all
+      ? { event: 0, spool: 0 }
+      : { event: Math.max(this.addressedUpTo.event, lastEvent - ADDRESS_SCAN_ROWS), spool: Math.max(this.addressedUpTo.spool, lastSpool - ADDRESS_SCAN_BATCHES) };
     const list = (column: string): number[] => {
       const rows = this.db.prepare(`SELECT DISTINCT ${column} FROM events WHERE id > ? AND id <= ? AND ${column} != 0`).pluck().all(from.event, lastEvent) as number[];
       const spooled = this.db

@@ -189,7 +189,7 @@ describe('16. messages that said the wrong thing', () => {
     db.pragma('journal_mode = WAL');
     db.close();
     for (const side of ['-wal', '-shm']) rmSync(path + side, { force: true });
-    assertOneLine(await mutexAnalyze(['report', path]), /left in WAL mode .*run\.db-wal is not beside it/, 'no -wal');
+    assertOneLine(await mutexAnalyze(['report', path]), /run\.db is in WAL mode and .*run\.db-wal is not beside it/, 'no -wal');
     assert.deepEqual(readdirSync(killed), ['run.db']);
   });
 

@@ -54,6 +54,7 @@ describe('1. reading a run while it is recorded', () => {
     writeRunFile(path, events, { endReason: null });
     const writer = new Database(path);
     writer.pragma('journal_mode = WAL');
+    writer.prepare('UPDATE run SET drop_count = 0').run(); // a recorder has written: its -wal exists
     const run = RunFile.open(path);
     try {
       // a live recorder appends after the analyzer opened the file
@@ -101,19 +102,22 @@ describe('1. reading a run while it is recorded', () => {
 });
 
 describe('2. signals during the stop', () => {
-  test('a second SIGINT while stopping is told to wait; the run is finished, one file', async () => {
+  test('a second SIGINT while stopping is told to wait, a third hurries the stop; the run is finished, one file', async () => {
     const path = joinPath(dir, 'twice.db');
-    const rec = await startRec(['-o', path, '--', steady, '2', '100']);
+    // A target that ignores SIGTERM keeps the stop waiting (its grace period) for the third signal.
+    const rec = await startRec(['-o', path, '--', steady, '--ignore-term', '2', '100']);
     await sleep(300);
     rec.child.kill('SIGINT');
     await sleep(200);
-    rec.child.kill('SIGINT');
-    await sleep(1400);
-    rec.child.kill('SIGINT'); // after the detach: the handlers must still be there
+    rec.child.kill('SIGINT'); // during the detach: handled right after it
+    await waitFor(rec.child.stderr!, /stopping, please wait/);
+    rec.child.kill('SIGINT'); // later in the stop: the handlers must still be there
     const r = await rec.done;
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /stopping, please wait/);
-    assert.equal(runRow(path).end_reason, 'interrupted (SIGINT)');
+    assert.match(r.stderr, /hurrying the stop/);
+    const row = runRow(path);
+    assert.equal(row.end_reason, 'interrupted (SIGINT)');
+    assert.equal(row.target_exit, 'signal SIGKILL');
     assert.ok(!existsSync(`${path}-wal`) && !existsSync(`${path}-shm`));
   });
 });
