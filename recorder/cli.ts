@@ -136,5 +136,12 @@ runCli('mutex-rec', async () => {
       `in ${summary.seconds.toFixed(2)} s into ${summary.output}; stopped: ${summary.endReason}.${method}${dropNote} ` +
       `Analyze it with: mutex-analyze report ${summary.output}\n`,
   );
+  if (summary.withoutSymbols.length > 0) {
+    const { debugSymbolsHint } = await import('./debuginfo');
+    process.stderr.write(
+      `mutex-rec: no symbol table for ${summary.withoutSymbols.join(', ')} (stripped, and no separate debug info under /usr/lib/debug): ` +
+        `their frames are named from exported symbols or as object+offset. For names, ${debugSymbolsHint(summary.withoutSymbols)}.\n`,
+    );
+  }
   return summary.diskFull ? 1 : 0; // the run is kept, but cut short
 });

@@ -24,6 +24,8 @@ export interface ElfObject {
   /** Virtual address (as symbols give it) of a file offset; past the file data, into .bss. */
   addressOfOffset(fileOffset: number): number | null;
   interpreter: string | null; // PT_INTERP: the dynamic loader of an executable
+  hasSymtab: boolean; // a .symtab (the full symbol table): false for a stripped object, which has .dynsym only
+  debugLink: { file: string; crc: number } | null; // .gnu_debuglink: the separate debug file's name and CRC-32
 }
 
 const SHT_SYMTAB = 2;
@@ -106,6 +108,8 @@ export function readElf(path: string): ElfObject {
       return seg ? fileOffset - seg.offset + seg.vaddr : null;
     },
     interpreter: readInterpreter(bytes),
+    hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
+    debugLink: readDebugLink(bytes, sections),
   };
 }
 
@@ -211,6 +215,16 @@ function readBuildId(data: Buffer, sections: Section[]): string | null {
     }
   }
   return null;
+}
+
+/** .gnu_debuglink: a NUL-terminated file name, padded to 4 bytes, then the debug file's CRC-32. */
+function readDebugLink(data: Buffer, sections: Section[]): { file: string; crc: number } | null {
+  const link = sections.find((s) => s.name === '.gnu_debuglink');
+  if (!link || link.size < 8) return null;
+  const file = cString(data, link.offset);
+  const crcAt = link.offset + align4(file.length + 1);
+  if (file === '' || crcAt + 4 > link.offset + link.size) return null;
+  return { file, crc: data.readUInt32LE(crcAt) };
 }
 
 function align4(n: number): number {

@@ -29,6 +29,11 @@ export class RunNamer {
     this.store.setBuildIds(this.user.buildIds());
   }
 
+  /** Objects whose addresses were named without a full symbol table (stripped, no debug file found). */
+  withoutSymbols(): string[] {
+    return this.user.withoutSymbols();
+  }
+
   private name(code: number[], data: number[], ksyms: KernelSymbols): void {
     const fresh = (a: number[]): number[] => a.filter((x) => !this.named.has(x));
     code = fresh(code);

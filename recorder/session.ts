@@ -53,6 +53,7 @@ export interface RecordSummary {
   targetExit: string | null;
   kernelMethod: KernelMethod | null;
   diskFull: boolean; // the recording stopped because the run file's disk was full
+  withoutSymbols: string[]; // objects that named addresses with no symbol table of their own or separate debug info
 }
 
 interface Target {
@@ -151,7 +152,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     }
     const namer = new RunNamer(store, ksyms);
     const summary = await pump(session, store, target, mappings, opts, output, window, stops, namer, probeCost);
-    return { ...summary, kernelMethod: loaded.kernelMethod };
+    return { ...summary, kernelMethod: loaded.kernelMethod, withoutSymbols: namer.withoutSymbols() };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
     throw err;
@@ -261,7 +262,7 @@ async function pump(
   stops: StopRequests,
   namer: RunNamer,
   probeCost: ProbeCost | null,
-): Promise<Omit<RecordSummary, 'kernelMethod'>> {
+): Promise<Omit<RecordSummary, 'kernelMethod' | 'withoutSymbols'>> {
   const printer = opts.print ? new LivePrinter(process.stdout, probeCost) : null;
   const tty = process.stderr.isTTY === true && !opts.quiet;
   const status = tty && !opts.print ? new StatusLine(process.stderr) : null;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
 
+import { DEFAULT_DEBUG_DIRS, findDebugFile, withDebugSymbols } from './debuginfo';
 import { readElf, type ElfObject } from './elf';
 import { findMapping } from '../core/mappings';
 import type { Mapping } from './mappings';
@@ -17,17 +18,33 @@ interface SortedSymbols {
   sizes: number[];
 }
 
+interface LoadedObject {
+  elf: ElfObject;
+  code: SortedSymbols;
+  data: SortedSymbols;
+  fullSymbols: boolean; // a .symtab, its own or its separate debug file's; else .dynsym only
+  used: boolean; // it named an address
+}
+
 /**
- * Names user-space addresses from the ELF symbols (.symtab, else .dynsym) of the objects the
- * target had mapped. Runs when the recording ends, from the recorded mappings, so it works after
- * the target exited. C++ names are demangled with c++filt when it is installed.
+ * Names user-space addresses from the ELF symbols of the objects the target had mapped: .symtab;
+ * for a stripped object, the .symtab of its separate debug file (recorder/debuginfo.ts), with its
+ * .dynsym; else .dynsym alone. Runs while recording and when it ends, from the recorded mappings,
+ * so it works after the target exited. C++ names are demangled with c++filt when it is installed.
  */
 export class UserSymbolizer {
   private mappings: Mapping[] = [];
-  private readonly objects = new Map<string, { elf: ElfObject; code: SortedSymbols; data: SortedSymbols } | null>();
+  private readonly objects = new Map<string, LoadedObject | null>();
+  private readonly debugDirs: readonly string[];
 
-  constructor(mappings: Mapping[]) {
+  constructor(mappings: Mapping[], opts: { debugDirs?: readonly string[] } = {}) {
     this.setMappings(mappings);
+    this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
+  }
+
+  /** Objects that named addresses with no full symbol table (stripped, no debug file found). */
+  withoutSymbols(): string[] {
+    return [...this.objects].filter(([, o]) => o && o.used && !o.fullSymbols).map(([path]) => path);
   }
 
   /** The mappings known now (they grow while recording); objects already read are kept. */
@@ -62,6 +79,7 @@ export class UserSymbolizer {
     const module = basename(mapping.path);
     const fileOffset = address - mapping.start + mapping.offset;
     const object = this.load(mapping.path);
+    if (object) object.used = true;
     const vaddr = object?.elf.addressOfOffset(fileOffset) ?? null;
     const symbol = object && vaddr !== null ? lookup(kind === 'code' ? object.code : object.data, vaddr, kind) : null;
     if (symbol) return { name: symbol, module, kind };
@@ -70,12 +88,14 @@ export class UserSymbolizer {
   }
 
 
-
-  private load(path: string) {
+  private load(path: string): LoadedObject | null {
     if (!this.objects.has(path)) {
       try {
         const elf = readElf(path);
-        this.objects.set(path, { elf, code: sorted(elf.functions), data: sorted(elf.data) });
+        const debug = elf.hasSymtab ? null : findDebugFile(elf, this.debugDirs);
+        const functions = debug ? withDebugSymbols(elf.functions, debug.functions) : elf.functions;
+        const data = debug ? withDebugSymbols(elf.data, debug.data) : elf.data;
+        this.objects.set(path, { elf, code: sorted(functions), data: sorted(data), fullSymbols: elf.hasSymtab || debug !== null, used: false });
       } catch {
         this.objects.set(path, null); // gone or unreadable: module+offset names only
       }
