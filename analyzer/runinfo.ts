@@ -30,7 +30,9 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
     warnings.push(`${formatCount(m.dropCount)} events were dropped while recording (ring buffer full): acquisitions around them are missing or cut; record again with a larger --ringbuf-mb`);
   }
   if (m.probeFailures && m.probeFailures.stackFailed > 0) {
-    warnings.push(`${formatCount(m.probeFailures.stackFailed)} call stacks could not be taken (the stack map was full): those lock calls have their call site only; record again with fewer --stack-depth frames`);
+    warnings.push(
+      `${formatCount(m.probeFailures.stackFailed)} call stacks could not be taken (their slot in the stack map held another stack: code without frame pointers makes many distinct stacks): those lock calls have their call site only; record again with a smaller --stack-depth (8)`,
+    );
   }
   if (m.probeFailures && m.probeFailures.pendingFull > 0) {
     warnings.push(`${formatCount(m.probeFailures.pendingFull)} lock calls were not followed (the probes' map of calls in progress was full): their acquisitions are missing`);
