@@ -180,6 +180,17 @@ describe('16. messages that said the wrong thing', () => {
     assert.ok(!existsSync(joinPath(dir, 'k2.db')));
   });
 
+  test('a process /proc will not show is named so, not said to have exited', async (t) => {
+    try {
+      readFileSync('/proc/1/maps');
+      t.skip('/proc/1/maps is readable here: no process to be refused');
+      return;
+    } catch {
+      // refused, as in a container whose init is not dumpable
+    }
+    assertOneLine(await mutexRec(['--pid', '1', '-d', '1', '-o', joinPath(dir, 'p1.db')]), /cannot read \/proc\/1\/maps \(EACCES\)/, '--pid 1');
+  });
+
   test('a killed run copied without its -wal is named so, and nothing is created beside it', async () => {
     const killed = joinPath(dir, 'killed-copy');
     mkdirSync(killed);
