@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 
-import { runCli, UserError } from '../core/errors';
+import { runCli, setVerbose, UserError } from '../core/errors';
 import { ClosedPipe } from './output';
 import { progressSettings } from './progress';
 import { registerDiff } from './commands/diff';
@@ -45,9 +45,13 @@ registerExport(program, run);
 registerHtml(program, run);
 
 // --quiet, on every command: no progress line.
-for (const command of program.commands) command.option('-q, --quiet', 'no progress line on the terminal');
+for (const command of program.commands) {
+  command.option('-q, --quiet', 'no progress line on the terminal');
+  command.option('-v, --verbose', "an internal error's stack trace");
+}
 program.hook('preAction', (_program, command) => {
   progressSettings.quiet = command.opts().quiet === true;
+  setVerbose(command.opts().verbose === true);
 });
 
 runCli('mutex-analyze', async () => {

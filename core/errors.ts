@@ -8,6 +8,13 @@ export class UserError extends Error {
 
 export const EXIT_USAGE = 2;
 
+let verbose = false;
+
+/** --verbose: an internal error's stack trace too. */
+export function setVerbose(on: boolean): void {
+  verbose = on;
+}
+
 /** Runs a CLI's main function and turns failures into one-line messages and exit codes. */
 export function runCli(tool: string, main: () => Promise<number | void>): void {
   main().then(
@@ -22,7 +29,7 @@ export function runCli(tool: string, main: () => Promise<number | void>): void {
       }
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`${tool}: internal error: ${message}\n`);
-      if (process.env.MUTEX_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       process.exitCode = 1;
     },
   );

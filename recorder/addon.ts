@@ -74,6 +74,8 @@ interface Addon {
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };
   /** Uncontended lock/unlock pairs of a private mutex on a new thread (recorder/calibrate.ts). */
   runLockPairs(pairs: number): { tid: number; ns: number };
+  /** libbpf's info and warning messages on stderr (mutex-rec --verbose). */
+  setVerbose(on: boolean): void;
   spawnStopped(path: string, argv: string[], env: string[]): { pid: number; execErrorFd: number };
   resume(pid: number, execErrorFd: number): string | null;
   pollChild(pid: number): { code: number | null; signal: number | null } | null;

@@ -4,7 +4,7 @@
 // 1 M events/s, for no measurable gain in speed).
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { runCli, UserError } from '../core/errors';
+import { runCli, setVerbose, UserError } from '../core/errors';
 import { record } from './session';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,6 +38,7 @@ const program = new Command('mutex-rec')
   .option('-o, --output <file>', 'run file to write (default: mutex-<pid>-<yyyymmdd-hhmmss>.db)')
   .option('-f, --force', 'overwrite the output file if it exists', false)
   .option('-q, --quiet', 'no status or progress line on the terminal', false)
+  .option('-v, --verbose', "libbpf's messages while the probes are loaded and attached, and an internal error's stack trace", false)
   .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
   .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
   .addOption(
@@ -99,7 +100,10 @@ runCli('mutex-rec', async () => {
     pollMs: number;
     writeAtStop: boolean;
     probeOffsets: 'emulated' | 'entry';
+    verbose: boolean;
   }>();
+  setVerbose(opts.verbose);
+  if (opts.verbose) (await import('./addon')).addon.setVerbose(true);
   if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
   const command = program.args.length > 0 ? program.args : undefined;
   const ringBufferBytes = opts.ringbufMb * 1024 * 1024;

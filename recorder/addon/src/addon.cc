@@ -18,12 +18,18 @@ static Napi::Value ClockPair(const Napi::CallbackInfo& info) {
   return out;
 }
 
+static Napi::Value SetVerbose(const Napi::CallbackInfo& info) {
+  SetLibbpfVerbose(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfPrinter();
   exports.Set("BpfSession", BpfSession::Define(env));
   exports.Set("MmapWatcher", MmapWatcher::Define(env));
   exports.Set("clockPair", Napi::Function::New(env, ClockPair));
   exports.Set("runLockPairs", Napi::Function::New(env, RunLockPairs));
+  exports.Set("setVerbose", Napi::Function::New(env, SetVerbose));
   exports.Set("maxDrain", Napi::Number::New(env, double(BpfSession::kMaxDrainEvents)));
   DefineProcessFunctions(env, exports);
   return exports;

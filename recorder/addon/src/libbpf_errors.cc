@@ -6,6 +6,7 @@
 #include <string.h>
 
 static std::string last_message;
+static bool verbose = false;
 
 static int Print(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
@@ -15,11 +16,12 @@ static int Print(enum libbpf_print_level level, const char* format, va_list args
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (text.rfind("libbpf: ", 0) == 0) text.erase(0, 8);
   if (level == LIBBPF_WARN && !text.empty()) last_message = text;
-  if (getenv("MUTEX_REC_LIBBPF_VERBOSE")) fprintf(stderr, "%s\n", text.c_str());
+  if (verbose) fprintf(stderr, "libbpf: %s\n", text.c_str());
   return 0;
 }
 
 void InstallLibbpfPrinter() { libbpf_set_print(Print); }
+void SetLibbpfVerbose(bool on) { verbose = on; }
 std::string LastLibbpfMessage() { return last_message; }
 void ClearLibbpfMessage() { last_message.clear(); }
 

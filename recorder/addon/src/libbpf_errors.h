@@ -4,6 +4,8 @@
 #include <string>
 
 void InstallLibbpfPrinter();
+// mutex-rec --verbose: libbpf's info and warning messages on stderr.
+void SetLibbpfVerbose(bool on);
 std::string LastLibbpfMessage();
 void ClearLibbpfMessage();
 std::string DescribeError(const std::string& what, int err);
