@@ -39,7 +39,7 @@ const program = new Command('mutex-rec')
   .option('-f, --force', 'overwrite the output file if it exists', false)
   .option('-q, --quiet', 'no status or progress line on the terminal', false)
   .option('-v, --verbose', "libbpf's messages while the probes are loaded and attached, and an internal error's stack trace", false)
-  .option('--print', "print each acquisition as it completes, in the origin's format (µs)", false)
+  .option('--print', "print each acquisition as it completes, one line each: PID TID COMM LOCK, its request, acquired and released times and its wait and hold (µs)", false)
   .option('--lib <path>', 'also probe this object (a statically linked executable, a second libc); repeatable', collect, [])
   .addOption(
     new Option(

@@ -9,7 +9,7 @@ import { integer, lockAddress, RAW_FLAG, RAW_HELP, seconds, type ActionRunner } 
 export function registerEvents(program: Command, run: ActionRunner): void {
   program
     .command('events')
-    .description("the joined acquisitions, one line each in the origin's format (times in µs since the run start)")
+    .description("the joined acquisitions, one line each: PID TID COMM LOCK, request, acquired and released times (µs since the run start), wait and hold (µs)")
     .argument('<run.db>', 'run file written by mutex-rec')
     .option('--tid <tid>', 'only this thread', integer('--tid', 1))
     .option('--lock <address>', 'only this lock', lockAddress)
