@@ -22,6 +22,7 @@ export interface LockIdentity {
   key: string; // what runs are matched by
   name: string; // readable: the object's name, `mutex@SITE` (SITE: the innermost call site), or the address
   strength: 'object' | 'stack' | 'callsite' | 'address';
+  frames?: string[]; // 'stack': the frames of the stack that names it, innermost (the lock function) first, then SITE
 }
 
 /** Where a lock is acquired from: its call site and stack (0 and null when none). */
@@ -94,7 +95,8 @@ export function lockIdentity(sites: SiteNamer, use: ClassUse): LockIdentity {
   // is named by the first of its sites, with how many more it has.
   parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const name = parts.length > 1 ? `${parts[0].name} (+${parts.length - 1})` : parts[0].name;
-  return { key: parts.map((p) => p.key).join(' | '), name, strength: parts.some((p) => p.strength === 'stack') ? 'stack' : 'callsite' };
+  const strength = parts.some((p) => p.strength === 'stack') ? 'stack' : 'callsite';
+  return { key: parts.map((p) => p.key).join(' | '), name, strength, ...(parts[0].frames ? { frames: parts[0].frames } : {}) };
 }
 
 /** One request site as (part of) a class: `mutex@SITE`, keyed by its whole stack when it has one. */
@@ -105,7 +107,8 @@ function siteIdentity(sites: SiteNamer, { caller, stackId }: RequestSite): LockI
   if (stackId === null) return { key: name, name, strength: 'callsite' };
   // The frames as names, not addresses: stable across ASLR and restarts. Where the walk was cut
   // does not count: the garbage past it must not make two classes of one.
-  return { key: `${name} ${sites.frames(stackId, caller).names.join(';')}`, name, strength: 'stack' };
+  const frames = sites.frames(stackId, caller).names;
+  return { key: `${name} ${frames.join(';')}`, name, strength: 'stack', frames };
 }
 
 export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number, LockIdentity> {
@@ -113,10 +116,14 @@ export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number,
 }
 
 /**
- * What each identity is shown as: its name, unless another class of these shares it (two stacks
- * through one innermost call site): then a stack class's name gets `~` and 6 hex digits of a hash
- * of its frames (`mutex@rw_pr_wrlock+0xf~3fa9c1`), the same for the same stack in every run and
- * output. A class without a stack keeps the bare name.
+ * What each identity is shown as: its name, unless other classes of these share it (stacks through
+ * one innermost call site: a lock wrapper, like pigz's possess(), that every lock goes through).
+ * Then a class with a stack is named by the first frame of its stack that tells it apart from the
+ * others there, the wrapper's caller: `mutex@compress_thread+0x80` rather than `mutex@possess+0x12`.
+ * Where that frame does not tell it apart (a stack that is a prefix of another, or two classes
+ * whose first distinct frames have one name), `~` and 6 hex digits of a hash of its frames follow
+ * (`mutex@rw_pr_wrlock+0xf~3fa9c1`), the same for the same stack in every run and output. A class
+ * without a stack keeps the bare name.
  */
 export function identityLabels(identities: Iterable<LockIdentity>): Map<string, string> {
   const byName = new Map<string, Map<string, LockIdentity>>(); // name -> key -> identity
@@ -125,11 +132,35 @@ export function identityLabels(identities: Iterable<LockIdentity>): Map<string, 
     if (!keys) byName.set(id.name, (keys = new Map()));
     keys.set(id.key, id);
   }
-  const labels = new Map<string, string>();
+  const proposed = new Map<string, { id: LockIdentity; label: string; shared: boolean }>(); // by key
   for (const [name, keys] of byName) {
-    for (const [key, id] of keys) labels.set(key, keys.size > 1 && id.strength === 'stack' ? `${name}~${shortHash(key)}` : name);
+    const group = [...keys.values()];
+    for (const id of group) {
+      const label = group.length > 1 && id.strength === 'stack' ? throughWrapper(id, group) : name;
+      proposed.set(id.key, { id, label, shared: group.length > 1 });
+    }
+  }
+  const uses = new Map<string, number>();
+  for (const p of proposed.values()) uses.set(p.label, (uses.get(p.label) ?? 0) + 1);
+  const labels = new Map<string, string>();
+  for (const [key, { id, label, shared }] of proposed) {
+    // Still not unique (in its group, or against another class's name): its stack's hash too.
+    const hashed = id.strength === 'stack' && uses.get(label)! > 1 && (shared || label !== id.name);
+    labels.set(key, hashed ? `${label}~${shortHash(key)}` : label);
   }
   return labels;
+}
+
+/** `mutex@FRAME`: FRAME the first frame out from the call site at which no other class of the group has this stack. */
+function throughWrapper(id: LockIdentity, group: LockIdentity[]): string {
+  const frames = id.frames;
+  if (!frames || frames.length < 3 || !id.name.startsWith(`mutex@${frames[1]}`)) return id.name;
+  const others = group.filter((o) => o !== id && o.frames).map((o) => o.frames!);
+  for (let depth = 2; depth < frames.length; depth++) {
+    const shared = others.some((o) => o.length > depth && frames.slice(0, depth + 1).every((f, i) => o[i] === f));
+    if (!shared) return `mutex@${frames[depth]}${id.name.slice(`mutex@${frames[1]}`.length)}`;
+  }
+  return id.name;
 }
 
 /** Names of one run's locks, given in the order they were first seen: a class's second instance is `LABEL#2`, and so on. */

@@ -92,8 +92,8 @@ describe('diff matches heap mutexes by lock class', () => {
     const d = await diff(base, after);
     const rows = lockRows(d);
     assert.equal(rows.length, 2, rows.map((r) => r.lock).join(', '));
+    assert.deepEqual(rows.map((r) => r.lock).sort(), ['mutex@cache_evict+0x20', 'mutex@cache_insert+0x40'], 'two classes through one site: named by the frame that tells them apart');
     for (const row of rows) {
-      assert.match(row.lock, /^mutex@rw_pr_wrlock\+0xf~[0-9a-f]{6}$/, 'two classes through one site: told apart by a hash of the stack');
       assert.deepEqual([row.match, row.status, row.verdict], ['stack', 'matched', '~']);
       assert.deepEqual(row.acquisitions, { base: 400, new: 400 });
       assert.equal(row.metrics.holdP50.changePct, 0);
