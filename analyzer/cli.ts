@@ -12,7 +12,6 @@ import { registerLockOrder } from './commands/lockorder';
 import type { ActionRunner } from './commands/options';
 import { registerReport } from './commands/report';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../package.json').version;
 
 let action: Promise<number | void> = Promise.resolve();

@@ -87,5 +87,4 @@ interface Addon {
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
 export const BPF_OBJECT = join(PACKAGE_ROOT, 'build', 'mutex.bpf.o');
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const addon: Addon = require(join(PACKAGE_ROOT, 'recorder', 'addon', 'build', 'Release', 'mutexbpf.node'));

@@ -7,7 +7,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runCli, setVerbose, UserError } from '../core/errors';
 import { record } from './session';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../package.json').version;
 
 function positiveNumber(name: string) {

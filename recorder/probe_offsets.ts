@@ -72,7 +72,6 @@ export function kernelHandling(bytes: Uint8Array): KernelHandling {
 let iced: typeof Iced | null = null;
 function decoderLibrary(): typeof Iced {
   // Loaded on first use: compiling its WebAssembly takes ~70 ms, which only probe planning needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (iced ??= require('iced-x86') as typeof Iced);
 }
 
