@@ -63,6 +63,22 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
   };
 }
 
+/** Adds one group's counts and samples to another's (not its sites: call-site groups do not use them). */
+export function mergeGroup(into: GroupStats, from: GroupStats): void {
+  if (into.kind === '') into.kind = from.kind;
+  into.acquisitions += from.acquisitions;
+  into.contended += from.contended;
+  into.contendedWaitNs += from.contendedWaitNs;
+  into.condReacquisitions += from.condReacquisitions;
+  into.recursiveEntries += from.recursiveEntries;
+  for (const [ret, n] of from.failed) into.failed.set(ret, (into.failed.get(ret) ?? 0) + n);
+  into.failedTime += from.failedTime;
+  for (const [to, vec] of [[into.waits, from.waits], [into.holds, from.holds], [into.waitTimes, from.waitTimes], [into.holdTimes, from.holdTimes]] as const) {
+    if (to && vec) for (const v of vec.values()) to.push(v);
+  }
+  for (const k of ['heldAtStart', 'heldAtEnd', 'waitingAtEnd', 'cut'] as const) into.open[k] += from.open[k];
+}
+
 /** What the join reports about one call: an acquisition, a failed attempt or an open item. */
 export type JoinedItem = Pick<Acquisition, 'lock' | 'tid' | 'requestCaller' | 'requestStackId'>;
 

@@ -96,7 +96,8 @@ export function lockIdentity(sites: SiteNamer, use: ClassUse): LockIdentity {
   parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const name = parts.length > 1 ? `${parts[0].name} (+${parts.length - 1})` : parts[0].name;
   const strength = parts.some((p) => p.strength === 'stack') ? 'stack' : 'callsite';
-  return { key: parts.map((p) => p.key).join(' | '), name, strength, ...(parts[0].frames ? { frames: parts[0].frames } : {}) };
+  const frames = parts.find((p) => p.frames)?.frames;
+  return { key: parts.map((p) => p.key).join(' | '), name, strength, ...(frames ? { frames } : {}) };
 }
 
 /** One request site as (part of) a class: `mutex@SITE`, keyed by its whole stack when it has one. */
@@ -126,18 +127,19 @@ export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number,
  * without a stack keeps the bare name.
  */
 export function identityLabels(identities: Iterable<LockIdentity>): Map<string, string> {
-  const byName = new Map<string, Map<string, LockIdentity>>(); // name -> key -> identity
+  const bySite = new Map<string, Map<string, LockIdentity>>(); // `mutex@SITE` -> key -> identity
   for (const id of identities) {
-    let keys = byName.get(id.name);
-    if (!keys) byName.set(id.name, (keys = new Map()));
+    const site = id.name.replace(/ \(\+\d+\)$/, ''); // a class of several sites by its first
+    let keys = bySite.get(site);
+    if (!keys) bySite.set(site, (keys = new Map()));
     keys.set(id.key, id);
   }
   const proposed = new Map<string, { id: LockIdentity; label: string; shared: boolean }>(); // by key
-  for (const [name, keys] of byName) {
+  for (const keys of bySite.values()) {
     const group = [...keys.values()];
     for (const id of group) {
-      const label = group.length > 1 && id.strength === 'stack' ? throughWrapper(id, group) : name;
-      proposed.set(id.key, { id, label, shared: group.length > 1 });
+      const label = group.length > 1 && id.strength === 'stack' ? throughWrapper(id, group) : id.name;
+      proposed.set(id.key, { id, label, shared: group.filter((o) => o.name === id.name).length > 1 });
     }
   }
   const uses = new Map<string, number>();
@@ -161,6 +163,31 @@ function throughWrapper(id: LockIdentity, group: LockIdentity[]): string {
     if (!shared) return `mutex@${frames[depth]}${id.name.slice(`mutex@${frames[1]}`.length)}`;
   }
   return id.name;
+}
+
+/**
+ * Lock wrappers: call sites that several lock classes with stacks share as their innermost site
+ * (identityLabels names those classes through them), each with how many frames of the stack all
+ * its classes share (the lock function, the site, and the wrapper's own callers, if several
+ * levels): the frame after those is where a request's stack leaves the wrapper.
+ */
+export function lockWrappers(identities: Iterable<LockIdentity>): Map<string, number> {
+  const bySite = new Map<string, Map<string, string[]>>(); // site -> class key -> frames
+  for (const id of identities) {
+    if (id.strength !== 'stack' || !id.frames || id.frames.length < 2) continue;
+    let classes = bySite.get(id.frames[1]);
+    if (!classes) bySite.set(id.frames[1], (classes = new Map()));
+    classes.set(id.key, id.frames);
+  }
+  const wrappers = new Map<string, number>();
+  for (const [site, classes] of bySite) {
+    if (classes.size < 2) continue;
+    const all = [...classes.values()];
+    let shared = 2;
+    while (all.every((frames) => frames.length > shared && frames[shared] === all[0][shared])) shared++;
+    wrappers.set(site, shared);
+  }
+  return wrappers;
 }
 
 /** Names of one run's locks, given in the order they were first seen: a class's second instance is `LABEL#2`, and so on. */

@@ -1,5 +1,6 @@
 import type { JoinedItem } from './aggregate';
-import { lockIdentities, lockNames, SiteTally } from './identity';
+import type { JoinSink } from '../core/join';
+import { lockIdentities, lockNames, SiteTally, type LockIdentity } from './identity';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
 
@@ -22,7 +23,17 @@ export class LockNameCollector {
   }
 
   names(run: RunFile): Map<number, string> {
+    return lockNames(this.identities(run));
+  }
+
+  /** Each lock's identity (its lock class, for a heap mutex), in the order first seen. */
+  identities(run: RunFile): Map<number, LockIdentity> {
     const uses = [...this.sites].map(([lock, tally]) => ({ lock, sites: tally.classSites() }));
-    return lockNames(lockIdentities(new SiteNamer(run), uses));
+    return lockIdentities(new SiteNamer(run), uses);
+  }
+
+  /** A sink of the join that feeds this collector. */
+  sink(): JoinSink {
+    return { acquisition: (a) => this.acquired(a), failed: (f) => this.seen(f.lock), open: (o) => this.seen(o.lock) };
   }
 }

@@ -1,7 +1,8 @@
 import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
-import { siteGrouping, type SiteAnalysis, type SiteGrouping } from './callsites';
-import { classUse, lockIdentities, lockNames } from './identity';
+import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
+import { LockNameCollector } from './locknames';
+import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
@@ -61,17 +62,23 @@ export interface Report {
 export function buildReport(run: RunFile, opts: ReportOptions): Report {
   // One pass: the rows' grouping and, with --lock, that lock's threads and call sites with it.
   const by = opts.by;
-  const sites = by === 'callsite' || by === 'stack' ? siteGrouping({ by, lock: opts.lock }) : null;
+  const sites = by === 'callsite' || by === 'stack' ? siteGrouping({ lock: opts.lock }) : null;
+  const lockSites = opts.lock !== undefined ? siteGrouping({ lock: opts.lock }) : null;
   const groupings: Grouping[] = [sites ?? lockOrThreadGrouping({ groupBy: by === 'thread' ? 'thread' : 'lock', lock: opts.lock })];
-  if (opts.lock !== undefined) {
-    groupings.push(
-      lockOrThreadGrouping({ groupBy: 'thread', lock: opts.lock }),
-      siteGrouping({ by: 'callsite', lock: opts.lock }),
-      lockOrThreadGrouping({ groupBy: 'lock', lock: opts.lock }),
-    );
+  if (lockSites) {
+    groupings.push(lockOrThreadGrouping({ groupBy: 'thread', lock: opts.lock }), lockSites, lockOrThreadGrouping({ groupBy: 'lock', lock: opts.lock }));
   }
-  const { groups, anomalies } = groupJoined(run, groupings);
-  const main: Analysis | SiteAnalysis = sites ? { groups: groups[0], anomalies, stacks: sites.stacks() } : { groups: groups[0], anomalies };
+  // Call-site rows go through lock wrappers, which the lock classes of the whole run tell.
+  const classes = by === 'callsite' || lockSites ? new LockNameCollector() : null;
+  const { groups, anomalies } = groupJoined(run, groupings, classes ? [classes.sink()] : []);
+  const namer = new SiteNamer(run);
+  const wrappers = classes ? lockWrappers(classes.identities(run).values()) : new Map<string, number>();
+  const callSites = (grouped: Map<number, GroupStats>, stacks: Map<number, StackSite>): SiteAnalysis => {
+    const folded = foldCallSites(namer, grouped, stacks, wrappers);
+    return { groups: folded.groups, anomalies, siteNames: folded.names };
+  };
+  const main: Analysis | SiteAnalysis =
+    by === 'stack' ? { groups: groups[0], anomalies, stacks: sites!.stacks() } : by === 'callsite' ? callSites(groups[0], sites!.stacks()) : { groups: groups[0], anomalies };
   const labels = groupLabels(run, main, opts.by);
   const rows = [...main.groups.values()].map((g) => toRow(g, labels(g.key)));
   rows.sort(comparator(opts.sort));
@@ -87,7 +94,7 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
   if (opts.lock !== undefined) {
     const perThread: Analysis = { groups: groups[1], anomalies };
     const threadLabels = groupLabels(run, perThread, 'thread');
-    const perSite: Analysis = { groups: groups[2], anomalies };
+    const perSite = callSites(groups[2], lockSites!.stacks());
     const siteLabels = groupLabels(run, perSite, 'callsite');
     const whole = groups[3].get(opts.lock);
     report.lock = {
@@ -114,11 +121,12 @@ export function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by:
       return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });
     case 'callsite': {
       const sites = new SiteNamer(run);
-      return (key) => ({ key: formatAddress(key), name: sites.site(key) });
+      const through = 'siteNames' in analysis ? analysis.siteNames : undefined;
+      return (key) => ({ key: formatAddress(key), name: through?.get(key) ?? sites.site(key) });
     }
     case 'stack': {
-      if (!('stacks' in analysis)) throw new Error('stack rows come from a site analysis');
-      const { stacks } = analysis;
+      const stacks = 'stacks' in analysis ? analysis.stacks : undefined;
+      if (!stacks) throw new Error('stack rows come from a site analysis');
       const sites = new SiteNamer(run);
       return (key) => {
         const { stackId, caller } = stacks.get(key)!;

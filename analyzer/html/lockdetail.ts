@@ -22,41 +22,39 @@ export interface LockDetail {
   waitHistogram: number[]; // counts per logBucket
   holdHistogram: number[];
   threads: Map<number, Share>; // by tid
-  callsites: Map<number, Share>; // by request call site
   stacks: Map<number | null, Map<number, Share>>; // by stack id, then call site
 }
 
-/** Per lock: wait and hold histograms on a log axis, and what each thread, call site and stack contributed. */
+/** Per lock: wait and hold histograms on a log axis, and what each thread and (stack, call site) contributed. */
 export class LockDetailSink implements JoinSink {
   readonly locks = new Map<number, LockDetail>();
 
   acquisition(a: Acquisition): void {
     let d = this.locks.get(a.lock);
     if (!d) {
-      d = { waitHistogram: new Array(BUCKETS).fill(0), holdHistogram: new Array(BUCKETS).fill(0), threads: new Map(), callsites: new Map(), stacks: new Map() };
+      d = { waitHistogram: new Array(BUCKETS).fill(0), holdHistogram: new Array(BUCKETS).fill(0), threads: new Map(), stacks: new Map() };
       this.locks.set(a.lock, d);
     }
     if (a.wait !== null) d.waitHistogram[logBucket(a.wait)]++;
     if (a.hold !== null) d.holdHistogram[logBucket(a.hold)]++;
-    add(shareOf(d.threads, a.tid), a);
-    add(shareOf(d.callsites, a.requestCaller), a);
+    addShare(shareOf(d.threads, a.tid), a);
     let byCaller = d.stacks.get(a.requestStackId);
     if (!byCaller) d.stacks.set(a.requestStackId, (byCaller = new Map()));
-    add(shareOf(byCaller, a.requestCaller), a);
+    addShare(shareOf(byCaller, a.requestCaller), a);
   }
 }
 
-function emptyShare(): Share {
+export function emptyShare(): Share {
   return { acquisitions: 0, contended: 0, waitNs: 0, contendedWaitNs: 0, holdNs: 0 };
 }
 
-function shareOf<K>(shares: Map<K, Share>, key: K): Share {
+export function shareOf<K>(shares: Map<K, Share>, key: K): Share {
   let s = shares.get(key);
   if (!s) shares.set(key, (s = emptyShare()));
   return s;
 }
 
-function add(s: Share, a: Acquisition): void {
+export function addShare(s: Share, a: Acquisition): void {
   s.acquisitions++;
   if (a.contended) s.contended++;
   if (a.wait !== null) {

@@ -2,14 +2,15 @@ import { formatAddress } from '../../core/events';
 import { groupJoined, lockOrThreadGrouping, type GroupStats } from '../aggregate';
 import { BlockerTally, blockersReport, type BlockersReport } from '../blockers';
 import { buildDiff, digestRun, type Diff, type VerdictOptions } from '../diff';
-import { classUse, identityLabels, lockIdentities, type LockIdentity } from '../identity';
+import { classUse, identityLabels, lockIdentities, lockWrappers, type LockIdentity } from '../identity';
+import { callSiteOf } from '../callsites';
 import { LockGraphBuilder } from '../lockgraph';
 import { lockOrderReport, type LockOrderReport } from '../lockorder';
 import { groupLabels, toRow, type ReportRow } from '../report';
 import type { RunFile } from '../runfile';
 import { runJson, runWarnings } from '../runinfo';
 import { SiteNamer } from '../sitenames';
-import { BUCKETS_PER_DECADE, LockDetailSink, type LockDetail, type Share } from './lockdetail';
+import { BUCKETS_PER_DECADE, emptyShare, LockDetailSink, type LockDetail, type Share } from './lockdetail';
 import { TimelineSink, type TimelineData } from './timeline';
 
 export const HTML_SCHEMA = 'mutex-analyze.html/1';
@@ -65,10 +66,11 @@ export function buildPage(run: RunFile, opts: { vs?: RunFile[]; verdict: Verdict
     .sort((a, b) => b.contendedWaitNs - a.contendedWaitNs || (b.wait?.total ?? 0) - (a.wait?.total ?? 0) || a.key.localeCompare(b.key));
   const byKey = new Map([...locks.keys()].map((lock) => [formatAddress(lock), lock]));
   const sites = new SiteNamer(run);
+  const wrappers = lockWrappers(lockIdentities(sites, [...locks.values()].map(classUse)).values());
   const details: Record<string, LockDetailData> = {};
   for (const row of rows.slice(0, LIMITS.detailLocks)) {
     const d = detail.locks.get(byKey.get(row.key)!);
-    if (d) details[row.key] = lockDetail(run, sites, d);
+    if (d) details[row.key] = lockDetail(run, sites, d, wrappers);
   }
   const lockorder = lockOrderReport(
     run,
@@ -91,7 +93,28 @@ export function buildPage(run: RunFile, opts: { vs?: RunFile[]; verdict: Verdict
   };
 }
 
-function lockDetail(run: RunFile, sites: SiteNamer, d: LockDetail): LockDetailData {
+/** A lock's shares by call site, through lock wrappers as `report --by callsite` counts them (analyzer/callsites.ts). */
+function callSites(sites: SiteNamer, d: LockDetail, wrappers: Map<string, number>): Map<number, Share> {
+  const out = new Map<number, Share>();
+  for (const [stackId, byCaller] of d.stacks) {
+    for (const [caller, share] of byCaller) {
+      const { at } = callSiteOf(sites, wrappers, stackId, caller);
+      let s = out.get(at);
+      if (!s) out.set(at, (s = emptyShare()));
+      for (const k of ['acquisitions', 'contended', 'waitNs', 'contendedWaitNs', 'holdNs'] as const) s[k] += share[k];
+    }
+  }
+  return out;
+}
+
+function lockDetail(run: RunFile, sites: SiteNamer, d: LockDetail, wrappers: Map<string, number>): LockDetailData {
+  const names = new Map<number, string>();
+  for (const [stackId, byCaller] of d.stacks) {
+    for (const caller of byCaller.keys()) {
+      const { at, name } = callSiteOf(sites, wrappers, stackId, caller);
+      names.set(at, name);
+    }
+  }
   const top = <K>(shares: Map<K, Share>, name: (key: K) => { key: string; name: string }): ShareRow[] =>
     [...shares]
       .sort((x, y) => y[1].waitNs - x[1].waitNs || y[1].holdNs - x[1].holdNs)
@@ -101,7 +124,7 @@ function lockDetail(run: RunFile, sites: SiteNamer, d: LockDetail): LockDetailDa
     waitHistogram: d.waitHistogram,
     holdHistogram: d.holdHistogram,
     threads: top(d.threads, (tid) => ({ key: String(tid), name: run.threadNames.get(tid) ?? '?' })),
-    callsites: top(d.callsites, (caller) => ({ key: formatAddress(caller), name: sites.site(caller) })),
+    callsites: top(callSites(sites, d, wrappers), (at) => ({ key: formatAddress(at), name: names.get(at) ?? sites.site(at) })),
     stacks: [...d.stacks].flatMap(([stackId, byCaller]) => [...byCaller].map(([caller, share]) => ({ stackId, caller, ...share })))
       .sort((x, y) => y.waitNs - x.waitNs || y.holdNs - x.holdNs)
       .slice(0, LIMITS.stacks)
