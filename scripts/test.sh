@@ -3,7 +3,8 @@
 #   scripts/test.sh          everything (as root: installs packages, attaches probes, boots the VM)
 #   scripts/test.sh --unit   the unit tier: no root, no network, no probes, no VM; seconds
 # A test file whose first line is `// tier: probes` attaches real BPF probes, `// tier: vm` boots a
-# kernel under qemu: both need root. Without root, they are skipped with a one-line reason.
+# kernel under qemu, `// tier: browser` drives Debian's chromium, `// tier: native` needs the native
+# addon: all need root to install or run. Without root, they are skipped with a one-line reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,8 @@ for js in $(find dist/test -name '*.test.js' | sort); do
   case $(head -n 1 "$src") in
     '// tier: probes') needs='real BPF probes (root)' ;;
     '// tier: vm') needs='a kernel under qemu (root)' ;;
+    '// tier: browser') needs="Debian's chromium (installed as root)" ;;
+    '// tier: native') needs='the native addon (built with libbpf-dev, as root)' ;;
     *) needs= ;;
   esac
   if [[ -n $needs && $tier == unit ]]; then

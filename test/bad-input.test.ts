@@ -1,3 +1,4 @@
+// tier: probes
 // Issue 12, points 12-16: bad input. Each case is one line on stderr naming the problem (and the
 // fix), exit code 2, no stack trace, nothing left behind; rows that break a run file's invariants
 // are counted and left out with a warning. The recorder cases stop before attaching anything.

@@ -1,3 +1,4 @@
+// tier: probes
 // Issue 12, points 1-7: the recorder and the analyzer under faults (concurrent readers, repeated
 // signals, a full disk, a launched target at the stop, SIGKILL, --force on a live file, a long
 // --poll-ms). End to end: needs root and real probes; each recording is a second or two.

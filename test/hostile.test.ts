@@ -1,3 +1,4 @@
+// tier: probes
 // Issue 12, points 8-11: hostile paths and privacy. Planted links at the run file and its -wal,
 // export's temporary file, the run file's mode and owner, control characters in names.
 // The recorder cases need root (they record a second or stop before attaching anything).

@@ -1,3 +1,4 @@
+// tier: probes
 // Issue 12, point 17: a progress line on a terminal for the recorder's stop and for long analyses
 // (stderr only; none when stderr is not a terminal, none with --quiet). The terminal is a pty made
 // by script(1); the recorder case needs root and real probes.
