@@ -28,13 +28,17 @@ export interface LockDetail {
 /** Per lock: wait and hold histograms on a log axis, and what each thread and (stack, call site) contributed. */
 export class LockDetailSink implements JoinSink {
   readonly locks = new Map<number, LockDetail>();
+  private lastLock = NaN; // the previous acquisition's lock and detail: often the same
+  private lastDetail: LockDetail | undefined;
 
   acquisition(a: Acquisition): void {
-    let d = this.locks.get(a.lock);
+    let d = a.lock === this.lastLock ? this.lastDetail : this.locks.get(a.lock);
     if (!d) {
       d = { waitHistogram: new Array(BUCKETS).fill(0), holdHistogram: new Array(BUCKETS).fill(0), threads: new Map(), stacks: new Map() };
       this.locks.set(a.lock, d);
     }
+    this.lastLock = a.lock;
+    this.lastDetail = d;
     if (a.wait !== null) d.waitHistogram[logBucket(a.wait)]++;
     if (a.hold !== null) d.holdHistogram[logBucket(a.hold)]++;
     addShare(shareOf(d.threads, a.tid), a);
