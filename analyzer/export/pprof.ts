@@ -41,17 +41,19 @@ export interface PprofSummary {
 }
 
 export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSummary } {
-  const totals = new Map<string, SampleTotals>();
+  const totals: SampleTotals[] = [];
+  const index = new Map<number, Map<number | null, Map<number, Map<number, SampleTotals>>>>(); // lock -> stack -> caller -> tid
   const lockNames = new LockNameCollector();
   const anomalies = new Map<string, number>();
   run.join({
     acquisition(a: Acquisition) {
       lockNames.acquired(a);
-      const key = `${a.requestStackId}:${a.requestCaller}:${a.lock}:${a.tid}`;
-      let t = totals.get(key);
+      const byTid = child(child(child(index, a.lock), a.requestStackId), a.requestCaller);
+      let t = byTid.get(a.tid);
       if (!t) {
         t = { stackId: a.requestStackId, caller: a.requestCaller, lock: a.lock, pid: a.pid, tid: a.tid, kind: a.kind, contentions: 0, delay: 0, hold: 0 };
-        totals.set(key, t);
+        byTid.set(a.tid, t);
+        totals.push(t);
       }
       if (a.contended && a.wait !== null) {
         t.contentions++;
@@ -67,7 +69,7 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
   const builder = new ProfileBuilder(run);
   const names = lockNames.names(run);
   const summary: PprofSummary = { samples: 0, contentions: 0, delayNs: 0, holdNs: 0, anomalies };
-  for (const t of totals.values()) {
+  for (const t of totals) {
     if (t.contentions === 0 && t.hold === 0) continue;
     builder.sample(t, names.get(t.lock)!);
     summary.samples++;
@@ -76,6 +78,13 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
     summary.holdNs += t.hold;
   }
   return { profile: builder.profile(runWarnings(run, anomalies)), summary };
+}
+
+/** The map under `key`, made empty when missing. */
+function child<K, K2, V>(maps: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
+  let inner = maps.get(key);
+  if (!inner) maps.set(key, (inner = new Map()));
+  return inner;
 }
 
 /** The gzipped protobuf that `go tool pprof`, Pyroscope and Parca read. */
