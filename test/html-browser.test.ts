@@ -2,12 +2,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
+import { buildPage } from '../analyzer/html/model';
+import { renderPage } from '../analyzer/html/page';
+import { buildReport } from '../analyzer/report';
+import { RunFile } from '../analyzer/runfile';
 import { LockScript } from './lib/lockscript';
 import { ScratchRuns, type SyntheticRunOptions } from './lib/synthetic';
 import { mutexAnalyze, REPO } from './lib/tools';
@@ -148,20 +152,44 @@ describe('mutex-analyze html on a 10 M-event run', () => {
     if (!existsSync(run)) return t.skip(`no ${run}: \`npm run bench:analyzer\` (or node dist/bench/synthetic-run.js ${run} 10000000 --seed 1) writes it`);
     const out = joinPath(OUTPUT, 'report-10M.html');
     rmSync(out, { force: true });
+    const load = loadavg()[0];
     const start = Date.now();
     execFileSync(process.execPath, [joinPath(REPO, 'dist', 'analyzer', 'cli.js'), 'html', run, '-o', out], { stdio: 'ignore' });
     const writeMs = Date.now() - start;
+    const cpu = { html: cpuSeconds(run, (r) => renderPage(buildPage(r, { verdict: VERDICT }))), report: cpuSeconds(run, (r) => buildReport(r, REPORT)) };
     const bytes = statSync(out).size;
     const { page, errors, renderMs } = await open(out);
     await page.screenshot({ path: joinPath(OUTPUT, 'report-10M.png'), fullPage: true });
     await page.close();
-    t.diagnostic(`10M events: ${(bytes / 1e6).toFixed(2)} MB written in ${(writeMs / 1000).toFixed(1)} s, rendered in ${renderMs} ms`);
+    t.diagnostic(
+      `10M events: ${(bytes / 1e6).toFixed(2)} MB written in ${(writeMs / 1000).toFixed(1)} s, rendered in ${renderMs} ms; ` +
+        `CPU ${cpu.html.toFixed(1)} s (report: ${cpu.report.toFixed(1)} s); 1-min load average ${load.toFixed(2)} on ${cpus().length} CPUs`,
+    );
     assert.deepEqual(errors, []);
     assert.ok(bytes <= 5e6, `${bytes} bytes`);
-    assert.ok(writeMs <= 15_000, `${writeMs} ms`);
     assert.ok(renderMs <= 3_000, `${renderMs} ms`);
+    // 15 s is the goal on this machine when nothing else runs; with other work on its CPUs (wall
+    // time then says little), the page must cost at most 30% more CPU than `report` of the same run.
+    if (load < 1) assert.ok(writeMs <= 15_000, `${writeMs} ms`);
+    assert.ok(cpu.html <= 1.3 * cpu.report, `CPU ${cpu.html} s against report's ${cpu.report} s`);
   });
 });
+
+const VERDICT = { alpha: 0.05, thresholdPct: 5, correction: 'holm' } as const;
+const REPORT = { by: 'lock', sort: 'cont-wait', top: 20, format: 'table' } as const;
+
+/** CPU seconds (every thread of this process: the readers too) that `work` takes on the run. */
+function cpuSeconds(path: string, work: (run: RunFile) => unknown): number {
+  const run = RunFile.open(path);
+  try {
+    const before = process.cpuUsage();
+    work(run);
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1e6;
+  } finally {
+    run.close();
+  }
+}
 
 /** Debian's chromium, installed as scripts/setup.sh installs packages (as root, when missing); a reason to skip otherwise. */
 function ensureChromium(): string | false {
