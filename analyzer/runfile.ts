@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { UserError } from '../core/errors';
 import { escapeControl } from '../core/escape';
 import { Stage, type RawEvent } from '../core/events';
-import { flockHolder } from '../core/filelocks';
+import { recorderOf } from '../core/filelocks';
 import { Joiner, type JoinSink } from '../core/join';
 import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
@@ -107,7 +107,7 @@ export class RunFile {
       targetExit: (row.target_exit as string | null) ?? null,
       endReason: (row.end_reason as string | null) ?? null,
       eventCount: Number(row.event_count),
-      recorderPid: row.end_reason === null ? flockHolder(path) : null,
+      recorderPid: row.end_reason === null ? recorderOf(path) : null,
       spooledEvents: hasTable(db, 'event_spool') ? (db.prepare('SELECT coalesce(sum(count), 0) FROM event_spool').pluck().get() as number) : 0,
       dropCount: Number(row.drop_count),
       userProbes: Number(row.user_probes) === 1,

@@ -1,10 +1,17 @@
 import { readFileSync, statSync } from 'node:fs';
 
 /**
- * The process holding an exclusive flock on a file, from /proc/locks: a recorder holds one on its
- * run file until it has finished it (recorder/runpath.ts). Null when none (or the file is gone).
+ * The mutex-rec writing a run file: the process holding the flock on its -wal (recorder/runpath.ts)
+ * until it has finished it. The lock is on the -wal, not the database: on NFS and 9p the kernel
+ * turns flock into a whole-file POSIX lock, which would conflict with SQLite's own byte-range
+ * locks on the database; SQLite never locks the -wal.
  */
-export function flockHolder(path: string): number | null {
+export function recorderOf(runPath: string): number | null {
+  return flockHolder(runPath + '-wal');
+}
+
+/** The process holding an exclusive flock on a file, from /proc/locks. Null when none (or the file is gone). */
+function flockHolder(path: string): number | null {
   let dev: number;
   let ino: number;
   let locks: string;

@@ -2,7 +2,7 @@ import { accessSync, closeSync, constants, fchownSync, fstatSync, lstatSync, ope
 import { dirname } from 'node:path';
 
 import { UserError } from '../core/errors';
-import { flockHolder } from '../core/filelocks';
+import { recorderOf } from '../core/filelocks';
 import { addon } from './addon';
 
 /** The files SQLite keeps beside a database. */
@@ -30,7 +30,7 @@ export function checkOutputPath(path: string, force: boolean): void {
     if (!st.isFile()) throw new UserError(`${file} is not a regular file: give another file name with -o`);
     if (!force) throw new UserError(`${file} already exists: pass --force to overwrite it, or choose another file with -o`);
   }
-  const writer = flockHolder(path);
+  const writer = recorderOf(path);
   if (writer !== null && writer !== process.pid) {
     throw new UserError(`${path} is being written by another mutex-rec (pid ${writer}): choose another file with -o, or stop that recorder first`);
   }
@@ -41,26 +41,32 @@ export function checkOutputPath(path: string, force: boolean): void {
   }
 }
 
+/** The run file as created: its descriptor, and the -wal's, which holds the recorder's flock. */
+export interface CreatedRunFile {
+  fd: number;
+  lockFd: number;
+}
+
 /**
  * Creates the run file and its -wal and -shm exclusively (O_EXCL, O_NOFOLLOW: a planted link or
  * file fails, never followed), mode 0600, owned by the user who ran sudo (SUDO_UID/SUDO_GID) so
- * the analysis needs no root. Holds an exclusive flock on it until the process ends, so neither
- * --force nor another recorder can take it away. With force, an existing file (not one another
- * recorder holds) is removed first. Returns the locked descriptor.
+ * the analysis needs no root. Holds an exclusive flock on the -wal (recorderOf) until the process
+ * ends, so neither --force nor another recorder can take the run away. With force, an existing
+ * file (not one another recorder holds) is removed first.
  */
-export function createRunFile(path: string, force: boolean): number {
+export function createRunFile(path: string, force: boolean): CreatedRunFile {
   checkOutputPath(path, force);
   if (force) for (const file of [path, ...SIDE_FILES.map((s) => path + s)]) if (lstatOrNull(file)) unlinkSync(file);
   const created: string[] = [];
   try {
     const fd = createExclusive(path);
     created.push(path);
-    if (!addon.lockFile(fd)) throw new UserError(`${path} is being written by another mutex-rec: choose another file with -o`);
-    for (const side of ['-wal', '-shm']) {
-      closeSync(createExclusive(path + side));
-      created.push(path + side);
-    }
-    return fd;
+    const lockFd = createExclusive(path + '-wal');
+    created.push(path + '-wal');
+    if (!addon.lockFile(lockFd)) throw new UserError(`${path} is being written by another mutex-rec: choose another file with -o`);
+    closeSync(createExclusive(path + '-shm'));
+    created.push(path + '-shm');
+    return { fd, lockFd };
   } catch (err) {
     for (const file of created) unlinkSync(file);
     if (err instanceof UserError) throw err;

@@ -71,16 +71,21 @@ export class RunStore {
   /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
   static create(path: string, force: boolean, writeAtStop = false): RunStore {
     if (!existsSync(SPOOL_ROWS_PATH)) throw new UserError(`${SPOOL_ROWS_PATH} is missing: build mutex-rec with scripts/build.sh`);
-    const lockFd = createRunFile(path, force);
+    const created = createRunFile(path, force);
+    const { lockFd } = created;
+    let fd: number | null = created.fd; // until SQLite has the file open (checkSameFile)
     const discard = (db: Database.Database | null): void => {
       db?.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); // ours: created above
       closeSync(lockFd);
+      if (fd !== null) closeSync(fd);
     };
     let db: Database.Database | null = null;
     try {
       db = new Database(path, { fileMustExist: true });
-      checkSameFile(path, lockFd);
+      checkSameFile(path, fd);
+      closeSync(fd);
+      fd = null;
       // Measured on this machine: 16 KiB pages and a larger WAL between checkpoints raise the insert
       // rate from 1.2 M to 1.4 M events/s. page_size must be set before WAL mode.
       db.pragma('page_size = 16384');
@@ -111,7 +116,7 @@ export class RunStore {
   private constructor(
     db: Database.Database,
     private readonly writeAtStop: boolean,
-    private readonly lockFd: number, // holds the run file's flock until close()
+    private readonly lockFd: number, // the -wal's, holding the recorder's flock until close() (recorder/runpath.ts)
   ) {
     this.db = db;
     const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) `;
