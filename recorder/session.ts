@@ -328,6 +328,10 @@ async function pump(
   }
   const endTs = window.close();
   const stopReason = stops.reason!;
+  // The lock calls still in progress, read before the target is ended (its threads' exits clear
+  // their entries). A cond wait in progress waits for its condition, not for the mutex: not a
+  // request; a call entered before the window opened (while the probes were calibrated) is not followed.
+  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func) && c.ts >= 0);
 
   const stage = (text: string): void => {
     if (tty) process.stderr.write(`\r\x1b[Kmutex-rec: stopping: ${text}`);
@@ -341,9 +345,6 @@ async function pump(
   stage('writing the last events');
   flush();
   if (opts.writeAtStop) write(() => writeSpooled(store, tty));
-  // A cond wait in progress waits for its condition, not for the mutex: not a request; a call
-  // entered before the window opened (while the probes were calibrated) is not followed.
-  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func) && c.ts >= 0);
   write(() => store.addWaitingRequests(waiting));
   const lastMappings = mappings?.poll() ?? [];
   write(() => store.addMappings(lastMappings, sinceStart()));
