@@ -229,7 +229,7 @@
     const xs = Array.from({ length: t.bins }, (_, i) => ((i + 0.5) * t.binNs) / 1e9);
     const box = el('div', { class: 'chart' });
     const width = chartWidth();
-    const contention = new uPlot({
+    new uPlot({
       title: 'Contended acquisitions over the run',
       width,
       height: 200,
@@ -245,7 +245,6 @@
         { label: 'their wait', scale: 'ns', stroke: '#6c3483', width: 1, dash: [4, 3], value: (u, v) => (v === null ? '-' : dur(v)) },
       ],
     }, [xs, t.contendedWaits, t.contendedWaitNs], box);
-    void contention;
     // One row per thread: holding (top half, blue) and waiting (bottom half, red), darker = more of the bin.
     const labelW = 180;
     const rowH = 14;
