@@ -141,6 +141,8 @@ describe('mutex-analyze html in Chromium', () => {
     assert.match(diff, /overall/);
     assert.match(diff, /cache_lock/);
     assert.ok((await page.locator('#diff .uplot').count()) >= 2, 'wait and hold CDFs of cache_lock, base against new');
+    assert.equal(await page.locator('img').count(), 0, 'the hostile lock name stays text in the diff rows and chart titles too');
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
     await page.close();
   });
 });
