@@ -18,6 +18,7 @@ const LOOKUP = 0x1020;
 const LOCK_FN = 0x7000;
 const MAIN = 0x5010;
 const UNNAMED = 0x6000; // in the mapping, no symbol
+const PLACED = 0x6800; // in the mapping, named by the recorder as object+offset (no symbol covers it)
 const BUILD_ID = '3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d';
 const SYMBOLS: SyntheticRunOptions['symbols'] = [
   { address: L, name: 'cache_lock', kind: 'data' },
@@ -26,9 +27,10 @@ const SYMBOLS: SyntheticRunOptions['symbols'] = [
   { address: LOOKUP, name: 'cache_lookup+0x10', kind: 'code' },
   { address: LOCK_FN, name: 'pthread_mutex_lock', kind: 'code' },
   { address: MAIN, name: 'main+0x10', kind: 'code' },
+  { address: PLACED, name: 'synthetic+0x5800', kind: 'code' }, // the synthetic runs' module is 'synthetic'
 ];
 const MAPPINGS: SyntheticRunOptions['mappings'] = [{ start: 0x1000, end: 0x8000, path: '/usr/bin/prog', executable: true, buildId: BUILD_ID }];
-const STACKS = { 1: [LOCK_FN, MAIN], 2: [LOCK_FN, UNNAMED, 0x6f72726520646000] }; // 2: a walk that left the mapped code
+const STACKS = { 1: [LOCK_FN, MAIN, PLACED], 2: [LOCK_FN, UNNAMED, 0x6f72726520646000] }; // 2: a walk that left the mapped code
 
 const runs = new ScratchRuns({ symbols: SYMBOLS, mappings: MAPPINGS, stacks: STACKS, threads: { 100: 'main', 1: 'worker-1', 2: 'worker-2' } });
 
@@ -88,7 +90,7 @@ describe('export --format pprof', () => {
     assert.deepEqual(frames(waiter), ['pthread_mutex_lock', 'cache_lookup', 'prog+0x5000', '[truncated]']);
     assert.deepEqual(labels(waiter), { lock: 'cache_lock', kind: 'pthread_mutex', pid: 100, tid: 2, comm: 'worker-2' });
     const holder = profile.sample.find((s) => labels(s).lock === 'cache_lock' && labels(s).tid === 1)!;
-    assert.deepEqual(frames(holder), ['pthread_mutex_lock', 'cache_insert', 'main']);
+    assert.deepEqual(frames(holder), ['pthread_mutex_lock', 'cache_insert', 'main', 'synthetic+0x5800'], 'object+offset is a function of its own, not "synthetic"');
     assert.deepEqual(holder.value.map(Number), [0, 0, 47_000 + 87_000]);
     const leaf = loc.get(Number(holder.locationId[0]))!;
     assert.equal(Number(leaf.address), LOCK_FN);

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
@@ -108,6 +109,9 @@ class ProfileBuilder {
     this.sites = new SiteNamer(run);
     this.mappings = run.mappings().filter((m) => m.executable !== false);
     this.symbols = run.symbols();
+    // pprof takes the first mapping for the main binary: the target's executable, not a library.
+    const executable = this.mappings.find((m) => !/\.so(\.|$)/.test(basename(m.path)));
+    if (executable) this.mapping(executable);
   }
 
   sample(t: SampleTotals, lockName: string): void {
@@ -152,12 +156,18 @@ class ProfileBuilder {
           mappingId: mapping ? this.mapping(mapping) : 0,
           address: BigInt.asUintN(64, BigInt(address)),
           // An unsymbolized frame (object+0xoffset, or its address) is a function of its own.
-          line: [{ functionId: this.func(this.symbols.has(address) ? functionName(name) : name) }],
+          line: [{ functionId: this.func(this.symbolized(address) ? functionName(name) : name) }],
         }),
       );
       this.locationIds.set(address, id);
     }
     return id;
+  }
+
+  /** Named by a symbol, not placed in its object as `object+0xoffset` (the recorder's name when no symbol covers it). */
+  private symbolized(address: number): boolean {
+    const symbol = this.symbols.get(address);
+    return symbol !== undefined && !(symbol.module !== null && symbol.name.startsWith(`${symbol.module}+0x`));
   }
 
   /** The root of a stack cut where its walk left the mapped code. */
