@@ -188,7 +188,20 @@ describe('5. a recorder killed with SIGKILL', () => {
   test('keeps the stacks and names written so far, and the header counts the rows', async () => {
     const path = joinPath(dir, 'killed.db');
     const rec = await startRec(['-o', path, '--', steady, '2', '200']);
-    await sleep(2500);
+    // Killed once it has written stacks and names (a pass a second; later on a loaded machine).
+    const written = (): boolean => {
+      const db = new Database(path, { readonly: true });
+      try {
+        const n = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+        return n('SELECT count(*) AS n FROM stack_frames') > 0 && n("SELECT count(*) AS n FROM symbols WHERE name = 'g_steady_lock'") > 0;
+      } catch {
+        return false; // not yet readable
+      } finally {
+        db.close();
+      }
+    };
+    for (const until = Date.now() + 20_000; !written() && Date.now() < until; ) await sleep(200);
+    await sleep(500);
     rec.child.kill('SIGKILL');
     await once(rec.child, 'exit');
     process.kill(Number(runRow(path).target_pid), 'SIGKILL'); // it holds the recorder's stdout
