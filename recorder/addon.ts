@@ -50,6 +50,8 @@ export interface BpfSession {
   /** Returns the link's index, for detachLinks. */
   attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): number;
   detachLinks(indices: number[]): void;
+  /** Every thread's name is emitted again with its next event. */
+  forgetThreadNames(): void;
   attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
   /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */

@@ -56,6 +56,7 @@ export function calibrateProbes(session: BpfSession, ownProbes: PlannedProbe[]):
     };
   } finally {
     session.detachLinks(links);
+    session.forgetThreadNames(); // the target's names drained with the calibration's events
   }
 }
 

@@ -106,6 +106,12 @@ describe('--pid on a target that is busy when the probes are attached', () => {
     }
   });
 
+  test('every thread with events is named, busy as it was while the probes were calibrated', () => {
+    const named = new Set((first.db.prepare('SELECT tid FROM threads').all() as { tid: number }[]).map((t) => t.tid));
+    const unnamed = [...new Set(first.events.map((e) => e.tid))].filter((tid) => !named.has(tid));
+    assert.deepEqual(unnamed, []);
+  });
+
   test('at most one held-at-start, held-at-end and waiting-at-end item per thread and lock', () => {
     const { open } = join(first.events);
     const seen = new Set<string>();

@@ -62,6 +62,7 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                          InstanceMethod("attachUprobe", &BpfSession::AttachUprobe),
                          InstanceMethod("attachAuto", &BpfSession::AttachAuto),
                          InstanceMethod("detachLinks", &BpfSession::DetachLinks),
+                         InstanceMethod("forgetThreadNames", &BpfSession::ForgetThreadNames),
                          InstanceMethod("setTimeBase", &BpfSession::SetTimeBase),
                          InstanceMethod("setWindow", &BpfSession::SetWindow),
                          InstanceMethod("drain", &BpfSession::Drain),
@@ -208,6 +209,22 @@ Napi::Value BpfSession::AttachUprobe(const Napi::CallbackInfo& info) {
   if (err) return Fail(info.Env(), DescribeError("cannot attach " + name + " to " + binary, int(err)));
   links_.push_back(link);
   return Napi::Number::New(info.Env(), double(links_.size() - 1));
+}
+
+// forgetThreadNames(): every thread's name is emitted again with its next event (the recorder
+// drops what the calibration window drained, thread names included).
+Napi::Value BpfSession::ForgetThreadNames(const Napi::CallbackInfo& info) {
+  bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "known_threads") : nullptr;
+  int fd = map ? bpf_map__fd(map) : -1;
+  if (fd < 0) return Fail(info.Env(), "BPF programs are not loaded");
+  __u32 key = 0, next = 0;
+  std::vector<__u32> keys;
+  for (__u32* previous = nullptr; bpf_map_get_next_key(fd, previous, &next) == 0; previous = &key) {
+    keys.push_back(next);
+    key = next;
+  }
+  for (__u32 tid : keys) bpf_map_delete_elem(fd, &tid);
+  return info.Env().Undefined();
 }
 
 // detachLinks([index, ...]): detaches the links attachUprobe returned these indices for (the

@@ -29,6 +29,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value AttachAuto(const Napi::CallbackInfo& info);
   Napi::Value DetachLinks(const Napi::CallbackInfo& info);
+  Napi::Value ForgetThreadNames(const Napi::CallbackInfo& info);
   Napi::Value SetTimeBase(const Napi::CallbackInfo& info);
   Napi::Value SetWindow(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
