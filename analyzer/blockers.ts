@@ -200,7 +200,9 @@ function renderText(r: BlockersReport): string {
   if (r.unattributed.waits > 0) {
     lines.push(
       `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: ` +
-        'the kernel contention tracepoints see waits but not who holds the lock, and a wait that began before the holds the analysis keeps has lost its holder.',
+        'the probes saw them wait (the mutex held by another thread at the call\'s entry, or the thread asleep in the call) while no recorded hold covered their start ' +
+        '(the holder had the lock but its own return probe had not yet recorded it, or held it since before the recording), the kernel contention tracepoints ' +
+        'see no holds, and a wait that began before the holds the analysis keeps has lost its holder.',
     );
   }
   return `${lines.join('\n')}\n`;
