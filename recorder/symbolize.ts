@@ -26,6 +26,9 @@ interface LoadedObject {
   used: boolean; // it named an address
 }
 
+/** How far past an object's last file mapping its .bss may reach. */
+const BSS_REACH = 64 << 20;
+
 /**
  * Names user-space addresses from the ELF symbols of the objects the target had mapped: .symtab;
  * for a stripped object, the .symtab of its separate debug file (recorder/debuginfo.ts), with its
@@ -74,7 +77,7 @@ export class UserSymbolizer {
   }
 
   private name(address: number, kind: 'code' | 'data'): SymbolName | null {
-    const mapping = findMapping(this.mappings, address);
+    const mapping = findMapping(this.mappings, address) ?? (kind === 'data' ? this.mappingBelow(address) : null);
     if (!mapping) return null;
     const module = basename(mapping.path);
     const fileOffset = address - mapping.start + mapping.offset;
@@ -87,6 +90,26 @@ export class UserSymbolizer {
     return kind === 'code' ? { name: `${module}+0x${fileOffset.toString(16)}`, module, kind } : null;
   }
 
+
+  /**
+   * For a data address in no recorded mapping: the file mapping just below it. A .bss is an
+   * anonymous mapping after its object's data, which only /proc/PID/maps shows (the mmap watcher
+   * does not), and a target that lives a few ms may be gone before that is read; the object's
+   * segments (ElfObject.addressOfOffset, through p_memsz) say whether the address is its .bss.
+   */
+  private mappingBelow(address: number): Mapping | null {
+    let lo = 0;
+    let hi = this.mappings.length - 1;
+    let below: Mapping | null = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.mappings[mid].start <= address) {
+        below = this.mappings[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return below && address - below.end < BSS_REACH ? below : null;
+  }
 
   private load(path: string): LoadedObject | null {
     if (!this.objects.has(path)) {
