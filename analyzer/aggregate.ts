@@ -1,5 +1,5 @@
 import { isWaitOnly, lockKind } from '../core/events';
-import type { Acquisition, FailedAttempt, JoinSink, OpenItem } from '../core/join';
+import { countAnomalies, type Acquisition, type FailedAttempt, type JoinSink, type OpenItem } from '../core/join';
 import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from './runfile';
@@ -106,7 +106,7 @@ export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink
       acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
       failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
       open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
-      anomaly: (kind: string) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+      anomaly: countAnomalies(anomalies),
     },
     ...sinks,
   ]);

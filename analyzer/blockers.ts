@@ -1,5 +1,5 @@
 import { formatAddress } from '../core/events';
-import type { Acquisition, JoinSink } from '../core/join';
+import { countAnomalies, type Acquisition, type JoinSink } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { Format } from './report';
 import type { RunFile } from './runfile';
@@ -106,7 +106,7 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
       acquisition: (a) => lockNames.acquired(a),
       failed: (f) => lockNames.seen(f.lock),
       open: (o) => lockNames.seen(o.lock),
-      anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+      anomaly: countAnomalies(anomalies),
     },
   ]);
   return blockersReport(run, tally, { names: lockNames.names(run), anomalies, top: opts.top, lock: opts.lock });

@@ -1,3 +1,4 @@
+import { countAnomalies } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
 import type { RunFile } from './runfile';
 import { runHeader, runJson, runWarnings } from './runinfo';
@@ -30,9 +31,7 @@ export function printEvents(run: RunFile, opts: EventsOptions, write: (text: str
     },
     failed: () => undefined,
     open: () => undefined,
-    anomaly(kind) {
-      anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1);
-    },
+    anomaly: countAnomalies(anomalies),
   });
   // The warnings need the whole pass; drops are known up front and said first.
   for (const w of runWarnings(run, new Map())) write(`WARNING: ${w}\n`);

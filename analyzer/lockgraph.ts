@@ -1,5 +1,5 @@
 import { Func } from '../core/events';
-import { type HeldLock, type JoinSink, type NestedAcquisition } from '../core/join';
+import { countAnomalies, type HeldLock, type JoinSink, type NestedAcquisition } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { RunFile } from './runfile';
 
@@ -40,7 +40,7 @@ export function buildLockGraph(run: RunFile): LockGraph {
       acquisition: (a) => lockNames.acquired(a),
       failed: (f) => lockNames.seen(f.lock),
       open: (o) => lockNames.seen(o.lock),
-      anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+      anomaly: countAnomalies(anomalies),
     },
   ]);
   return { edges: builder.edges, nestedAcquisitions: builder.nestedAcquisitions, waitingCalls: builder.waitingCalls, lockNames: lockNames.names(run), anomalies };

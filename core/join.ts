@@ -108,6 +108,11 @@ export interface JoinSink {
   nested?(n: NestedAcquisition): void;
 }
 
+/** A sink's anomaly method that counts them by kind into `counts` (for the run's warnings). */
+export function countAnomalies(counts: Map<string, number>): (kind: string) => void {
+  return (kind) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
+}
+
 /** One sink that hands everything to each of several. */
 function fanOut(sinks: JoinSink[]): Required<JoinSink> {
   const each = <K extends keyof JoinSink>(key: K): Required<JoinSink>[K] => {

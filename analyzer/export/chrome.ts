@@ -1,5 +1,5 @@
 import { formatAddress } from '../../core/events';
-import { type Acquisition } from '../../core/join';
+import { countAnomalies, type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
 import type { RunFile } from '../runfile';
@@ -68,7 +68,7 @@ export function writeChromeTrace(run: RunFile, out: TextOutput, window: TimeWind
     },
     failed: () => undefined,
     open: () => undefined,
-    anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+    anomaly: countAnomalies(anomalies),
   });
   write('\n]}\n');
   return { slices, bytes, anomalies };

@@ -1,3 +1,4 @@
+import { countAnomalies } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
 import type { RunFile } from '../runfile';
@@ -25,7 +26,7 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
     },
     failed: (f) => lockNames.seen(f.lock),
     open: (o) => lockNames.seen(o.lock),
-    anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+    anomaly: countAnomalies(anomalies),
   });
 
   const sites = new SiteNamer(run);

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 
 import { findMapping } from '../../core/mappings';
-import { type Acquisition } from '../../core/join';
+import { countAnomalies, type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { RunFile, RunMapping } from '../runfile';
 import { runWarnings } from '../runinfo';
@@ -64,7 +64,7 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
     },
     failed: (f) => lockNames.seen(f.lock),
     open: (o) => lockNames.seen(o.lock),
-    anomaly: (kind) => anomalies.set(kind, (anomalies.get(kind) ?? 0) + 1),
+    anomaly: countAnomalies(anomalies),
   });
 
   const builder = new ProfileBuilder(run);
