@@ -58,7 +58,7 @@ CREATE TABLE mappings (
   PRIMARY KEY (start, path)
 );
 
--- Names of the stage and func codes used in events (the numbers of bpf/mutex.h).
+-- Names of the stage and func codes used in events (runfile/format.ts).
 CREATE TABLE stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL);
 
@@ -72,38 +72,51 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 -- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
 -- lock/unlock pair is two rows: acquired (request_ts, ts) and released (ts).
 CREATE TABLE events (
-  id      INTEGER PRIMARY KEY,
-  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns: when the stage happened
-  request_ts INTEGER,       -- acquired: when the call was made (ns since run.start_monotonic_ns); NULL otherwise
-  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released
-  func    INTEGER NOT NULL,
-  pid     INTEGER NOT NULL,
-  tid     INTEGER NOT NULL,
-  lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
-  ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
-  caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
-  cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
-  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
-                                    -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
-                                    -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
-                                    -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*)
-  stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
+  id         INTEGER PRIMARY KEY,
+  ts         INTEGER NOT NULL,           -- ns since run.start_monotonic_ns: when the stage happened
+  request_ts INTEGER,                    -- acquired: when the call was made (ns since
+                                         -- run.start_monotonic_ns); NULL otherwise
+  lock       INTEGER NOT NULL,           -- mutex address (signed 64-bit: kernel addresses are negative)
+  caller     INTEGER NOT NULL,           -- return address of the lock/unlock call (0 when unknown)
+  pid        INTEGER NOT NULL,           -- process (tgid)
+  tid        INTEGER NOT NULL,           -- thread
+  ret        INTEGER NOT NULL,           -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110,
+                                         -- ...)
+  stack_id   INTEGER,                    -- acquired and request rows: the requester's call stack
+                                         -- (stack_frames), NULL if none
+  cpu        INTEGER NOT NULL,           -- -1 for a stage 0 row (read at the stop, not from an event)
+  stage      INTEGER NOT NULL,           -- 0 request (still waiting at the stop), 1 acquired (the call
+                                         -- returned), 2 released
+  func       INTEGER NOT NULL,           -- the probed function (funcs)
+  flags      INTEGER NOT NULL DEFAULT 0  -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
+                                         -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
+                                         -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
+                                         -- bit 17 another thread held the mutex at the call's entry, bit 18
+                                         -- the thread slept inside the call (MUTEX_F_*)
 );
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
 -- builds the events table from them when it stops; a recorder killed before that leaves them
 -- here, and mutex-analyze reads them after the events table). One row per drained batch, in
--- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
--- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
--- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags uint32 (core/columns.ts).
+-- arrival order; each column one BLOB of `count` little-endian values (runfile/columns.ts):
+-- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
+-- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
+-- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
-  ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
-  pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
-  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL
+  ts BLOB NOT NULL,
+  request_ts BLOB NOT NULL,
+  lock BLOB NOT NULL,
+  caller BLOB NOT NULL,
+  pid BLOB NOT NULL,
+  tid BLOB NOT NULL,
+  ret BLOB NOT NULL,
+  stack_id BLOB NOT NULL,
+  cpu BLOB NOT NULL,
+  stage BLOB NOT NULL,
+  func BLOB NOT NULL,
+  flags BLOB NOT NULL
 );
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may

@@ -2,7 +2,7 @@ import { formatAddress } from '../core/events';
 import { countAnomalies, type Acquisition, type JoinSink } from '../core/join';
 import { LockNameCollector } from './locknames';
 import type { Format } from './report';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import { SiteNamer } from './sitenames';
 import { formatCount, formatDuration } from './stats/units';

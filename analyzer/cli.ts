@@ -3,7 +3,7 @@ import { Command } from 'commander';
 
 import { runCli, setVerbose, UserError } from '../core/errors';
 import { ClosedPipe } from './output';
-import { progressSettings } from './progress';
+import { progressSettings } from '../core/progress';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';

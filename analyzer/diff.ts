@@ -2,7 +2,7 @@ import { analyze, type GroupStats } from './aggregate';
 import { classUse, identityLabels, isLockClass, lockIdentities, type LockIdentity } from './identity';
 import type { Format } from './report';
 import { runHeader, runJson, runWarnings } from './runinfo';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 import { mannWhitneyU } from './stats/mannwhitney';
 import { benjaminiHochbergAdjust, holmAdjust } from './stats/multiple';

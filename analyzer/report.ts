@@ -4,7 +4,7 @@ import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type
 import { LockNameCollector } from './locknames';
 import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
 import { runJson, runWarnings, textPreamble } from './runinfo';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
 import type { SampleSummary } from './stats/quantiles';

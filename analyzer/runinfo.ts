@@ -1,5 +1,5 @@
 import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { formatCount, formatDuration } from './stats/units';
 
 /** The run's identity and health, as every output shows it. */

@@ -1,42 +1,18 @@
 import { join } from 'node:path';
 
-/** Reusable columns a drain fills (see BpfSession::Drain in the addon): valid up to count. */
-export type { EventColumns } from '../core/columns';
-import type { EventColumns } from '../core/columns';
+import type { EventColumns } from '../runfile/columns';
+import type { EventBatch as RunBatch, ProbeFailures, ThreadRow, WaitingCall } from '../runfile/rows';
 
-/** One drain: the first `count` entries of the columns, and thread names seen. */
-export interface EventBatch extends EventColumns {
-  count: number;
+export { newEventColumns, type EventColumns } from '../runfile/columns';
+
+/** One drain (see BpfSession::Drain in the addon): the first `count` entries of the reused columns, and thread names seen. */
+export interface EventBatch extends RunBatch {
   more: boolean; // the ring buffer held more than one drain takes: drain again now
-  threads: ThreadRecord[];
-}
-
-export { newEventColumns } from '../core/columns';
-
-export interface ThreadRecord {
-  ts: number;
-  pid: number;
-  tid: number;
-  comm: string;
-}
-
-/** A lock call entered and not returned (bpf/mutex.h struct pending_call). */
-export interface PendingCall {
-  ts: number; // ns since the time base
-  lock: number;
-  caller: number;
-  pid: number;
-  tid: number;
-  stackId: number;
-  flags: number;
-  func: number;
 }
 
 /** What went wrong inside the BPF programs, counted there (bpf/mutex.h enum mutex_counter). */
-export interface ProbeCounters {
+export interface ProbeCounters extends ProbeFailures {
   dropped: number; // events lost: the ring buffer was full
-  stackFailed: number; // call stacks not taken (stack map full, or a hash collision)
-  pendingFull: number; // lock calls not followed: no room in a pending map
 }
 
 export interface BpfSession {
@@ -56,8 +32,9 @@ export interface BpfSession {
   setTimeBase(monotonicNs: bigint): void;
   /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */
   setWindow(startNs: bigint, endNs: bigint): void;
-  drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRecord[] };
-  pendingCalls(): PendingCall[];
+  drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRow[] };
+  /** The lock calls entered and not returned (bpf/mutex.h struct pending_call). */
+  pendingCalls(): WaitingCall[];
   counters(): ProbeCounters;
   detach(): void;
   close(): void;

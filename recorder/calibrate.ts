@@ -1,7 +1,7 @@
 import { quantileSorted } from 'simple-statistics';
 
 import { Func, Stage } from '../core/events';
-import { newEventColumns } from '../core/columns';
+import { newEventColumns } from '../runfile/columns';
 import { addon, type BpfSession } from './addon';
 import type { ProbeCost } from '../core/probe_cost';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';

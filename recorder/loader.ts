@@ -1,4 +1,5 @@
 import { UserError } from '../core/errors';
+import type { ProbeRow } from '../runfile/rows';
 import { addon, BPF_OBJECT, type BpfSession } from './addon';
 import type { KernelSymbols } from './kallsyms';
 import { KERNEL_METHODS, type KernelMethod } from '../core/kernel_methods';
@@ -16,21 +17,10 @@ export interface LoadRequest {
 
 const SYNTHETIC_PROGRAM = 'synthetic_source';
 
-/** A row of the run file's probes table. */
-export interface ProbeRecord {
-  func: number;
-  object: string;
-  buildId: string | null;
-  offset: number;
-  funcOffset: number | null; // uprobes: bytes past the function's entry
-  insn: string | null; // uprobes: 'emulated' | 'single-stepped' (how the kernel runs the probed instruction)
-  kind: string;
-}
-
 export interface LoadedProbes {
   session: BpfSession;
   kernelMethod: KernelMethod | null;
-  probes: ProbeRecord[];
+  probes: ProbeRow[];
 }
 
 /**
@@ -81,7 +71,7 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
     for (const p of kernelProbes) session.attachAuto(p.program);
     for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
     for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
-    const probes: ProbeRecord[] = [
+    const probes: ProbeRow[] = [
       ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, funcOffset: p.funcOffset, insn: p.insn, kind: p.kind })),
       ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: p.kind })),
     ];

@@ -15,8 +15,8 @@ import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
 import { RunNamer } from './naming';
-import { checkOutputPath } from './runpath';
-import { isDiskFull, RunStore } from './store';
+import { checkOutputPath } from '../runfile/create';
+import { isDiskFull, RunStore } from '../runfile/writer';
 import { StopRequests, yieldToSignals } from './stopping';
 import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
@@ -108,7 +108,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
-    const store = RunStore.create(output, opts.force, opts.writeAtStop);
+    const store = RunStore.create(output, { force: opts.force, writeAtStop: opts.writeAtStop, lockFile: addon.lockFile });
     // Every probe is attached: the recording window opens now, and the run's times start with it.
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
@@ -365,7 +365,7 @@ async function pump(
   const counters = session.counters();
   const dropped = counters.dropped;
   // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
-  write(() => store.finish(stopReason, endTs, dropped, targetExit), true);
+  write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit }), true);
   write(() => store.setProbeFailures(counters), true);
   const { threads, locks } = store.counts();
   if (!store.close()) {

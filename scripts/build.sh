@@ -15,16 +15,19 @@ newer() { # target is missing or older than any of the sources
   return 1
 }
 
-# The SQLite extension the recorder loads into better-sqlite3, built against its own SQLite headers.
+# The TypeScript first: runfile/generate.ts makes, from the run file's one declaration of its
+# events (runfile/format.ts), the C headers the SQLite extension, the BPF programs and the addon
+# include, and schema.sql.
+npx tsc -p .
+node dist/runfile/generate.js build/gen schema.sql
+
+# The SQLite extension the run-file writer loads into better-sqlite3, built against its own SQLite headers.
 ext=build/spool_rows.so
-if newer "$ext" recorder/sqlite/spool_rows.c node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
-  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -o "$ext" recorder/sqlite/spool_rows.c
+if newer "$ext" runfile/sqlite/spool_rows.c build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
+  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -I build/gen -o "$ext" runfile/sqlite/spool_rows.c
 fi
 
-if $unit; then
-  npx tsc -p .
-  exit 0
-fi
+$unit && exit 0
 
 # vmlinux.h from the running kernel's BTF; CO-RE relocations make the object portable to others.
 if [[ ! -s build/vmlinux.h ]]; then
@@ -34,15 +37,14 @@ fi
 
 for src in bpf/*.bpf.c; do
   obj=build/$(basename "${src%.c}").o
-  if newer "$obj" "$src" bpf/*.h; then
-    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I bpf -c "$src" -o "$obj"
+  if newer "$obj" "$src" bpf/*.h build/gen/runfile_*.h; then
+    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I build/gen -I bpf -c "$src" -o "$obj"
   fi
 done
 
 addon=recorder/addon/build/Release/mutexbpf.node
-if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h; then
+if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h build/gen/runfile_*.h; then
   (cd recorder/addon && npx node-gyp rebuild --silent)
 fi
 
-npx tsc -p .
 chmod +x dist/recorder/cli.js dist/analyzer/cli.js 2>/dev/null || true

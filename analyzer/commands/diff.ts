@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors';
 import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
 import type { Format } from '../report';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { sharedProbeCost, type ProbeCost } from '../../core/probe_cost';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 

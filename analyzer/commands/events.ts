@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { printEvents } from '../events';
 import { UserError } from '../../core/errors';
 import { writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
 
 export function registerEvents(program: Command, run: ActionRunner): void {

@@ -5,7 +5,7 @@ import { writeFolded } from '../export/folded';
 import { buildPprof, encodePprof } from '../export/pprof';
 import { UserError } from '../../core/errors';
 import { TextOutput } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { runWarnings } from '../runinfo';
 import { RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
 

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { buildPage } from '../html/model';
 import { renderPage } from '../html/page';
 import { TextOutput } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { compareAlike } from './diff';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 

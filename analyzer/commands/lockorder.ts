@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 
 import { buildLockOrder, renderLockOrder } from '../lockorder';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { integer, type ActionRunner } from './options';
 
 export function registerLockOrder(program: Command, run: ActionRunner): void {

@@ -5,7 +5,7 @@ import { formatAddress } from '../../core/events';
 import { buildBlockers, renderBlockers } from '../blockers';
 import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 interface ReportCliOptions {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "libbpf_errors.h"
+#include "runfile_columns.h"
 
 namespace {
 
@@ -299,31 +300,37 @@ int BpfSession::OnSample(void* ctx, void* data, size_t size) {
   return self->drained_.size() >= kMaxDrain ? -E2BIG : 0;
 }
 
+namespace {
+
+// How a ring-buffer field becomes its column's value (runfile_columns.h): times relative to the
+// time base, addresses signed (exact as doubles for canonical x86-64 addresses); a nullable
+// time of 0 is NaN.
+double ConvertTIME(__u64 v, __u64 base, bool nullable) { return nullable && v == 0 ? NAN : double(int64_t(v - base)); }
+double ConvertADDRESS(__u64 v, __u64, bool) { return double(int64_t(v)); }
+template <typename T>
+T ConvertINT(T v, __u64, bool) { return v; }
+
+using ArrayF64 = Napi::Float64Array;
+using ArrayI32 = Napi::Int32Array;
+using ArrayU32 = Napi::Uint32Array;
+using ArrayU16 = Napi::Uint16Array;
+using ArrayU8 = Napi::Uint8Array;
+
+}  // namespace
+
 // drain(columns): moves what is in the ring buffer (at most kMaxDrain events) into the caller's
 // typed arrays, which are reused from drain to drain so draining allocates nothing per event.
-// columns: { ts, requestTs, lock, caller: Float64Array (ns since the time base, requestTs NaN where the
-// event has none; signed 64-bit addresses, exact as doubles for canonical x86-64 addresses), pid,
-// tid, flags: Uint32Array, ret, stackId: Int32Array,
-// cpu: Uint16Array, stage, func: Uint8Array }, each of at least maxDrain elements.
+// columns: one typed array per event column (runfile/format.ts), each of at least maxDrain elements.
 // Returns { count, more (the ring buffer held more: drain again), threads: [{ts,pid,tid,comm}] }.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ring_) return Fail(env, "BPF programs are not loaded");
   Napi::Object columns = info[0].As<Napi::Object>();
-  auto column = [&](const char* name) { return columns.Get(name).As<Napi::TypedArray>(); };
-  Napi::Float64Array ts = column("ts").As<Napi::Float64Array>();
-  Napi::Float64Array request_ts = column("requestTs").As<Napi::Float64Array>();
-  Napi::Float64Array lock = column("lock").As<Napi::Float64Array>();
-  Napi::Float64Array caller = column("caller").As<Napi::Float64Array>();
-  Napi::Uint32Array pid = column("pid").As<Napi::Uint32Array>();
-  Napi::Uint32Array tid = column("tid").As<Napi::Uint32Array>();
-  Napi::Uint32Array flags = column("flags").As<Napi::Uint32Array>();
-  Napi::Int32Array ret = column("ret").As<Napi::Int32Array>();
-  Napi::Int32Array stack = column("stackId").As<Napi::Int32Array>();
-  Napi::Uint16Array cpu = column("cpu").As<Napi::Uint16Array>();
-  Napi::Uint8Array stage = column("stage").As<Napi::Uint8Array>();
-  Napi::Uint8Array func = column("func").As<Napi::Uint8Array>();
-  if (ts.ElementLength() < kMaxDrain || request_ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
+#define COLUMN_ARRAY(field, key, kind, conversion, nullable) \
+  Array##kind field = columns.Get(key).As<Array##kind>();        \
+  if (field.ElementLength() < kMaxDrain) return Fail(env, "drain: column " key " must hold maxDrain events");
+  RUNFILE_EVENT_COLUMNS(COLUMN_ARRAY)
+#undef COLUMN_ARRAY
 
   int err = ring_buffer__consume(ring_);
   if (err < 0 && err != -E2BIG) return Fail(env, DescribeError("cannot read the ring buffer", err));
@@ -332,31 +339,21 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   size_t i = 0;
   uint32_t thread_count = 0;
   for (const mutex_event& e : drained_) {
-    double relative_ts = double(int64_t(e.ts - time_base_ns_));
     if (e.stage == STAGE_THREAD) {
       char comm[17] = {};
       memcpy(comm, &e.lock, 8);
       memcpy(comm + 8, &e.caller, 8);
       Napi::Object thread = Napi::Object::New(env);
-      thread.Set("ts", relative_ts);
+      thread.Set("ts", ConvertTIME(e.ts, time_base_ns_, false));
       thread.Set("pid", e.pid);
       thread.Set("tid", e.tid);
       thread.Set("comm", comm);
       threads.Set(thread_count++, thread);
       continue;
     }
-    ts[i] = relative_ts;
-    request_ts[i] = e.request_ts ? double(int64_t(e.request_ts - time_base_ns_)) : NAN;
-    lock[i] = double(int64_t(e.lock));
-    caller[i] = double(int64_t(e.caller));
-    pid[i] = e.pid;
-    tid[i] = e.tid;
-    ret[i] = e.ret;
-    stack[i] = e.stack_id;
-    cpu[i] = e.cpu;
-    stage[i] = e.stage;
-    func[i] = e.func;
-    flags[i] = e.flags;
+#define COLUMN_VALUE(field, key, kind, conversion, nullable) field[i] = Convert##conversion(e.field, time_base_ns_, nullable);
+    RUNFILE_EVENT_COLUMNS(COLUMN_VALUE)
+#undef COLUMN_VALUE
     i++;
   }
   drained_.clear();
