@@ -48,6 +48,20 @@ struct pending_call {
 	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
 };
 
+/* The recording's settings (bpf/recording.h settings, .rodata: set before load). */
+struct recording_config {
+	__u32 target_tgid;    /* uprobes: this process (0: any) */
+	__u32 kernel_tgid;    /* kernel probes: this process's tasks (0: every task but the recorder) */
+	__u32 self_tgid;      /* the recorder: its own uprobes calibrate the probes; kernel probes leave it out */
+	__u32 capture_stacks; /* 0: no call stacks (--no-stacks) */
+};
+
+/* The recording window (bpf/recording.h window, .bss: written while the programs run), CLOCK_MONOTONIC ns. */
+struct recording_window {
+	__u64 start_ns; /* 0: not open yet */
+	__u64 end_ns;   /* 0: no end */
+};
+
 /* Per-CPU counters, index into the `counters` map. */
 enum mutex_counter {
 	CNT_DROPPED = 0,      /* events lost: the ring buffer was full */

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 
+import { MUTEX_PROGRAMS, type MutexProgram } from '../bpf/programs';
 import type { EventColumns } from '../runfile/columns';
 import type { EventBatch as RunBatch, ProbeFailures, ThreadRow, WaitingCall } from '../runfile/rows';
 
@@ -15,20 +16,28 @@ export interface ProbeCounters extends ProbeFailures {
   dropped: number; // events lost: the ring buffer was full
 }
 
-export interface BpfSession {
-  programs(): string[];
-  setGlobal(name: string, value: number): void;
-  setAutoload(program: string, on: boolean): void;
-  setRingBufferSize(bytes: number): void;
-  setStackDepth(frames: number): void;
-  readStack(stackId: number): Float64Array;
+/** Before load(): which programs are loaded (their indices, mutexProgram()), and the settings they read. */
+export interface SessionConfig {
+  programs: number[];
+  targetTgid: number; // uprobes: this process (0: any)
+  kernelTgid: number; // kernel probes: this process's tasks (0: every task but the recorder)
+  selfTgid: number; // the recorder's own process (calibration; left out of kernel probes)
+  captureStacks: boolean;
+  ringBufferBytes: number;
+  stackDepth: number; // frames per call stack, 1..127
+}
+
+/** The recorder's BPF programs (bpf/mutex.bpf.c) through their skeleton: a program is its index, mutexProgram(name). */
+export interface MutexSession {
+  configure(config: SessionConfig): void;
   load(): void;
   /** Returns the link's index, for detachLinks. */
-  attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): number;
+  attachUprobe(program: number, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): number;
+  attachAuto(program: number): void;
   detachLinks(indices: number[]): void;
+  readStack(stackId: number): Float64Array;
   /** Every thread's name is emitted again with its next event. */
   forgetThreadNames(): void;
-  attachAuto(program: string): void;
   setTimeBase(monotonicNs: bigint): void;
   /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */
   setWindow(startNs: bigint, endNs: bigint): void;
@@ -40,6 +49,22 @@ export interface BpfSession {
   close(): void;
 }
 
+/** A benchmark's BPF object (build/NAME.bpf.o), its programs by name (bpf/programs.ts). */
+export interface BpfObject {
+  /** Loads the programs named (all by default); with a loaded session, its maps of the same names are shared (bpf/recording.h). */
+  load(options: { programs?: string[]; shareMapsWith?: MutexSession }): void;
+  attachUprobe(program: string, binaryPath: string, fileOffset: number, isReturnProbe: boolean, pid: number): void;
+  attachAuto(program: string): void;
+  /** Every loaded program, by its section. */
+  attachAll(): void;
+  close(): void;
+}
+
+/** A program of the recorder's object, as the addon takes it: its index in the skeleton. */
+export function mutexProgram(name: MutexProgram): number {
+  return MUTEX_PROGRAMS.indexOf(name);
+}
+
 /** Mappings the target makes from now on (PERF_RECORD_MMAP2), file-backed only. */
 export interface MmapWatcher {
   read(): { start: number; end: number; offset: number; path: string; executable: boolean }[];
@@ -48,7 +73,8 @@ export interface MmapWatcher {
 
 interface Addon {
   maxDrain: number;
-  BpfSession: new (objectPath: string) => BpfSession;
+  MutexSession: new () => MutexSession;
+  BpfObject: new (objectPath: string) => BpfObject;
   MmapWatcher: new (pid: number) => MmapWatcher;
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };
   /** Uncontended lock/unlock pairs of a private mutex on a new thread (recorder/calibrate.ts). */
@@ -64,6 +90,5 @@ interface Addon {
 
 /** The package root (this file runs from dist/recorder/). */
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
-export const BPF_OBJECT = join(PACKAGE_ROOT, 'build', 'mutex.bpf.o');
 
 export const addon: Addon = require(join(PACKAGE_ROOT, 'recorder', 'addon', 'build', 'Release', 'mutexbpf.node'));

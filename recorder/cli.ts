@@ -51,7 +51,7 @@ const program = new Command('mutex-rec')
   .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', positiveNumber('--stack-depth'), 32)
   .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
-  .addOption(new Option('--synthetic-source', "benchmark only: each getppid() of the target emits one event").hideHelp())
+  .addOption(new Option('--bench-object <path>', "benchmark only: a BPF object loaded beside the recording, sharing its maps, every program attached").hideHelp())
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
   .option(
     '--write-at-stop',
@@ -95,7 +95,7 @@ runCli('mutex-rec', async () => {
     ringbufMb: number;
     stackDepth: number;
     stacks: boolean;
-    syntheticSource?: boolean;
+    benchObject?: string;
     pollMs: number;
     writeAtStop: boolean;
     probeOffsets: 'emulated' | 'entry';
@@ -114,7 +114,7 @@ runCli('mutex-rec', async () => {
   const summary = await record({
     pid: opts.pid,
     command,
-    user: opts.user || (!opts.kernel && !opts.all && !opts.syntheticSource),
+    user: opts.user || (!opts.kernel && !opts.all && !opts.benchObject),
     kernel: opts.kernel,
     allKernel: opts.all,
     kernelProbe: opts.kernelProbe,
@@ -126,7 +126,7 @@ runCli('mutex-rec', async () => {
     libs: opts.lib,
     ringBufferBytes,
     stackDepth: opts.stacks ? opts.stackDepth : 0,
-    syntheticSource: opts.syntheticSource ?? false,
+    benchObject: opts.benchObject ?? null,
     pollMs: opts.pollMs,
     writeAtStop: opts.writeAtStop,
     probePlacement: opts.probeOffsets,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the BPF object, the native addon and the TypeScript. Make-like: skips what is up to date.
+# Builds the TypeScript, the BPF objects, the native addon and what they generate for each other. Make-like: skips what is up to date.
 # --unit: only what the unit tests need (the SQLite extension and the TypeScript): no clang,
 # bpftool or kernel headers, no root.
 set -euo pipefail
@@ -35,15 +35,26 @@ if [[ ! -s build/vmlinux.h ]]; then
   mv build/vmlinux.h.tmp build/vmlinux.h
 fi
 
+# Each object and its libbpf skeleton (bpftool gen skeleton): the addon embeds mutex.bpf.o's and
+# uses it; every skeleton's program names become bpf/programs.ts, so a program renamed in C and not
+# in TypeScript fails the build below, not an attach. synthetic, empty and probe_cost are bench/'s.
 for src in bpf/*.bpf.c; do
-  obj=build/$(basename "${src%.c}").o
+  name=$(basename "${src%.bpf.c}")
+  obj=build/$name.bpf.o
   if newer "$obj" "$src" bpf/*.h build/gen/runfile_*.h; then
     clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I build/gen -I bpf -c "$src" -o "$obj"
   fi
+  if newer "build/gen/$name.skel.h" "$obj"; then
+    bpftool gen skeleton "$obj" name "${name}_bpf" > "build/gen/$name.skel.h.tmp"
+    mv "build/gen/$name.skel.h.tmp" "build/gen/$name.skel.h"
+  fi
 done
+programs=$(cksum < bpf/programs.ts)
+node dist/bpf/generate-programs.js bpf/programs.ts build/gen/*.skel.h
+[[ $(cksum < bpf/programs.ts) == "$programs" ]] || npx tsc -p .
 
 addon=recorder/addon/build/Release/mutexbpf.node
-if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h build/gen/runfile_*.h; then
+if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/*.h build/gen/runfile_*.h build/gen/mutex.skel.h; then
   (cd recorder/addon && npx node-gyp rebuild --silent)
 fi
 
