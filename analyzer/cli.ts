@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 
 import { runCli, setVerbose, UserError } from '../core/errors';
 import { ClosedPipe } from './output';
