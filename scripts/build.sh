@@ -15,6 +15,19 @@ newer() { # target is missing or older than any of the sources
   return 1
 }
 
+# Compiled files whose source is gone (a module moved into a directory of the same name, say) would
+# shadow the new one for require(): remove them before compiling.
+prune_dist() {
+  [[ -d dist ]] || return 0
+  local js src
+  while IFS= read -r js; do
+    src=${js#dist/}
+    src=${src%.js}
+    [[ -f $src.ts ]] || rm -f "$js" "${js%.js}.d.ts" "$js.map"
+  done < <(find dist -name '*.js' -not -path '*/node_modules/*')
+}
+prune_dist
+
 # The TypeScript first: runfile/generate.ts makes, from the run file's one declaration of its
 # events (runfile/format.ts), the C headers the SQLite extension, the BPF programs and the addon
 # include, and schema.sql.
