@@ -1,6 +1,8 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: version
 PRAGMA user_version = 4;
+-- END generated: version
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -71,6 +73,7 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 -- request_ts; a stage 0 row is a call that had not returned when the recording stopped (a thread
 -- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
 -- lock/unlock pair is two rows: acquired (request_ts, ts) and released (ts).
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: events
 CREATE TABLE events (
   id         INTEGER PRIMARY KEY,
   ts         INTEGER NOT NULL,           -- ns since run.start_monotonic_ns: when the stage happened
@@ -94,11 +97,13 @@ CREATE TABLE events (
                                          -- bit 17 another thread held the mutex at the call's entry, bit 18
                                          -- the thread slept inside the call (MUTEX_F_*)
 );
+-- END generated: events
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
 -- builds the events table from them when it stops; a recorder killed before that leaves them
 -- here, and mutex-analyze reads them after the events table). One row per drained batch, in
 -- arrival order; each column one BLOB of `count` little-endian values (runfile/columns.ts):
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: event_spool
 -- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
 -- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
 -- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32.
@@ -118,6 +123,7 @@ CREATE TABLE event_spool (
   func BLOB NOT NULL,
   flags BLOB NOT NULL
 );
+-- END generated: event_spool
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
 -- be gone when the file is analyzed): code addresses (callers, stack frames) as function+0xoffset,
@@ -151,6 +157,7 @@ CREATE TABLE threads (
   last_ts   INTEGER NOT NULL
 );
 
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: codes
 INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
@@ -172,3 +179,4 @@ INSERT INTO funcs VALUES
   (24, 'mutex_lock_killable_nested', 'kernel'),
   (25, 'mutex_lock_io_nested', 'kernel'),
   (26, 'lock:contention', 'kernel');
+-- END generated: codes

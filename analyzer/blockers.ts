@@ -170,14 +170,14 @@ function mostFrequent(counts: Map<number, number>): [number, number][] {
 
 // ---- rendering ----
 
-export function renderBlockers(report: BlockersReport, format: Format): string {
-  return renderAs(format, report, { text: renderText, csv: csvOf });
-}
+export const renderBlockers = (report: BlockersReport, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: BlockersReport): string {
-  const lines = textPreamble(r.warnings, r.run);
-  lines.push('Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").');
-  lines.push('');
+  const lines = textPreamble(
+    r.warnings,
+    r.run,
+    'Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").',
+  );
   const scope = r.lock ? ` of lock ${r.lock}` : '';
   if (r.contended.waits === 0) {
     lines.push(`No contended waits${scope} in this run: no thread asked for a lock while another held it.`);

@@ -199,14 +199,10 @@ const STAT_COLUMNS: [string, (s: SampleSummary) => number][] = [
   ['max', (s) => s.max],
 ];
 
-export function renderReport(report: Report, format: Format): string {
-  return renderAs(format, report, { text: renderText, csv: csvOf });
-}
+export const renderReport = (report: Report, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: Report): string {
-  const lines = textPreamble(r.warnings, r.run);
-  lines.push('wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
-  lines.push('');
+  const lines = textPreamble(r.warnings, r.run, 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);

@@ -68,9 +68,9 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   return warnings;
 }
 
-/** How every text output of one run begins: its warnings, then its header. */
-export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>): string[] {
-  return [...warnings.map((w) => `WARNING: ${w}`), ...runHeader(run)];
+/** How every text output of one run begins: its warnings, its header; then what the output is about (`intro`), if given, and a blank line. */
+export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>, intro?: string): string[] {
+  return [...warnings.map((w) => `WARNING: ${w}`), ...runHeader(run), ...(intro === undefined ? [] : [intro, ''])];
 }
 
 export function runHeader(r: ReturnType<typeof runJson>): string[] {

@@ -24,7 +24,7 @@ function constantsOf(object: string, programs: string[]): string {
   const camel = object.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase());
   return [
     `/** build/${object}.bpf.o (bpf/${object}.bpf.c) */`,
-    `export const ${upper}_PROGRAMS = [\n${programs.map((p) => `  '${p}',`).join('\n')}\n] as const;`,
+    `export const ${upper}_PROGRAMS = [${programs.map((p) => `'${p}'`).join(', ')}] as const;`,
     `export type ${camel}Program = (typeof ${upper}_PROGRAMS)[number];`,
   ].join('\n');
 }

@@ -7,7 +7,7 @@
  * GEN_DIR/runfile_codes.h    stages, function codes and flags, for the BPF programs and the addon
  * GEN_DIR/runfile_layout.h   _Static_assert of struct mutex_event's fields (bpf/mutex.h includes it after the struct)
  * GEN_DIR/runfile_columns.h  the column list (an X macro) of the addon's drain and of spool_rows.c
- * SCHEMA_SQL                 the schema (runfile/schema.ts), for readers of the file
+ * SCHEMA_SQL                 its sections that runfile/format.ts decides (runfile/schema.ts)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,5 +125,5 @@ if (require.main === module) {
   writeIfChanged(join(genDir, 'runfile_codes.h'), codesHeader());
   writeIfChanged(join(genDir, 'runfile_layout.h'), layoutHeader());
   writeIfChanged(join(genDir, 'runfile_columns.h'), columnsHeader());
-  writeIfChanged(schemaPath, renderSchema());
+  writeIfChanged(schemaPath, renderSchema(readFileSync(schemaPath, 'utf8')));
 }

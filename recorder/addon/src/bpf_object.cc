@@ -108,24 +108,10 @@ Napi::Value BpfObject::AttachAll(const Napi::CallbackInfo& info) {
 }
 
 // attachUprobe(program, binaryPath, fileOffset, isReturnProbe, pid)
-Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
-  bpf_program* prog = Program(info, 0);
-  if (!prog) return info.Env().Undefined();
-  std::string error;
-  if (links_.AttachUprobe(prog, info[1].As<Napi::String>(), size_t(info[2].As<Napi::Number>().Int64Value()),
-                          info[3].As<Napi::Boolean>().Value(), info[4].As<Napi::Number>().Int32Value(), &error) < 0)
-    return Fail(info.Env(), error);
-  return info.Env().Undefined();
-}
+Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) { return links_.AttachUprobe(info, Program(info, 0)); }
 
 // attachAuto(program): attach by the program's section.
-Napi::Value BpfObject::AttachAuto(const Napi::CallbackInfo& info) {
-  bpf_program* prog = Program(info, 0);
-  if (!prog) return info.Env().Undefined();
-  std::string error;
-  if (links_.AttachAuto(prog, &error) < 0) return Fail(info.Env(), error);
-  return info.Env().Undefined();
-}
+Napi::Value BpfObject::AttachAuto(const Napi::CallbackInfo& info) { return links_.AttachAuto(info, Program(info, 0)); }
 
 Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {
   Destroy();

@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "fail.h"
 #include "libbpf_errors.h"
 
 long Links::Keep(bpf_link* link, const std::string& what, std::string* error) {
@@ -24,6 +25,22 @@ long Links::AttachUprobe(bpf_program* prog, const std::string& binary, size_t of
 long Links::AttachAuto(bpf_program* prog, std::string* error) {
   ClearLibbpfMessage();
   return Keep(bpf_program__attach(prog), std::string("cannot attach ") + bpf_program__name(prog), error);
+}
+
+Napi::Value Links::AttachUprobe(const Napi::CallbackInfo& info, bpf_program* prog) {
+  if (!prog) return info.Env().Undefined();
+  std::string error;
+  long link = AttachUprobe(prog, info[1].As<Napi::String>(), size_t(info[2].As<Napi::Number>().Int64Value()),
+                           info[3].As<Napi::Boolean>().Value(), info[4].As<Napi::Number>().Int32Value(), &error);
+  if (link < 0) return Fail(info.Env(), error);
+  return Napi::Number::New(info.Env(), double(link));
+}
+
+Napi::Value Links::AttachAuto(const Napi::CallbackInfo& info, bpf_program* prog) {
+  if (!prog) return info.Env().Undefined();
+  std::string error;
+  if (AttachAuto(prog, &error) < 0) return Fail(info.Env(), error);
+  return info.Env().Undefined();
 }
 
 void Links::Destroy(size_t index) {

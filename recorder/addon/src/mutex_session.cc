@@ -123,24 +123,10 @@ Napi::Value MutexSession::Load(const Napi::CallbackInfo& info) {
 }
 
 // attachUprobe(program, binaryPath, fileOffset, isReturnProbe, pid): the link's index, for detachLinks
-Napi::Value MutexSession::AttachUprobe(const Napi::CallbackInfo& info) {
-  bpf_program* prog = Program(info, 0);
-  if (!prog) return info.Env().Undefined();
-  std::string error;
-  long link = links_.AttachUprobe(prog, info[1].As<Napi::String>(), size_t(info[2].As<Napi::Number>().Int64Value()),
-                                  info[3].As<Napi::Boolean>().Value(), info[4].As<Napi::Number>().Int32Value(), &error);
-  if (link < 0) return Fail(info.Env(), error);
-  return Napi::Number::New(info.Env(), double(link));
-}
+Napi::Value MutexSession::AttachUprobe(const Napi::CallbackInfo& info) { return links_.AttachUprobe(info, Program(info, 0)); }
 
 // attachAuto(program): attach by the program's section (tracepoints, tp_btf, fentry, kprobes).
-Napi::Value MutexSession::AttachAuto(const Napi::CallbackInfo& info) {
-  bpf_program* prog = Program(info, 0);
-  if (!prog) return info.Env().Undefined();
-  std::string error;
-  if (links_.AttachAuto(prog, &error) < 0) return Fail(info.Env(), error);
-  return info.Env().Undefined();
-}
+Napi::Value MutexSession::AttachAuto(const Napi::CallbackInfo& info) { return links_.AttachAuto(info, Program(info, 0)); }
 
 // detachLinks([index, ...]): detaches the links attachUprobe returned these indices for (the
 // recorder's calibration probes), leaving the others attached.
