@@ -1,6 +1,6 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -25,8 +25,11 @@ CREATE TABLE run (
   options             TEXT,             -- JSON: the recorder's options
   probe_cost          TEXT,             -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
                                         -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
-  probe_failures      TEXT              -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
-                                        -- not taken), pendingFull (lock calls not followed); NULL: not finished
+  probe_failures      TEXT,             -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
+                                        -- not taken), pendingFull (lock calls not followed), futexUnread (contention
+                                        -- mode: futex waits whose user registers could not be read); NULL: not finished
+  mode                TEXT    NOT NULL DEFAULT 'full' -- 'full': every lock call (uprobes); 'contention' (mutex-rec
+                                        -- --contention): only the target's futex waits and wakes (no holds)
 );
 
 -- Every probe attached: which function of which object, and how.
@@ -75,7 +78,8 @@ CREATE TABLE events (
   id      INTEGER PRIMARY KEY,
   ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns: when the stage happened
   request_ts INTEGER,       -- acquired: when the call was made (ns since run.start_monotonic_ns); NULL otherwise
-  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released
+  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released,
+                            -- 4 wake (contention mode: a futex wake; ret is how many it woke)
   func    INTEGER NOT NULL,
   pid     INTEGER NOT NULL,
   tid     INTEGER NOT NULL,
@@ -83,12 +87,15 @@ CREATE TABLE events (
   ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
   caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
   cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
-  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
+  flags   INTEGER NOT NULL DEFAULT 0, -- futex events (func 64-79): bpf/mutex.h FUTEX_F_* (the op, layout seen, holder's
+                                    -- source); kernel contention tracepoint: LCB_F_* (lock kind); other acquired
                                     -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
                                     -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
                                     -- bit 17 another thread held the mutex at the call's entry, bit 18
                                     -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*)
-  stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
+  stack_id INTEGER,                   -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
+  holder  INTEGER                     -- futex waits (contention mode): the tid credited with holding the lock (flags say
+                                      -- whether the lock's memory named it or it woke the waiter), NULL: none
 );
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
@@ -97,13 +104,13 @@ CREATE TABLE events (
 -- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
 -- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
 -- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags uint32 (core/columns.ts).
+-- flags, holder uint32 (0: none) (core/columns.ts).
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
   ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
   pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
-  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL
+  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL, holder BLOB NOT NULL
 );
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
@@ -138,7 +145,7 @@ CREATE TABLE threads (
   last_ts   INTEGER NOT NULL
 );
 
-INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
+INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released'), (4, 'wake');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
   (2, 'pthread_mutex_trylock', 'user'),
@@ -158,4 +165,12 @@ INSERT INTO funcs VALUES
   (23, 'mutex_lock_interruptible_nested', 'kernel'),
   (24, 'mutex_lock_killable_nested', 'kernel'),
   (25, 'mutex_lock_io_nested', 'kernel'),
-  (26, 'lock:contention', 'kernel');
+  (26, 'lock:contention', 'kernel'),
+  (64, 'futex_wait', 'futex'),
+  (65, 'futex_lock_pi', 'futex'),
+  (66, 'futex_wait_requeue_pi', 'futex'),
+  (67, 'futex_waitv', 'futex'),
+  (68, 'futex_wake', 'futex'),
+  (69, 'futex_wake_op', 'futex'),
+  (70, 'futex_unlock_pi', 'futex'),
+  (71, 'futex_requeue', 'futex');

@@ -29,6 +29,7 @@ export interface EventChunk {
   flags: Uint32Array;
   ret: Int32Array;
   stackId: Int32Array; // -1: NULL
+  holder: Uint32Array; // futex waits: the thread credited with holding the lock; 0: none (NULL, or a file before schema 5)
   stage: Uint8Array;
   func: Uint8Array;
   invalid: Uint8Array; // INVALID_* bits: a time SQL says is not a valid integer, or a request after its return
@@ -83,22 +84,31 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 // Starting the reader threads takes ~30 ms, the time to read ~250K events in the calling thread.
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
-const BYTES_PER_ROW = 5 * 8 + 5 * 4 + 3; // EventChunk's columns
+const BYTES_PER_ROW = 5 * 8 + 6 * 4 + 3; // EventChunk's columns
 
 // unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret as
 // 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts NULL as INT64_MIN),
 // pid, tid, flags, stack_id + 1 as 32-bit (printf prints NULL as 0, so stack_id NULL decodes as
-// -1), stage, func and the INVALID_* bits as 8-bit. printf makes any value a number (NULL and text
-// 0, a real its integer part): the validity bits are what tells.
-const ROW_BYTES = 6 * 8 + 4 * 4 + 3;
+// -1), holder (0 for NULL, and in files before schema 5, which have no such column), stage, func
+// and the INVALID_* bits as 8-bit. printf makes any value a number (NULL and text 0, a real its
+// integer part): the validity bits are what tells.
+const ROW_BYTES = 6 * 8 + 5 * 4 + 3;
 const VALIDITY =
   "(CASE WHEN typeof(ts) != 'integer' OR ts < 0 OR ts >= 9007199254740992 THEN 1 ELSE 0 END) | " +
   "(CASE WHEN request_ts IS NOT NULL AND (typeof(request_ts) != 'integer' OR request_ts < 0 OR request_ts > ts) THEN 2 ELSE 0 END)";
 const NULL_TS = -(2 ** 63);
-const CHUNK_SQL =
-  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x%02x', " +
-  `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func, ${VALIDITY}), '')) ` +
-  'FROM events WHERE id BETWEEN ? AND ?';
+function chunkSql(hasHolder: boolean): string {
+  return (
+    "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%08x%02x%02x%02x', " +
+    `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, ${hasHolder ? 'coalesce(holder, 0)' : '0'}, ` +
+    `stage, func, ${VALIDITY}), '')) FROM events WHERE id BETWEEN ? AND ?`
+  );
+}
+
+/** Does the events table have the holder column (schema 5 on)? */
+function hasHolderColumn(db: Database.Database): boolean {
+  return (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some((c) => c.name === 'holder');
+}
 
 export function openReadOnly(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -152,6 +162,7 @@ export function chunkView(buffer: ArrayBufferLike, offset: number, capacity: num
     flags: column(Uint32Array, 4),
     ret: column(Int32Array, 4),
     stackId: column(Int32Array, 4),
+    holder: column(Uint32Array, 4),
     stage: column(Uint8Array, 1),
     func: column(Uint8Array, 1),
     invalid: column(Uint8Array, 1),
@@ -165,14 +176,15 @@ export function chunkBytes(capacity: number): number {
 
 /** Reads chunk k of the plan into `into` (a view of the plan's capacity). */
 export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number, into: EventChunk) => void {
-  const stmt = db.prepare(CHUNK_SQL).pluck();
+  const holder = hasHolderColumn(db);
+  const stmt = db.prepare(chunkSql(holder)).pluck();
   return (k, into) => {
     const blob = stmt.get(plan.from[k], plan.to[k]) as Buffer | null;
     const count = plan.count[k];
     const where = `${db.name}: events ${plan.from[k]}..${plan.to[k]}`;
     if (blob === null || blob.length !== count * ROW_BYTES) {
       // a value wider than its printf field (or an odd number of hex digits: unhex gives NULL)
-      const bad = outOfRange(db, plan.from[k], plan.to[k]);
+      const bad = outOfRange(db, plan.from[k], plan.to[k], holder);
       if (bad) throw new UserError(`${db.name}: ${bad}: the file is damaged (not as mutex-rec writes it): record again`);
       throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
     }
@@ -194,16 +206,17 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
       into.tid[i] = v.getUint32(o + 52);
       into.flags[i] = v.getUint32(o + 56);
       into.stackId[i] = v.getInt32(o + 60) - 1;
-      into.stage[i] = v.getUint8(o + 64);
-      into.func[i] = v.getUint8(o + 65);
-      into.invalid[i] = v.getUint8(o + 66);
+      into.holder[i] = v.getUint32(o + 64);
+      into.stage[i] = v.getUint8(o + 68);
+      into.func[i] = v.getUint8(o + 69);
+      into.invalid[i] = v.getUint8(o + 70);
     }
   };
 }
 
 /** The columns' ranges (schema.sql) the chunk encoding relies on. */
 const COLUMN_RANGES: [string, number, number][] = [
-  ['stage', 0, 2],
+  ['stage', 0, 4],
   ['func', 0, 255],
   ['pid', 0, 2 ** 32 - 1],
   ['tid', 0, 2 ** 32 - 1],
@@ -213,8 +226,9 @@ const COLUMN_RANGES: [string, number, number][] = [
 ];
 
 /** The first value of events from..to out of its column's range, said in words; null if none. */
-function outOfRange(db: Database.Database, from: number, to: number): string | null {
-  for (const [column, min, max] of COLUMN_RANGES) {
+function outOfRange(db: Database.Database, from: number, to: number, hasHolder: boolean): string | null {
+  const ranges: [string, number, number][] = hasHolder ? [...COLUMN_RANGES, ['coalesce(holder, 0)', 0, 2 ** 32 - 1]] : COLUMN_RANGES;
+  for (const [column, min, max] of ranges) {
     const row = db.prepare(`SELECT id, ${column} FROM events WHERE id BETWEEN ? AND ? AND NOT (${column} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
       | [number, unknown]
       | undefined;

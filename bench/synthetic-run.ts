@@ -93,14 +93,14 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
     {
       toolVersion: 'synthetic', host: 'bench', kernelRelease: 'synthetic', startRealtimeNs: 1_795_000_000_000_000_000n, startMonotonicNs: 1_000_000_000n,
       targetPid: PID, targetComm: 'synthetic', targetCmdline: ['synthetic', String(events)], launched: true, userProbes: true,
-      kernelProbe: 'fentry', kernelScope: 'target', probeCost: null, options: { synthetic: { events, seed } },
+      kernelProbe: 'fentry', kernelScope: 'target', mode: 'full', probeCost: null, options: { synthetic: { events, seed } },
     },
     [],
   );
   const batch: EventBatch = {
     ts: new Float64Array(BATCH), requestTs: new Float64Array(BATCH), lock: new Float64Array(BATCH), caller: new Float64Array(BATCH), pid: new Uint32Array(BATCH),
     tid: new Uint32Array(BATCH), ret: new Int32Array(BATCH), stackId: new Int32Array(BATCH), cpu: new Uint16Array(BATCH),
-    stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), count: 0, more: false,
+    stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), holder: new Uint32Array(BATCH), count: 0, more: false,
     threads: threads.map((t, i) => ({ ts: 0, pid: PID, tid: t.tid, comm: `worker-${i}` })),
   };
   let written = 0;

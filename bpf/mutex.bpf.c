@@ -12,6 +12,8 @@
 const volatile __u32 target_tgid = 0;
 const volatile __u32 kernel_tgid = 0;
 const volatile __u32 self_tgid = 0;
+/* contention mode's target (futex.bpf.h); 0: off */
+const volatile __u32 futex_tgid = 0;
 /* 0: no call stacks (--no-stacks) */
 const volatile __u32 capture_stacks = 1;
 
@@ -130,11 +132,13 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	e->stage = STAGE_THREAD;
 	e->func = 0;
 	e->flags = 0;
+	e->holder = 0;
+	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
-				      __s32 ret, __u32 flags, __s32 stack_id)
+static __always_inline void emit_holder(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+				        __s32 ret, __u32 flags, __s32 stack_id, __u32 holder)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -159,7 +163,15 @@ static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8
 	e->stage = stage;
 	e->func = func;
 	e->flags = flags;
+	e->holder = holder;
+	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+				      __s32 ret, __u32 flags, __s32 stack_id)
+{
+	emit_holder(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, 0);
 }
 
 static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)
@@ -357,6 +369,8 @@ int BPF_KPROBE(cond_clockwait_entry, void *cond, void *mutex) { return on_cond_e
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_clockwait_return) { return on_cond_return(ctx); }
 
+#include "futex.bpf.h"
+
 /* A thread renamed itself (pthread_setname_np): emit its new comm. */
 SEC("tp_btf/task_rename")
 int BPF_PROG(on_task_rename, struct task_struct *task, const char *comm)
@@ -381,6 +395,9 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	bpf_map_delete_elem(&kernel_pending, &tid);
+	bpf_map_delete_elem(&futex_pending, &tid);
+	bpf_map_delete_elem(&futex_wake_pending, &tid);
+	bpf_map_delete_elem(&futex_last_waits, &tid);
 	return 0;
 }
 

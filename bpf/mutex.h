@@ -13,6 +13,7 @@ enum mutex_stage {
 	STAGE_ACQUIRED = 1, /* the lock function returned; ret says whether it got the lock */
 	STAGE_RELEASED = 2, /* the thread gave the lock back (unlock entry, or cond-wait entry) */
 	STAGE_THREAD = 3,   /* not a lock event: the thread's comm, in lock+caller */
+	STAGE_WAKE = 4,     /* contention mode: a futex wake (ret: how many it woke), at its return */
 };
 
 /* Probed functions. Numbers are stored in run files: never renumber, only append. */
@@ -38,6 +39,19 @@ enum mutex_func {
 	FN_MUTEX_LOCK_IO_NESTED = 25,
 	/* lock:contention_begin/end: the wait of a contended kernel lock; flags say which kind */
 	FN_KERNEL_CONTENTION = 26,
+	/*
+	 * Contention mode (mutex-rec --contention): the target's futex calls, seen at the syscalls'
+	 * tracepoints. A wait is an ACQUIRED event on the futex word (request_ts: the syscall's entry,
+	 * ts: its return); a wake a STAGE_WAKE event. Codes 64-79 are this mode's.
+	 */
+	FN_FUTEX_WAIT = 64,            /* FUTEX_WAIT, FUTEX_WAIT_BITSET, futex_wait(2) */
+	FN_FUTEX_LOCK_PI = 65,         /* FUTEX_LOCK_PI, FUTEX_LOCK_PI2 */
+	FN_FUTEX_WAIT_REQUEUE_PI = 66, /* FUTEX_WAIT_REQUEUE_PI (a PI condition variable's wait) */
+	FN_FUTEX_WAITV = 67,           /* futex_waitv(2): lock is the word that woke it (the first, if none) */
+	FN_FUTEX_WAKE = 68,            /* FUTEX_WAKE, FUTEX_WAKE_BITSET, futex_wake(2) */
+	FN_FUTEX_WAKE_OP = 69,         /* FUTEX_WAKE_OP */
+	FN_FUTEX_UNLOCK_PI = 70,       /* FUTEX_UNLOCK_PI */
+	FN_FUTEX_REQUEUE = 71,         /* FUTEX_REQUEUE, FUTEX_CMP_REQUEUE(_PI), futex_requeue(2) */
 };
 
 /* lock:contention_begin flags (include/trace/events/lock.h) */
@@ -59,6 +73,23 @@ enum mutex_func {
 #define MUTEX_F_HELD_AT_REQUEST (1U << 17) /* at the call's entry the mutex was locked by another thread */
 #define MUTEX_F_BLOCKED (1U << 18)         /* the thread slept (a voluntary context switch) inside the call */
 
+/*
+ * flags of futex events (FN_FUTEX_*). Bits 0-8: the futex op as called (cmd | FUTEX_PRIVATE_FLAG
+ * 128 | FUTEX_CLOCK_REALTIME 256; futex_waitv, futex_wait/wake/requeue(2): 0). The layout bits say
+ * what the memory around the word looked like at the wait (glibc's x86-64 layouts, read by the
+ * entry program); the analyzer weighs them with the C library function at the call.
+ */
+#define FUTEX_F_OP_MASK 0x1ffU
+#define FUTEX_F_RETRY (1U << 9)          /* continues the thread's previous wait on this word (its lock's slow path looped) */
+#define FUTEX_F_LAYOUT_MUTEX (1U << 10)  /* the word heads a pthread_mutex_t: a valid __kind at +16, waited for with value 2 (or LOCK_PI) */
+#define FUTEX_F_LAYOUT_COND (1U << 11)   /* the word is a pthread_cond_t's __g_signals[g] and its __wrefs counts a waiter */
+#define FUTEX_F_LAYOUT_RWLOCK (1U << 12) /* the word is a pthread_rwlock_t's __wrphase_futex or __writers_futex */
+#define FUTEX_F_HOLDER_OWNER (1U << 13)  /* holder: the owner the lock's memory named at the wait (__owner, __cur_writer, PI word) */
+#define FUTEX_F_HOLDER_WAKER (1U << 14)  /* holder: the thread whose wake on the word came last during the wait */
+#define FUTEX_F_SLEPT (1U << 15)         /* the thread slept in the call (a voluntary context switch) */
+#define FUTEX_F_KIND_SHIFT 16            /* bits 16-23: the pthread_mutex_t __kind (low 8 bits) with FUTEX_F_LAYOUT_MUTEX;
+					    futex_waitv: how many words it waited on */
+
 struct mutex_event {
 	__u64 ts;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
 	__u64 request_ts; /* STAGE_ACQUIRED: when the call was made (its entry); 0 otherwise */
@@ -71,7 +102,9 @@ struct mutex_event {
 	__u16 cpu;
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
-	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); else MUTEX_F_* */
+	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); FN_FUTEX_*: FUTEX_F_*; else MUTEX_F_* */
+	__u32 holder;   /* futex waits: the thread credited with holding the lock (FUTEX_F_HOLDER_*), 0: none */
+	__u32 pad;
 };
 
 /* A lock call in progress: the value of the pending maps (keyed by tid, or by tid and lock for the
@@ -90,12 +123,22 @@ struct pending_call {
 	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
 };
 
+/* A futex wait in progress (contention mode), keyed by tid: `call` is what pendingCalls() reads at
+ * the stop for the waits that never returned. */
+struct futex_call {
+	struct pending_call call;
+	__u64 waitv;    /* futex_waitv: the user array of struct futex_waitv */
+	__u32 owner;    /* the owner tid the lock's memory named at the entry (FUTEX_F_LAYOUT_*, PI), 0: none */
+	__u32 nr;       /* futex_waitv: its number of words */
+};
+
 /* Per-CPU counters, index into the `counters` map. */
 enum mutex_counter {
 	CNT_DROPPED = 0,      /* events lost: the ring buffer was full */
 	CNT_STACK_FAILED = 1, /* call stacks not taken: the stack map was full, or a hash collision */
 	CNT_PENDING_FULL = 2, /* lock calls not followed: no room in a pending map */
-	CNT_MAX = 3,
+	CNT_FUTEX_UNREAD = 3, /* futex waits whose user registers or stack could not be read (no call site, no layout) */
+	CNT_MAX = 4,
 };
 
 #endif

@@ -30,6 +30,7 @@ export interface PendingCall {
   stackId: number;
   flags: number;
   func: number;
+  holder: number; // futex waits: the owner the lock's memory named at the entry; 0: none
 }
 
 /** What went wrong inside the BPF programs, counted there (bpf/mutex.h enum mutex_counter). */
@@ -37,6 +38,7 @@ export interface ProbeCounters {
   dropped: number; // events lost: the ring buffer was full
   stackFailed: number; // call stacks not taken (stack map full, or a hash collision)
   pendingFull: number; // lock calls not followed: no room in a pending map
+  futexUnread: number; // contention mode: futex waits whose user registers could not be read (no call site, no layout)
 }
 
 export interface BpfSession {

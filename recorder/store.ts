@@ -16,7 +16,7 @@ const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 /** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
 export const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
 
-const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
+const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id', 'holder'];
 
 export interface RunInfo {
   toolVersion: string;
@@ -31,6 +31,7 @@ export interface RunInfo {
   userProbes: boolean;
   kernelProbe: string | null;
   kernelScope: 'target' | 'all' | null;
+  mode: 'full' | 'contention';
   probeCost: ProbeCost | null;
   options: Record<string, unknown>;
 }
@@ -146,14 +147,14 @@ export class RunStore {
       this.db
         .prepare(
           `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns,
-             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options, probe_cost)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options, probe_cost, mode)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           info.toolVersion, info.host, info.kernelRelease, info.startRealtimeNs, info.startMonotonicNs,
           info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0,
           info.userProbes ? 1 : 0, info.kernelProbe, info.kernelScope, JSON.stringify(info.options),
-          info.probeCost ? JSON.stringify(info.probeCost) : null,
+          info.probeCost ? JSON.stringify(info.probeCost) : null, info.mode,
         );
       const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, func_offset, insn, kind) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.funcOffset, p.insn, p.kind);
@@ -207,7 +208,7 @@ export class RunStore {
     this.db.transaction(() => {
       for (const c of calls) {
         this.insertEvent.run([
-          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null,
+          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null, c.holder || null,
         ]);
       }
     })();
@@ -305,8 +306,16 @@ export class RunStore {
   }
 
   /** What the BPF programs counted going wrong (bpf/mutex.h mutex_counter), besides drops. */
-  setProbeFailures(counters: { stackFailed: number; pendingFull: number }): void {
-    this.db.prepare('UPDATE run SET probe_failures = ? WHERE id = 1').run(JSON.stringify({ stackFailed: counters.stackFailed, pendingFull: counters.pendingFull }));
+  setProbeFailures(counters: { stackFailed: number; pendingFull: number; futexUnread?: number }): void {
+    const failures = { stackFailed: counters.stackFailed, pendingFull: counters.pendingFull, ...(counters.futexUnread ? { futexUnread: counters.futexUnread } : {}) };
+    this.db.prepare('UPDATE run SET probe_failures = ? WHERE id = 1').run(JSON.stringify(failures));
+  }
+
+  /** Did any event come from code of this mapped file (a call site inside one of its mappings)? */
+  hasCallerIn(path: string): boolean {
+    const ranges = this.db.prepare('SELECT start, end FROM mappings WHERE path = ?').all(path) as { start: number; end: number }[];
+    const any = this.db.prepare('SELECT 1 FROM events WHERE caller >= ? AND caller < ? LIMIT 1');
+    return ranges.some((r) => any.get(r.start, r.end) !== undefined);
   }
 
   counts(): { threads: number; locks: number } {

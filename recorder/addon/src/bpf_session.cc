@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -303,7 +304,7 @@ int BpfSession::OnSample(void* ctx, void* data, size_t size) {
 // typed arrays, which are reused from drain to drain so draining allocates nothing per event.
 // columns: { ts, requestTs, lock, caller: Float64Array (ns since the time base, requestTs NaN where the
 // event has none; signed 64-bit addresses, exact as doubles for canonical x86-64 addresses), pid,
-// tid, flags: Uint32Array, ret, stackId: Int32Array,
+// tid, flags, holder: Uint32Array, ret, stackId: Int32Array,
 // cpu: Uint16Array, stage, func: Uint8Array }, each of at least maxDrain elements.
 // Returns { count, more (the ring buffer held more: drain again), threads: [{ts,pid,tid,comm}] }.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
@@ -323,6 +324,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Uint16Array cpu = column("cpu").As<Napi::Uint16Array>();
   Napi::Uint8Array stage = column("stage").As<Napi::Uint8Array>();
   Napi::Uint8Array func = column("func").As<Napi::Uint8Array>();
+  Napi::Uint32Array holder = column("holder").As<Napi::Uint32Array>();
   if (ts.ElementLength() < kMaxDrain || request_ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
 
   int err = ring_buffer__consume(ring_);
@@ -357,6 +359,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
     stage[i] = e.stage;
     func[i] = e.func;
     flags[i] = e.flags;
+    holder[i] = e.holder;
     i++;
   }
   drained_.clear();
@@ -368,7 +371,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// counters(): { dropped, stackFailed, pendingFull } summed over CPUs since load (mutex.h mutex_counter).
+// counters(): { dropped, stackFailed, pendingFull, futexUnread } summed over CPUs since load (mutex.h mutex_counter).
 Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bpf_map* map = obj_ ? bpf_object__find_map_by_name(obj_, "counters") : nullptr;
@@ -384,6 +387,7 @@ Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
   out.Set("dropped", totals[CNT_DROPPED]);
   out.Set("stackFailed", totals[CNT_STACK_FAILED]);
   out.Set("pendingFull", totals[CNT_PENDING_FULL]);
+  out.Set("futexUnread", totals[CNT_FUTEX_UNREAD]);
   return out;
 }
 
@@ -395,17 +399,20 @@ Napi::Value BpfSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env);
   if (!obj_) return out;
   uint32_t n = 0;
-  for (const char* name : {"pending", "kernel_pending", "contention_pending"}) {
+  // futex_pending's values are struct futex_call, which begins with a pending_call.
+  for (const char* name : {"pending", "kernel_pending", "contention_pending", "futex_pending"}) {
     bpf_map* map = bpf_object__find_map_by_name(obj_, name);
-    if (!map || bpf_map__fd(map) < 0 || bpf_map__value_size(map) != sizeof(pending_call)) continue;
+    if (!map || bpf_map__fd(map) < 0 || bpf_map__value_size(map) < sizeof(pending_call)) continue;
     int fd = bpf_map__fd(map);
     std::vector<char> key(bpf_map__key_size(map)), next(bpf_map__key_size(map));
+    std::vector<char> value(bpf_map__value_size(map));
     void* previous = nullptr;
     while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
       key.swap(next);
       previous = key.data();
+      if (bpf_map_lookup_elem(fd, key.data(), value.data()) != 0) continue;
       pending_call call;
-      if (bpf_map_lookup_elem(fd, key.data(), &call) != 0) continue;
+      memcpy(&call, value.data(), sizeof(call));
       Napi::Object o = Napi::Object::New(env);
       o.Set("ts", double(int64_t(call.ts - time_base_ns_)));
       o.Set("lock", double(int64_t(call.lock)));
@@ -415,6 +422,9 @@ Napi::Value BpfSession::PendingCalls(const Napi::CallbackInfo& info) {
       o.Set("stackId", call.stack_id);
       o.Set("flags", call.flags);
       o.Set("func", call.func);
+      __u32 holder = 0;
+      if (value.size() >= sizeof(futex_call)) memcpy(&holder, value.data() + offsetof(futex_call, owner), sizeof(holder));
+      o.Set("holder", holder);
       out.Set(n++, o);
     }
   }
