@@ -1,4 +1,5 @@
 import { UserError } from '../core/errors';
+import { Func } from '../core/events';
 import { addon, BPF_OBJECT, type BpfSession } from './addon';
 import type { KernelSymbols } from './kallsyms';
 import { KERNEL_METHODS, type KernelMethod } from '../core/kernel_methods';
@@ -8,6 +9,7 @@ import { THREAD_PROGRAMS, type PlannedProbe } from './probes';
 export interface LoadRequest {
   userProbes: PlannedProbe[]; // empty: no pthread probes
   userPid: number | null;
+  futexPid?: number | null; // contention mode: this process's futex calls (bpf/futex.bpf.h)
   kernel: { method: KernelMethod | 'auto'; tgid: number } | null; // tgid 0: every task
   ringBufferBytes: number;
   stackDepth: number; // frames per call stack; 0: no stacks
@@ -15,6 +17,45 @@ export interface LoadRequest {
 }
 
 const SYNTHETIC_PROGRAM = 'synthetic_source';
+
+/** Contention mode's programs (bpf/futex.bpf.h): the futex syscalls' tracepoints. futex_waitv(2)
+ * came with Linux 5.16, futex_wait/wake/requeue(2) with 6.7: on an older kernel they are skipped. */
+interface FutexProgram {
+  program: string;
+  tracepoint: string;
+  func: number;
+  optional: boolean;
+}
+
+const FUTEX_PROGRAMS: FutexProgram[] = [
+  { program: 'futex_enter', tracepoint: 'syscalls:sys_enter_futex', func: Func.FutexWait, optional: false },
+  { program: 'futex_exit', tracepoint: 'syscalls:sys_exit_futex', func: Func.FutexWait, optional: false },
+  { program: 'futex_waitv_enter', tracepoint: 'syscalls:sys_enter_futex_waitv', func: Func.FutexWaitv, optional: true },
+  { program: 'futex_waitv_exit', tracepoint: 'syscalls:sys_exit_futex_waitv', func: Func.FutexWaitv, optional: true },
+  { program: 'futex2_wait_enter', tracepoint: 'syscalls:sys_enter_futex_wait', func: Func.FutexWait, optional: true },
+  { program: 'futex2_wait_exit', tracepoint: 'syscalls:sys_exit_futex_wait', func: Func.FutexWait, optional: true },
+  { program: 'futex2_wake_enter', tracepoint: 'syscalls:sys_enter_futex_wake', func: Func.FutexWake, optional: true },
+  { program: 'futex2_wake_exit', tracepoint: 'syscalls:sys_exit_futex_wake', func: Func.FutexWake, optional: true },
+  { program: 'futex2_requeue_enter', tracepoint: 'syscalls:sys_enter_futex_requeue', func: Func.FutexRequeue, optional: true },
+  { program: 'futex2_requeue_exit', tracepoint: 'syscalls:sys_exit_futex_requeue', func: Func.FutexRequeue, optional: true },
+];
+
+/** Attaches the futex programs; an optional pair whose tracepoints this kernel lacks is left out. */
+function attachFutexPrograms(session: BpfSession, programs: FutexProgram[]): FutexProgram[] {
+  const attached: FutexProgram[] = [];
+  for (let i = 0; i < programs.length; i += 2) {
+    const [enter, exit] = [programs[i], programs[i + 1]];
+    try {
+      session.attachAuto(enter.program);
+    } catch (err) {
+      if (enter.optional) continue;
+      throw err;
+    }
+    session.attachAuto(exit.program); // the pair's tracepoints come and go together
+    attached.push(enter, exit);
+  }
+  return attached;
+}
 
 /** A row of the run file's probes table. */
 export interface ProbeRecord {
@@ -43,7 +84,8 @@ export function loadProbes(req: LoadRequest, ksyms: KernelSymbols): LoadedProbes
     try {
       return attempt(req, null, ksyms);
     } catch (err) {
-      throw new UserError(`${(err as Error).message}: check that this kernel supports BPF uprobes (CONFIG_UPROBE_EVENTS, CONFIG_BPF_EVENTS)`);
+      const needs = req.futexPid ? 'the syscalls tracepoints (CONFIG_FTRACE_SYSCALLS, CONFIG_BPF_EVENTS)' : 'BPF uprobes (CONFIG_UPROBE_EVENTS, CONFIG_BPF_EVENTS)';
+      throw new UserError(`${(err as Error).message}: check that this kernel supports ${needs}`);
     }
   }
   const methods = req.kernel.method === 'auto' ? KERNEL_METHODS : [req.kernel.method];
@@ -69,9 +111,13 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
   try {
     const kernelProbes: KernelProbe[] = method ? planKernelProbes(method, ksyms) : [];
     const extra = req.syntheticSource ? [SYNTHETIC_PROGRAM] : [];
-    const wanted = new Set([...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...extra]);
+    const futex = req.futexPid ? FUTEX_PROGRAMS : [];
+    const wanted = new Set([
+      ...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...extra, ...futex.map((p) => p.program),
+    ]);
     for (const program of session.programs()) session.setAutoload(program, wanted.has(program));
-    session.setGlobal('target_tgid', req.userPid ?? 0);
+    session.setGlobal('target_tgid', req.userPid ?? req.futexPid ?? 0);
+    session.setGlobal('futex_tgid', req.futexPid ?? 0);
     session.setGlobal('kernel_tgid', req.kernel?.tgid ?? 0);
     session.setGlobal('self_tgid', process.pid);
     session.setRingBufferSize(req.ringBufferBytes);
@@ -81,7 +127,9 @@ function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSym
     for (const p of kernelProbes) session.attachAuto(p.program);
     for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
     for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
+    const futexAttached = attachFutexPrograms(session, futex);
     const probes: ProbeRecord[] = [
+      ...futexAttached.map((p) => ({ func: p.func, object: `kernel:${p.tracepoint}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: 'tracepoint' })),
       ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, funcOffset: p.funcOffset, insn: p.insn, kind: p.kind })),
       ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: p.kind })),
     ];
