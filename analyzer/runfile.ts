@@ -10,11 +10,12 @@ import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import type { FileMapping } from '../core/mappings';
 import { openRunDatabase, checkRunTables } from './openrun';
+import { FutexKinds, type KindTally } from './futexkinds';
 import { Progress } from './progress';
 import { INVALID_TIME, readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 4;
+export const SUPPORTED_SCHEMA = 5;
 /** Oldest: schema 3 has no probe cost (its waits and holds are shown as recorded). */
 const OLDEST_SCHEMA = 3;
 
@@ -40,8 +41,9 @@ export interface RunMeta {
   userProbes: boolean;
   kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
   kernelScope: 'target' | 'all' | null;
+  mode: 'full' | 'contention'; // contention: futex waits and wakes only (mutex-rec --contention); files before schema 5 are full
   probeCost: ProbeCost | null; // measured at the start of the recording; null: not measured (schema 3, kernel only)
-  probeFailures: { stackFailed: number; pendingFull: number } | null; // counted by the BPF programs; null: not known
+  probeFailures: { stackFailed: number; pendingFull: number; futexUnread?: number } | null; // counted by the BPF programs; null: not known
 }
 
 /** A file mapping of the target; executable null when the run file does not say. */
@@ -113,6 +115,7 @@ export class RunFile {
       userProbes: Number(row.user_probes) === 1,
       kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
       kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
+      mode: row.mode === 'contention' ? 'contention' : 'full',
       probeCost: row.probe_cost ? (JSON.parse(String(row.probe_cost)) as ProbeCost) : null,
       probeFailures: row.probe_failures ? (JSON.parse(String(row.probe_failures)) as RunMeta['probeFailures']) : null,
     };
@@ -124,7 +127,11 @@ export class RunFile {
       this.threads().map((t) => [t.tid, t.comm]),
     );
     if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined && this.meta.spooledEvents === 0) {
-      throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
+      throw new UserError(
+        this.meta.mode === 'contention'
+          ? `${path} holds no lock events: nothing to analyze (contention mode records only contended waits: no thread of the target waited on a futex while it was recorded)`
+          : `${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`,
+      );
     }
   }
 
@@ -135,9 +142,26 @@ export class RunFile {
 
   /** One pass of the join (core/join.ts) over the events, serving every sink, net of the probe cost. */
   join(sinks: JoinSink | JoinSink[]): void {
-    const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost() });
+    const kinds = this.meta.mode === 'contention' ? this.newFutexKinds() : null;
+    const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost(), futexKind: kinds?.kindOf });
     for (const e of this.events()) joiner.push(e);
     joiner.finish();
+    if (kinds) this.futexKindTally = kinds.tally();
+  }
+
+  /** Contention mode: how the last join told its futex words' kinds (null before a join, or in full mode). */
+  futexKindTally: KindTally | null = null;
+
+  private newFutexKinds(): FutexKinds {
+    const frame0 = this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? AND depth = 0').pluck();
+    const named = this.db.prepare("SELECT name FROM symbols WHERE address = ? AND kind = 'code'").pluck();
+    return new FutexKinds({
+      innermostFrame: (stackId) => (frame0.get(stackId) as number | undefined) ?? null,
+      codeName: (address) => {
+        const name = named.get(address) as string | undefined;
+        return name === undefined ? null : escapeControl(name);
+      },
+    });
   }
 
   /**
@@ -169,7 +193,9 @@ export class RunFile {
 
   /** A damaged stage stops the analysis; a time out of order on its thread is left out. */
   private valid(e: RunEvent, lastTs: Map<number, number>): boolean {
-    if (e.stage > Stage.Released) throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, outside 0 to 2: the file is damaged: record again`);
+    if (e.stage > Stage.Released && e.stage !== Stage.Wake) {
+      throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, not 0, 1, 2 or 4: the file is damaged: record again`);
+    }
     const ok = Number.isSafeInteger(e.ts) && e.ts >= 0 && (e.requestTs == null || (Number.isSafeInteger(e.requestTs) && e.requestTs >= 0 && e.requestTs <= e.ts));
     if (!ok) {
       this.leaveOut('with a time that is not a valid integer');
@@ -191,9 +217,11 @@ export class RunFile {
   /** Events still raw in event_spool, after the rows (they arrived after them). */
   private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
-    const rows = this.db.prepare(`SELECT count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id`).raw(true);
+    const present = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
+    const columns = SPOOL_COLUMNS.map((c) => (present.has(c.sql) ? c.sql : `NULL AS ${c.sql}`)); // holder: schema 5 on
+    const rows = this.db.prepare(`SELECT count, ${columns.join(', ')} FROM event_spool ORDER BY id`).raw(true);
     for (const row of rows.iterate() as IterableIterator<unknown[]>) {
-      const [count, ...blobs] = row as [number, ...Buffer[]];
+      const [count, ...blobs] = row as [number, ...(Buffer | null)[]];
       let c: ReturnType<typeof decodeSpool>;
       try {
         c = decodeSpool(blobs, count);

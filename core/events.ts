@@ -1,5 +1,7 @@
+import { futexKind } from './futex';
+
 /** Event codes, as in bpf/mutex.h and the run file's stages/funcs tables. */
-export const Stage = { Request: 0, Acquired: 1, Released: 2 } as const;
+export const Stage = { Request: 0, Acquired: 1, Released: 2, Wake: 4 } as const;
 export type StageCode = (typeof Stage)[keyof typeof Stage];
 
 export const Func = {
@@ -22,15 +24,34 @@ export const Func = {
   MutexLockKillableNested: 24,
   MutexLockIoNested: 25,
   KernelContention: 26,
+  // contention mode (mutex-rec --contention): the target's futex calls
+  FutexWait: 64,
+  FutexLockPi: 65,
+  FutexWaitRequeuePi: 66,
+  FutexWaitv: 67,
+  FutexWake: 68,
+  FutexWakeOp: 69,
+  FutexUnlockPi: 70,
+  FutexRequeue: 71,
 } as const;
 
-export function isKernelFunc(func: number): boolean {
-  return func >= Func.MutexLock;
+/** A futex call seen in contention mode (func codes 64-79). */
+export function isFutexFunc(func: number): boolean {
+  return func >= 64 && func < 80;
 }
 
-/** The contention tracepoints see a wait but never the release: no hold. */
+/** A futex wait: an acquired (or request) event whose wait is all that is seen. */
+export function isFutexWait(func: number): boolean {
+  return func >= Func.FutexWait && func <= Func.FutexWaitv;
+}
+
+export function isKernelFunc(func: number): boolean {
+  return func >= Func.MutexLock && !isFutexFunc(func);
+}
+
+/** The contention tracepoints and futex waits see a wait but never the release: no hold. */
 export function isWaitOnly(func: number): boolean {
-  return func === Func.KernelContention;
+  return func === Func.KernelContention || isFutexWait(func);
 }
 
 /** A cond wait re-takes its mutex before returning, whatever it returns (ETIMEDOUT included). */
@@ -77,6 +98,7 @@ export function waitedPerProbes(func: number, flags: number | undefined): boolea
  * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
 export function acquiredLock(func: number, ret: number): boolean {
   if (isCondWait(func)) return ret !== EINVAL && ret !== EPERM;
+  if (isFutexWait(func)) return true; // a wait, however it ended (woken, EAGAIN, ETIMEDOUT, EINTR): its time was spent waiting
   if (func === Func.MutexTrylock) return ret === 1; // the kernel's trylock returns 1 on success
   return ret === 0 || (ret === EOWNERDEAD && !isKernelFunc(func));
 }
@@ -119,6 +141,7 @@ export interface RawEvent {
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
+  holder?: number; // futex waits: the thread the probes credited with holding the lock (absent or 0: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
@@ -142,6 +165,7 @@ const LCB_F_MUTEX = 1 << 5;
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
+  if (isFutexFunc(func)) return futexKind(flags, null).kind;
   if (!isKernelFunc(func)) {
     const type = pthreadType(flags);
     return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';

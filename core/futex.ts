@@ -1,0 +1,83 @@
+/**
+ * Contention mode's futex events (bpf/futex.bpf.h, bpf/mutex.h FUTEX_F_*): what their flags say,
+ * and what kind of lock a waited-for word is.
+ */
+
+export const FutexFlag = {
+  OpMask: 0x1ff, // the futex op as called: cmd | FUTEX_PRIVATE_FLAG (128) | FUTEX_CLOCK_REALTIME (256)
+  Retry: 1 << 9, // continues the thread's previous wait on this word
+  LayoutMutex: 1 << 10,
+  LayoutCond: 1 << 11,
+  LayoutRwlock: 1 << 12,
+  HolderOwner: 1 << 13, // the holder is the owner the lock's memory named at the wait
+  HolderWaker: 1 << 14, // the holder is the thread whose wake came last during the wait
+  Slept: 1 << 15, // the thread slept in the call
+  KindShift: 16, // bits 16-23: the pthread_mutex_t __kind (with LayoutMutex); futex_waitv: its number of words
+} as const;
+
+/** The futex op's command (FUTEX_WAIT 0, ... FUTEX_LOCK_PI2 13). */
+export function futexCommand(flags: number): number {
+  return flags & 0x7f;
+}
+
+const FUTEX_WAIT = 0;
+const FUTEX_WAIT_BITSET = 9;
+const FUTEX_LOCK_PI = 6;
+const FUTEX_LOCK_PI2 = 13;
+
+/** How a futex word's kind was told (README: Contention mode). */
+export type KindSource = 'function' | 'layout' | 'none';
+
+export interface FutexKind {
+  kind: string; // pthread_mutex[:type], pthread_rwlock, pthread_cond, libc_lock, futex:pi, futex
+  source: KindSource;
+}
+
+/** The C library's function a futex call was made from tells the kind (frame 0 of its stack). */
+const FUNCTION_KINDS: [RegExp, string][] = [
+  [/^__lll_lock_wait_private\b/, 'libc_lock'],
+  [/^(__lll_lock_wait|__lll_clocklock_wait|__lll_timedlock_wait|__lll_robust_lock_wait|__pthread_mutex_lock_full)\b/, 'pthread_mutex'],
+  [/pthread_mutex_/, 'pthread_mutex'],
+  [/pthread_rwlock_/, 'pthread_rwlock'],
+  [/pthread_cond_|__condvar_/, 'pthread_cond'],
+];
+
+const MUTEX_TYPES = ['', ':recursive', ':errorcheck', ':adaptive'];
+
+/** pthread_mutex with the type the layout read gave (pthread_mutex:recursive, ...). */
+function mutexKind(flags: number): string {
+  if (!(flags & FutexFlag.LayoutMutex)) return 'pthread_mutex';
+  const kind = (flags >>> FutexFlag.KindShift) & 0xff;
+  const extra = [[16, 'robust'], [32, 'pi'], [128, 'pshared']].filter(([bit]) => kind & (bit as number)).map(([, n]) => n);
+  const type = MUTEX_TYPES[kind & 3];
+  if (!type && extra.length === 0) return 'pthread_mutex';
+  return `pthread_mutex:${[type.slice(1), ...extra].filter(Boolean).join('+')}`;
+}
+
+/**
+ * What kind of lock a futex wait waited for: first from the C library function the call was made
+ * in (the innermost frame's name, when the stack was recorded and its object has symbols), then
+ * from the memory layout the probe saw at the wait (glibc's x86-64 layouts), else `futex`.
+ */
+export function futexKind(flags: number, innermostFunction: string | null): FutexKind {
+  const cmd = futexCommand(flags);
+  const pi = cmd === FUTEX_LOCK_PI || cmd === FUTEX_LOCK_PI2;
+  if (innermostFunction) {
+    for (const [pattern, kind] of FUNCTION_KINDS) {
+      if (pattern.test(innermostFunction)) return { kind: kind === 'pthread_mutex' ? mutexKind(flags) : kind, source: 'function' };
+    }
+  }
+  const mutex = (flags & FutexFlag.LayoutMutex) !== 0;
+  const rwlock = (flags & FutexFlag.LayoutRwlock) !== 0;
+  const cond = (flags & FutexFlag.LayoutCond) !== 0;
+  // glibc's mutex slow path waits with FUTEX_WAIT (LOCK_PI for PI), the rwlock's with WAIT_BITSET
+  if (mutex && (!rwlock || cmd === FUTEX_WAIT || pi) && !cond) return { kind: mutexKind(flags), source: 'layout' };
+  if (rwlock && (!mutex || cmd === FUTEX_WAIT_BITSET) && !cond) return { kind: 'pthread_rwlock', source: 'layout' };
+  if (cond && !mutex && !rwlock) return { kind: 'pthread_cond', source: 'layout' };
+  return { kind: pi ? 'futex:pi' : 'futex', source: 'none' };
+}
+
+/** A condition variable's wait is not lock contention: it waits for an event. */
+export function isConditionKind(kind: string): boolean {
+  return kind === 'pthread_cond';
+}
