@@ -43,9 +43,10 @@
 #define RETRY_GAP_PREEMPTED_NS 5000000ULL
 
 /* The call site: the first code address on the user stack outside the object making the syscall
- * (the C library's futex wrapper), among these many 8-byte words from the stack pointer. */
+ * (the C library's futex wrapper), among these many 8-byte words from the stack pointer. A word
+ * that may be an address of another object costs a vma lookup, unless it falls in the last data
+ * vma looked up. */
 #define SCAN_WORDS 64
-#define SCAN_LOOKUPS 16
 #define VM_EXEC 0x4ULL
 
 struct {
@@ -131,8 +132,8 @@ struct scan_state {
 	struct futex_scratch *words;
 	__u64 self_start, self_end; /* the vma of the syscall's instruction */
 	__u64 sp;
+	__u64 miss_start, miss_end; /* the last vma looked up that was not code (the lock's data, the heap) */
 	__u64 found;
-	int lookups;
 };
 
 /* One word of the stack scan (bpf_loop callback): 1 stops the loop. */
@@ -148,13 +149,17 @@ static long scan_word(__u64 i, void *data)
 		return 0; /* inside the object that made the call */
 	if (v >= s->sp && v < s->sp + (16ULL << 20))
 		return 0; /* a pointer into this stack */
-	if (++s->lookups > SCAN_LOOKUPS)
-		return 1;
+	if (v >= s->miss_start && v < s->miss_end)
+		return 0; /* data seen already */
 	struct vma_info info = {};
-	if (bpf_find_vma(s->task, v, vma_info_of, &info, 0) == 0 && info.exec) {
+	if (bpf_find_vma(s->task, v, vma_info_of, &info, 0) != 0)
+		return 0;
+	if (info.exec) {
 		s->found = v;
 		return 1;
 	}
+	s->miss_start = info.start;
+	s->miss_end = info.end;
 	return 0;
 }
 
@@ -194,16 +199,45 @@ struct glibc_rwlock {
 	__u32 flags;
 };
 
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+
+/* Is tid a thread of the recorded process? An owner field that names anything else is not one
+ * (the word is not what its layout looked like), or a tid of another pid namespace. */
+static __always_inline int is_target_thread(__u32 tid)
+{
+	if (tid == 0 || tid > 0x3fffffff)
+		return 0;
+	struct task_struct *task = bpf_task_from_pid((s32)tid);
+	if (!task)
+		return 0;
+	int ours = task->tgid == futex_tgid;
+	bpf_task_release(task);
+	return ours;
+}
+
+/* glibc's x86-64 pthread_cond_t (sysdeps/nptl/bits/thread-shared-types.h, 2.25 to 2.40). */
+struct glibc_cond {
+	__u64 wseq;
+	__u64 g1_start;
+	__u32 g_refs[2];
+	__u32 g_size[2];
+	__u32 g1_orig_size;
+	__u32 wrefs;
+	__u32 g_signals[2];
+};
+
 /* glibc __kind bits: the type (0-3), ROBUST 16, PRIO_INHERIT 32, PRIO_PROTECT 64, PSHARED 128, ELISION 256/512. */
 #define GLIBC_MUTEX_KIND_BITS 0x3f3
 
 /*
  * What the memory around a waited-for word says (FUTEX_F_LAYOUT_*), and the owner it names.
  * Layouts of glibc >= 2.25 on x86-64: a mutex's lock word heads it, __owner at +8, __kind at +16;
- * a cond waits on __g_signals[g] at +40 + 4g, __wrefs (waiters << 3) at +36; an rwlock waits on
+ * a cond waits on __g_signals[g] at +40 + 4g, __wrefs (waiters << 3) at +36, __g_refs[g] at +16 + 4g;
+ * an rwlock waits on
  * __wrphase_futex (+8) or __writers_futex (+12), __cur_writer at +24.
  */
-static __always_inline __u32 futex_layout(__u64 uaddr, __u32 cmd, __u32 val, __u32 tid, __u32 *owner)
+static __noinline __u32 futex_layout(__u64 uaddr, __u32 cmd, __u32 val, __u32 tid, __u32 *owner)
 {
 	__u32 flags = 0;
 	*owner = 0;
@@ -217,7 +251,7 @@ static __always_inline __u32 futex_layout(__u64 uaddr, __u32 cmd, __u32 val, __u
 	if ((uaddr & 7) == 0 && ((is_wait && val == 2) || is_pi)) {
 		struct glibc_mutex_head m;
 		if (bpf_probe_read_user(&m, sizeof(m), (void *)uaddr) == 0 && m.kind >= 0 && (m.kind & ~GLIBC_MUTEX_KIND_BITS) == 0 &&
-		    (!is_pi || (m.kind & 32))) {
+		    (!is_pi || (m.kind & 32)) && (m.owner == 0 || is_target_thread(m.owner))) {
 			flags |= FUTEX_F_LAYOUT_MUTEX | (((__u32)m.kind & 0xff) << FUTEX_F_KIND_SHIFT);
 			if (!is_pi)
 				*owner = m.owner;
@@ -226,19 +260,26 @@ static __always_inline __u32 futex_layout(__u64 uaddr, __u32 cmd, __u32 val, __u
 	if (is_wait && (val == 2 || val == 3)) {
 		struct glibc_rwlock rw;
 		if (bpf_probe_read_user(&rw, sizeof(rw), (void *)((uaddr & ~7ULL) - 8)) == 0 && rw.pad3 == 0 && rw.pad4 == 0 &&
-		    rw.flags <= 2 && (rw.shared == 0 || rw.shared == 1)) {
+		    rw.flags <= 2 && (rw.shared == 0 || rw.shared == 1) && (rw.cur_writer == 0 || is_target_thread(rw.cur_writer))) {
 			flags |= FUTEX_F_LAYOUT_RWLOCK;
 			if (!(flags & FUTEX_F_LAYOUT_MUTEX) || *owner == 0)
 				*owner = rw.cur_writer;
 		}
 	}
 	if (cmd == FUTEX_WAIT_BITSET) {
-		__u32 wrefs = 0;
-		__u64 at = (uaddr & 4) ? uaddr - 8 : uaddr - 4; /* __wrefs, before __g_signals[0] or [1] */
-		if (bpf_probe_read_user(&wrefs, sizeof(wrefs), (void *)at) == 0 && (wrefs >> 3) >= 1)
-			flags |= FUTEX_F_LAYOUT_COND;
+		/* __g_signals[g]: g = 0 at +40 (8-aligned), 1 at +44; a waiter holds a reference in
+		 * __wrefs (waiters << 3) and in __g_refs[g] (<< 1) while it waits (glibc 2.25 to 2.40) */
+		__u32 g = (uaddr & 4) ? 1 : 0;
+		struct glibc_cond c;
+		if (bpf_probe_read_user(&c, sizeof(c), (void *)(uaddr - 40 - 4 * g)) == 0) {
+			__u32 refs = g ? c.g_refs[1] : c.g_refs[0];
+			if ((c.wrefs >> 3) >= 1 && refs >= 2)
+				flags |= FUTEX_F_LAYOUT_COND;
+		}
 	}
-	if (*owner == tid)
+	if (is_wait && val > 2 && is_target_thread(val))
+		flags |= FUTEX_F_THREAD_EXIT;
+	if (*owner == tid || (is_pi && !is_target_thread(*owner)))
 		*owner = 0;
 	return flags;
 }
@@ -268,9 +309,23 @@ static __always_inline void forget_last_wait(__u32 tid)
 	bpf_map_delete_elem(&futex_last_waits, &tid);
 }
 
+/* A wait's arguments (a BPF function takes at most five). */
+struct wait_args {
+	__u64 uaddr;
+	__u64 waitv; /* futex_waitv: its array of words; 0 otherwise */
+	__u32 op;
+	__u32 val;
+	__u32 nr;
+	__u8 func;
+	__u8 pad[3];
+};
+
 /* The entry of a wait: kept until its return. */
-static __always_inline int futex_wait_entry(void *ctx, __u8 func, __u64 uaddr, __u32 op, __u32 val, __u64 waitv, __u32 nr)
+static __noinline int futex_wait_entry(void *ctx, const struct wait_args *args)
 {
+	__u64 uaddr = args->uaddr, waitv = args->waitv;
+	__u32 op = args->op, val = args->val, nr = args->nr;
+	__u8 func = args->func;
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!futex_wanted(id) || !in_window(ts))
@@ -352,7 +407,7 @@ static __always_inline void note_wake(__u64 uaddr, __u32 tid, __u64 ts)
 
 /* The entry of a wake: its words are marked woken by this thread now (a waiter may return before
  * this call does); the event is written at its return, with how many it woke. */
-static __always_inline int futex_wake_entry(__u8 func, __u64 uaddr, __u64 uaddr2, __u32 op)
+static __noinline int futex_wake_entry(__u8 func, __u64 uaddr, __u64 uaddr2, __u32 op)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
@@ -389,35 +444,54 @@ static __always_inline int futex_wake_return(long ret)
 	return 0;
 }
 
+/* What futex(2) op a call is: a wait's or a wake's function code; 0: neither (FUTEX_FD, TRYLOCK_PI). */
+static __always_inline __u8 futex_op_func(__u32 op, int *is_wait)
+{
+	*is_wait = 1;
+	switch (op & FUTEX_CMD_MASK) {
+	case FUTEX_WAIT:
+	case FUTEX_WAIT_BITSET:
+		return FN_FUTEX_WAIT;
+	case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2:
+		return FN_FUTEX_LOCK_PI;
+	case FUTEX_WAIT_REQUEUE_PI:
+		return FN_FUTEX_WAIT_REQUEUE_PI;
+	}
+	*is_wait = 0;
+	switch (op & FUTEX_CMD_MASK) {
+	case FUTEX_WAKE:
+	case FUTEX_WAKE_BITSET:
+		return FN_FUTEX_WAKE;
+	case FUTEX_WAKE_OP:
+		return FN_FUTEX_WAKE_OP;
+	case FUTEX_UNLOCK_PI:
+		return FN_FUTEX_UNLOCK_PI;
+	case FUTEX_REQUEUE:
+	case FUTEX_CMP_REQUEUE:
+	case FUTEX_CMP_REQUEUE_PI:
+		return FN_FUTEX_REQUEUE;
+	}
+	return 0;
+}
+
 /* futex(uaddr, op, val, timeout/val2, uaddr2, val3) */
 SEC("tracepoint/syscalls/sys_enter_futex")
 int futex_enter(struct trace_event_raw_sys_enter *ctx)
 {
+	if (!futex_wanted(bpf_get_current_pid_tgid()))
+		return 0;
 	__u64 uaddr = ctx->args[0], uaddr2 = ctx->args[4];
 	__u32 op = (__u32)ctx->args[1], val = (__u32)ctx->args[2];
-	switch (op & FUTEX_CMD_MASK) {
-	case FUTEX_WAIT:
-	case FUTEX_WAIT_BITSET:
-		return futex_wait_entry(ctx, FN_FUTEX_WAIT, uaddr, op, val, 0, 0);
-	case FUTEX_LOCK_PI:
-	case FUTEX_LOCK_PI2:
-		return futex_wait_entry(ctx, FN_FUTEX_LOCK_PI, uaddr, op, val, 0, 0);
-	case FUTEX_WAIT_REQUEUE_PI:
-		return futex_wait_entry(ctx, FN_FUTEX_WAIT_REQUEUE_PI, uaddr, op, val, 0, 0);
-	case FUTEX_WAKE:
-	case FUTEX_WAKE_BITSET:
-		return futex_wake_entry(FN_FUTEX_WAKE, uaddr, 0, op);
-	case FUTEX_WAKE_OP:
-		return futex_wake_entry(FN_FUTEX_WAKE_OP, uaddr, uaddr2, op);
-	case FUTEX_UNLOCK_PI:
-		return futex_wake_entry(FN_FUTEX_UNLOCK_PI, uaddr, 0, op);
-	case FUTEX_REQUEUE:
-	case FUTEX_CMP_REQUEUE:
-	case FUTEX_CMP_REQUEUE_PI:
-		return futex_wake_entry(FN_FUTEX_REQUEUE, uaddr, uaddr2, op);
-	default:
-		return 0; /* FUTEX_FD, TRYLOCK_PI: they never block nor wake */
+	int is_wait = 0;
+	__u8 func = futex_op_func(op, &is_wait);
+	if (func == 0)
+		return 0;
+	if (is_wait) {
+		struct wait_args args = { .uaddr = uaddr, .op = op, .val = val, .func = func };
+		return futex_wait_entry(ctx, &args);
 	}
+	return futex_wake_entry(func, uaddr, uaddr2, op);
 }
 
 /* A thread is in one futex call at a time: its pending wait or wake says which this return ends. */
@@ -444,7 +518,8 @@ int futex_waitv_enter(struct trace_event_raw_sys_enter *ctx)
 	struct futex_waitv first = {};
 	if (!waiters || bpf_probe_read_user(&first, sizeof(first), (void *)waiters) != 0)
 		return 0;
-	return futex_wait_entry(ctx, FN_FUTEX_WAITV, first.uaddr, 0, (__u32)first.val, waiters, nr);
+	struct wait_args args = { .uaddr = first.uaddr, .waitv = waiters, .val = (__u32)first.val, .nr = nr, .func = FN_FUTEX_WAITV };
+	return futex_wait_entry(ctx, &args);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_waitv")
@@ -457,7 +532,8 @@ int futex_waitv_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_futex_wait")
 int futex2_wait_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return futex_wait_entry(ctx, FN_FUTEX_WAIT, ctx->args[0], 0, (__u32)ctx->args[1], 0, 0);
+	struct wait_args args = { .uaddr = ctx->args[0], .val = (__u32)ctx->args[1], .func = FN_FUTEX_WAIT };
+	return futex_wait_entry(ctx, &args);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wait")

@@ -87,6 +87,8 @@ enum mutex_func {
 #define FUTEX_F_HOLDER_OWNER (1U << 13)  /* holder: the owner the lock's memory named at the wait (__owner, __cur_writer, PI word) */
 #define FUTEX_F_HOLDER_WAKER (1U << 14)  /* holder: the thread whose wake on the word came last during the wait */
 #define FUTEX_F_SLEPT (1U << 15)         /* the thread slept in the call (a voluntary context switch) */
+#define FUTEX_F_THREAD_EXIT (1U << 24)   /* the value waited for is a tid of the process: a wait for that thread's exit
+					    (pthread_join; the kernel wakes it, CLONE_CHILD_CLEARTID) */
 #define FUTEX_F_KIND_SHIFT 16            /* bits 16-23: the pthread_mutex_t __kind (low 8 bits) with FUTEX_F_LAYOUT_MUTEX;
 					    futex_waitv: how many words it waited on */
 

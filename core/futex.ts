@@ -13,6 +13,7 @@ export const FutexFlag = {
   HolderWaker: 1 << 14, // the holder is the thread whose wake came last during the wait
   Slept: 1 << 15, // the thread slept in the call
   KindShift: 16, // bits 16-23: the pthread_mutex_t __kind (with LayoutMutex); futex_waitv: its number of words
+  ThreadExit: 1 << 24, // the value waited for is a tid of the process: a wait for that thread's exit (pthread_join)
 } as const;
 
 /** The futex op's command (FUTEX_WAIT 0, ... FUTEX_LOCK_PI2 13). */
@@ -29,12 +30,14 @@ const FUTEX_LOCK_PI2 = 13;
 export type KindSource = 'function' | 'layout' | 'none';
 
 export interface FutexKind {
-  kind: string; // pthread_mutex[:type], pthread_rwlock, pthread_cond, libc_lock, futex:pi, futex
+  kind: string; // pthread_mutex[:type], pthread_rwlock, pthread_cond, thread_exit, libc_lock, futex:pi, futex
   source: KindSource;
 }
 
 /** The C library's function a futex call was made from tells the kind (frame 0 of its stack). */
 const FUNCTION_KINDS: [RegExp, string][] = [
+  // a program's own futex call (Rust's std locks, custom locks) through the C library's syscall(), or Go's runtime
+  [/^(syscall|runtime\.futex|runtime\.futexsleep|runtime\.futexwakeup)$/, 'futex'],
   [/^__lll_lock_wait_private\b/, 'libc_lock'],
   [/^(__lll_lock_wait|__lll_clocklock_wait|__lll_timedlock_wait|__lll_robust_lock_wait|__pthread_mutex_lock_full)\b/, 'pthread_mutex'],
   [/pthread_mutex_/, 'pthread_mutex'],
@@ -67,6 +70,7 @@ export function futexKind(flags: number, innermostFunction: string | null): Fute
       if (pattern.test(innermostFunction)) return { kind: kind === 'pthread_mutex' ? mutexKind(flags) : kind, source: 'function' };
     }
   }
+  if (flags & FutexFlag.ThreadExit && innermostFunction !== 'syscall') return { kind: 'thread_exit', source: 'layout' };
   const mutex = (flags & FutexFlag.LayoutMutex) !== 0;
   const rwlock = (flags & FutexFlag.LayoutRwlock) !== 0;
   const cond = (flags & FutexFlag.LayoutCond) !== 0;
@@ -77,7 +81,7 @@ export function futexKind(flags: number, innermostFunction: string | null): Fute
   return { kind: pi ? 'futex:pi' : 'futex', source: 'none' };
 }
 
-/** A condition variable's wait is not lock contention: it waits for an event. */
-export function isConditionKind(kind: string): boolean {
-  return kind === 'pthread_cond';
+/** A condition variable's wait, or a wait for a thread's exit, is not lock contention: it waits for an event. */
+export function isEventWaitKind(kind: string): boolean {
+  return kind === 'pthread_cond' || kind === 'thread_exit';
 }

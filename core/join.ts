@@ -1,6 +1,6 @@
 import { HoldHistory } from './hold_history';
 import { Stage, acquiredLock, isCondWait, isFutexFunc, isFutexWait, isKernelFunc, isRecursiveMutex, isWaitOnly, lockKind, waitedPerProbes, type RawEvent } from './events';
-import { FutexFlag, isConditionKind } from './futex';
+import { FutexFlag, isEventWaitKind } from './futex';
 import { netOf, type ProbeCost } from './probe_cost';
 
 /**
@@ -331,7 +331,7 @@ export class Joiner {
 
   /** A futex wait's blocker: the holder the probes credited, where it woke the word from. */
   private futexBlocker(tid: number, lock: number, kind: string, holder: number): { contended: boolean; blockerTid: number | null; blockerCaller: number | null } {
-    if (isConditionKind(kind)) return { contended: false, blockerTid: null, blockerCaller: null };
+    if (isEventWaitKind(kind)) return { contended: false, blockerTid: null, blockerCaller: null };
     const blockerTid = holder !== 0 && holder !== tid ? holder : null;
     return { contended: true, blockerTid, blockerCaller: blockerTid === null ? null : (this.wakeSites.get(`${lock}:${blockerTid}`) ?? null) };
   }
