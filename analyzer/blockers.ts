@@ -178,7 +178,12 @@ export function renderBlockers(report: BlockersReport, format: Format): string {
 
 function renderText(r: BlockersReport): string {
   const lines = textPreamble(r.warnings, r.run);
-  lines.push('Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").');
+  const contention = r.run.mode === 'contention';
+  lines.push(
+    contention
+      ? 'Each contended futex wait is credited to the lock\'s owner its memory named at the wait (glibc mutex, rwlock writer, PI futex), else to the thread whose wake ended it, at the call site of that thread\'s wake of the word (README: "Contention mode").'
+      : 'Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").',
+  );
   lines.push('');
   const scope = r.lock ? ` of lock ${r.lock}` : '';
   if (r.contended.waits === 0) {
@@ -193,11 +198,16 @@ function renderText(r: BlockersReport): string {
         `  ${formatDuration(row.wait.total)} in ${formatCount(row.waits)} wait${row.waits === 1 ? '' : 's'} ` +
           `(mean ${formatDuration(row.wait.mean)}, max ${formatDuration(row.wait.max)}): ` +
           `${threadList(row.waiters, row.waiterThreads)} waited in ${row.waiterSite}, ` +
-          `blocked by ${threadList(row.holders, row.holderThreads)} holding since ${row.holderSite}; ${lockList(row.locks, row.lockCount)}`,
+          `blocked by ${threadList(row.holders, row.holderThreads)} ${contention ? 'waking it at' : 'holding since'} ${row.holderSite}; ${lockList(row.locks, row.lockCount)}`,
       );
     }
   }
-  if (r.unattributed.waits > 0) {
+  if (r.unattributed.waits > 0 && contention) {
+    lines.push(
+      `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: the word's memory named no owner ` +
+        '(not a glibc mutex or rwlock writer) and no other thread woke it during the wait (a timeout, a signal, a wake before the recording, or the kernel contention tracepoints, which see no holds).',
+    );
+  } else if (r.unattributed.waits > 0) {
     lines.push(
       `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: ` +
         'the probes saw them wait (the mutex held by another thread at the call\'s entry, or the thread asleep in the call) while no recorded hold covered their start ' +

@@ -3,7 +3,7 @@ import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type Group
 import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
 import { LockNameCollector } from './locknames';
 import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
-import { runJson, runWarnings, textPreamble } from './runinfo';
+import { meaningLine, runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
@@ -206,7 +206,7 @@ export function renderReport(report: Report, format: Format): string {
 
 function renderText(r: Report): string {
   const lines = textPreamble(r.warnings, r.run);
-  lines.push('wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
+  lines.push(meaningLine(r.run.mode));
   lines.push('');
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';

@@ -5,6 +5,19 @@ import { formatCount, formatDuration } from './stats/units';
 /** Every output of a contention-mode run says this in its header (README: Contention mode). */
 export const CONTENTION_NOTE = 'contention mode: contended waits only, no holds';
 
+/** What a wait and a hold are, as every table says it under the header. */
+export function meaningLine(mode: 'full' | 'contention'): string {
+  return mode === 'contention'
+    ? 'wait = a thread\'s futex wait on a lock word, from its entry to the return of the last wait of the same slow path; no holds; ' +
+        'a condition variable\'s waits are shown but are not contention (README: "Contention mode").'
+    : 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").';
+}
+
+/** The lines outputs whose stdout is data (JSON, CSV, exports) print on stderr before their warnings. */
+export function modeNotes(r: { mode: 'full' | 'contention' }): string[] {
+  return r.mode === 'contention' ? [CONTENTION_NOTE] : [];
+}
+
 /** The run's identity and health, as every output shows it. */
 export function runJson(run: RunFile) {
   const m = run.meta;

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { buildLockOrder, renderLockOrder } from '../lockorder';
 import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
+import { modeNotes } from '../runinfo';
 import { integer, type ActionRunner } from './options';
 
 export function registerLockOrder(program: Command, run: ActionRunner): void {
@@ -18,7 +19,7 @@ export function registerLockOrder(program: Command, run: ActionRunner): void {
         const runFile = RunFile.open(path);
         try {
           const report = buildLockOrder(runFile, { maxCycles: o.maxCycles });
-          if (o.format !== 'text') warnOnStderr(report.warnings);
+          if (o.format !== 'text') warnOnStderr(report.warnings, modeNotes(report.run));
           writeStdout(renderLockOrder(report, o.format));
           return o.failOnCycle && report.cycles.length > 0 ? 1 : 0;
         } finally {

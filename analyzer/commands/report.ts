@@ -6,6 +6,7 @@ import { buildBlockers, renderBlockers } from '../blockers';
 import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
 import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
+import { modeNotes } from '../runinfo';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 interface ReportCliOptions {
@@ -41,7 +42,7 @@ export function registerReport(program: Command, run: ActionRunner): void {
         try {
           if (o.blockers) {
             const blockers = buildBlockers(runFile, { top: o.top, lock: o.lock });
-            if (o.format !== 'table') warnOnStderr(blockers.warnings);
+            if (o.format !== 'table') warnOnStderr(blockers.warnings, modeNotes(blockers.run));
             writeStdout(renderBlockers(blockers, o.format));
             return;
           }
@@ -53,7 +54,7 @@ export function registerReport(program: Command, run: ActionRunner): void {
           if (o.lock !== undefined && report.groups === 0) {
             throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path}: pick an address from the report`);
           }
-          if (o.format !== 'table') warnOnStderr(report.warnings);
+          if (o.format !== 'table') warnOnStderr(report.warnings, modeNotes(report.run));
           writeStdout(renderReport(report, o.format));
         } finally {
           runFile.close();
