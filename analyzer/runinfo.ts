@@ -8,8 +8,8 @@ export const CONTENTION_NOTE = 'contention mode: contended waits only, no holds'
 /** What a wait and a hold are, as every table says it under the header. */
 export function meaningLine(mode: 'full' | 'contention'): string {
   return mode === 'contention'
-    ? 'wait = a thread\'s futex wait on a lock word, from its entry to the return of the last wait of the same slow path; no holds; ' +
-        'a condition variable\'s waits are shown but are not contention (README: "Contention mode").'
+    ? 'wait = a thread\'s futex wait on a lock word, from its entry to the return of the last wait of the same slow path ' +
+        '(a kernel lock\'s: contention_begin to contention_end); no holds; a condition variable\'s waits are shown but are not contention (README: "Contention mode").'
     : 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").';
 }
 
