@@ -4,7 +4,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
-import { Func, Stage } from '../core/events';
+import { Func, MutexFlag, Stage } from '../core/events';
 import type { Diff, DiffRow } from '../analyzer/diff';
 import { mutexAnalyze } from './lib/tools';
 import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
@@ -31,7 +31,8 @@ function lockEvents(p: LockPlan, jitterSeed: number): SyntheticEvent[] {
     const wait = Math.round(p.waitNs * wobble);
     const hold = Math.round(p.holdNs * wobble);
     events.push({ ts: t, stage: Stage.Request, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
-    events.push({ ts: t + wait, stage: Stage.Acquired, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
+    // Each wait is contention: the thread slept in the call (as the recorder flags it).
+    events.push({ ts: t + wait, stage: Stage.Acquired, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0, flags: MutexFlag.Blocked });
     events.push({ ts: t + wait + hold, stage: Stage.Released, func: Func.PthreadMutexUnlock, tid: p.tid, lock: p.lock, ret: 0 });
     t += wait + hold + 50_000;
   }
@@ -135,7 +136,7 @@ describe('5 vs 5 runs: one value per run', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0], /^lock,match,status,runs_base,runs_new,acquisitions_base,acquisitions_new,metric,base,new,change_pct,/);
-    assert.equal(lines.length, 1 + 4 * 6); // overall, kept, new, gone × 6 metrics
+    assert.equal(lines.length, 1 + 4 * 7); // overall, kept, new, gone × 7 metrics
     assert.ok(lines.some((l) => l.startsWith('0x1000,address,matched,5,5,1000,1000,holdP50,') && l.endsWith(',regressed,regressed')));
   });
 });
@@ -159,8 +160,8 @@ describe('one run per side: per-window values', () => {
     const b = writeRun(join(dir, 'long.db'), [{ ...kept, holdNs: 120_000 }], 2);
     const diff = await diffJson([a, b]);
     assert.equal(row(diff, '0x1000').metrics.holdP50.verdict, 'regressed');
-    // The run got longer, with the same waits: less wait per second.
-    assert.equal(row(diff, '0x1000').metrics.waitPerSecond.verdict, 'improved');
+    // The run got longer, with the same contended waits: less of them per second.
+    assert.equal(row(diff, '0x1000').metrics.contendedWaitPerSecond.verdict, 'improved');
   });
 
   test('a short run of ~120 acquisitions is still judged: 12 windows of 10', async () => {

@@ -190,12 +190,12 @@ function probeResolution(runs: RunDigest[]): Resolution | null {
   return { waitNs: resolution((c) => c.waitIqrNs, (c) => c.waitNs), holdNs: resolution((c) => c.holdIqrNs, (c) => c.holdNs) };
 }
 
-/** wait/s moves by the wait's resolution once per acquisition: at the busier side's acquisition rate. */
+/** cont wait/s moves by the wait's resolution once per contended acquisition: at the busier side's rate of them. */
 function metricResolution(metric: JudgedMetric, resolution: Resolution | null, side: SideDigests): number {
   if (!resolution) return 0;
   if (metric === 'holdP50') return resolution.holdNs;
   if (metric === 'waitP50') return resolution.waitNs;
-  const rates = [...side.base, ...side.new].map((d) => (d.spanNs > 0 ? d.acquisitions / (d.spanNs / 1e9) : 0));
+  const rates = [...side.base, ...side.new].map((d) => (d.spanNs > 0 ? d.contended / (d.spanNs / 1e9) : 0));
   return resolution.waitNs * Math.max(0, ...rates);
 }
 
@@ -280,10 +280,11 @@ function rowVerdict(row: DiffRow): Verdict {
   return '~';
 }
 
-/** Overall, then matched locks, new ones and gone ones, each by the time lost waiting (either side). */
+/** Overall, then matched locks, new ones and gone ones, each by the time lost to contention (either side), then by all waits. */
 function sortRows(rows: DiffRow[]): DiffRow[] {
   const rank: Record<RowStatus, number> = { matched: 0, new: 1, gone: 2 };
-  const cost = (r: DiffRow): number => Math.max(r.metrics.waitPerSecond.base ?? 0, r.metrics.waitPerSecond.new ?? 0);
+  const cost = (r: DiffRow): number =>
+    Math.max(r.metrics.contendedWaitPerSecond.base ?? 0, r.metrics.contendedWaitPerSecond.new ?? 0) + 1e-9 * Math.max(r.metrics.waitPerSecond.base ?? 0, r.metrics.waitPerSecond.new ?? 0);
   const [overall, ...locks] = rows;
   return [overall, ...locks.sort((a, b) => rank[a.status] - rank[b.status] || cost(b) - cost(a) || a.lock.localeCompare(b.lock))];
 }

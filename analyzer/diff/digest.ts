@@ -5,16 +5,19 @@ import type { RunFile } from '../runfile';
 import { SiteNamer } from '../sitenames';
 import { quantile } from '../stats/quantiles';
 
-/** Compared per lock and overall. Times in ns; waitPerSecond in ns of wait per second of the run's span. */
-export const METRICS = ['waitP50', 'waitP99', 'holdP50', 'holdP99', 'waitPerSecond', 'contendedPct'] as const;
+/** Compared per lock and overall. Times in ns; the rates in ns of wait per second of the run's span. */
+export const METRICS = ['waitP50', 'waitP99', 'holdP50', 'holdP99', 'waitPerSecond', 'contendedWaitPerSecond', 'contendedPct'] as const;
 export type Metric = (typeof METRICS)[number];
 
 /**
- * The metrics that get a verdict: the typical hold, the typical wait and the time lost waiting.
- * The p99s and contended % are shown with their change but not judged: a window of a few dozen
- * acquisitions has no meaningful p99, and contention is a cause whose cost the waits measure.
+ * The metrics that get a verdict: the typical hold, the typical wait and the time lost waiting
+ * for the lock while another thread held it (contended wait per second). The p99s and contended %
+ * are shown with their change but not judged: a window of a few dozen acquisitions has no
+ * meaningful p99, and contention is a cause whose cost the waits measure. All waits per second is
+ * shown, not judged: on an uncontended lock it is the probes' residue and the thread's preemptions
+ * inside lock calls, which vary from run to run by tens of % and are not the lock's cost.
  */
-export const JUDGED_METRICS = ['holdP50', 'waitP50', 'waitPerSecond'] as const;
+export const JUDGED_METRICS = ['holdP50', 'waitP50', 'contendedWaitPerSecond'] as const;
 export type JudgedMetric = (typeof JUDGED_METRICS)[number];
 
 /**
@@ -28,6 +31,7 @@ export const WINDOWS = { max: 30, min: 6, samplesPerWindow: 10, minSamples: 5 } 
 /** One lock (or all locks together) in one run. */
 export interface LockDigest {
   acquisitions: number;
+  contended: number;
   spanNs: number; // the run's, from its start to its last acquisition
   waitTotalNs: number;
   holdTotalNs: number;
@@ -48,6 +52,8 @@ interface TimedSamples {
   waitTimes: Float64Array;
   holds: Float64Array;
   holdTimes: Float64Array;
+  contendedWaits: Float64Array;
+  contendedWaitTimes: Float64Array;
 }
 
 /**
@@ -92,8 +98,15 @@ function uniqueIn(taken: Map<string, unknown>, identity: LockIdentity): LockIden
 }
 
 function timedSamples(g: GroupStats): TimedSamples {
-  if (!g.waitTimes || !g.holdTimes) throw new Error('analyze() was not asked for sample times');
-  return { waits: g.waits.values(), waitTimes: g.waitTimes.values(), holds: g.holds.values(), holdTimes: g.holdTimes.values() };
+  if (!g.waitTimes || !g.holdTimes || !g.contendedWaits || !g.contendedWaitTimes) throw new Error('analyze() was not asked for sample times');
+  return {
+    waits: g.waits.values(),
+    waitTimes: g.waitTimes.values(),
+    holds: g.holds.values(),
+    holdTimes: g.holdTimes.values(),
+    contendedWaits: g.contendedWaits.values(),
+    contendedWaitTimes: g.contendedWaitTimes.values(),
+  };
 }
 
 function concatenated(parts: TimedSamples[]): TimedSamples {
@@ -106,7 +119,14 @@ function concatenated(parts: TimedSamples[]): TimedSamples {
     }
     return out;
   };
-  return { waits: join((s) => s.waits), waitTimes: join((s) => s.waitTimes), holds: join((s) => s.holds), holdTimes: join((s) => s.holdTimes) };
+  return {
+    waits: join((s) => s.waits),
+    waitTimes: join((s) => s.waitTimes),
+    holds: join((s) => s.holds),
+    holdTimes: join((s) => s.holdTimes),
+    contendedWaits: join((s) => s.contendedWaits),
+    contendedWaitTimes: join((s) => s.contendedWaitTimes),
+  };
 }
 
 /**
@@ -131,8 +151,11 @@ function digest(s: TimedSamples, acquisitions: number, contended: number, spanNs
   const waits = s.waits.slice().sort();
   const holds = s.holds.slice().sort();
   const waitTotalNs = total(s.waits);
+  const contendedWaitTotalNs = total(s.contendedWaits);
+  const perSecond = (ns: number): number | null => (waits.length > 0 && spanNs > 0 ? ns / (spanNs / 1e9) : null);
   return {
     acquisitions,
+    contended,
     spanNs,
     waitTotalNs,
     holdTotalNs: total(s.holds),
@@ -141,13 +164,14 @@ function digest(s: TimedSamples, acquisitions: number, contended: number, spanNs
       waitP99: percentile(waits, 0.99),
       holdP50: percentile(holds, 0.5),
       holdP99: percentile(holds, 0.99),
-      waitPerSecond: waits.length > 0 && spanNs > 0 ? waitTotalNs / (spanNs / 1e9) : null,
+      waitPerSecond: perSecond(waitTotalNs),
+      contendedWaitPerSecond: perSecond(contendedWaitTotalNs),
       contendedPct: acquisitions > 0 ? (100 * contended) / acquisitions : null,
     },
     windows: {
       holdP50: windowMedians(s.holds, s.holdTimes, spanNs),
       waitP50: windowMedians(s.waits, s.waitTimes, spanNs),
-      waitPerSecond: windowRates(s.waits, s.waitTimes, spanNs),
+      contendedWaitPerSecond: windowRates(s.contendedWaits, s.contendedWaitTimes, s.waits.length, spanNs),
     },
   };
 }
@@ -186,8 +210,9 @@ function windowMedians(values: Float64Array, times: Float64Array, spanNs: number
   return medians;
 }
 
-function windowRates(values: Float64Array, times: Float64Array, spanNs: number): number[] {
-  const k = windowCount(values.length, spanNs);
+/** A rate per window: as many windows as `samples` waits give, uncontended ones adding 0 ns. */
+function windowRates(values: Float64Array, times: Float64Array, samples: number, spanNs: number): number[] {
+  const k = windowCount(samples, spanNs);
   if (k === 0) return [];
   const index = windowIndexes(times, k, spanNs);
   const totals = new Array<number>(k).fill(0);

@@ -10,6 +10,7 @@ const METRIC_LABELS: Record<Metric, string> = {
   holdP50: 'hold p50',
   holdP99: 'hold p99',
   waitPerSecond: 'wait/s',
+  contendedWaitPerSecond: 'cont wait/s',
   contendedPct: 'contended %',
 };
 
@@ -24,7 +25,7 @@ const COLUMNS: [Metric, string][] = [
   ['waitP99', 'WAIT p99'],
   ['holdP50', 'HOLD p50'],
   ['holdP99', 'HOLD p99'],
-  ['waitPerSecond', 'WAIT/s'],
+  ['contendedWaitPerSecond', 'CONT WAIT/s'],
   ['contendedPct', 'CONT%'],
 ];
 
@@ -62,7 +63,7 @@ function methodLines(d: Diff): string[] {
   const unit = m.unit === 'runs' ? `one value per run (${sizes})` : `per-window values (each run cut into ${m.windows.min} to ${m.windows.max} equal time windows)`;
   const lines = [
     `verdicts: two-sided Mann–Whitney U on ${unit}, ${correction} over ${m.tests} tests; regressed/improved = corrected p < ${m.alpha} and a change beyond ±${m.thresholdPct}%.`,
-    `judged: ${m.judged.map((k) => METRIC_LABELS[k]).join(', ')} (the p shown is corrected). wait/s = total wait per second of each run, from its start to its last acquisition, so runs of different lengths compare.`,
+    `judged: ${m.judged.map((k) => METRIC_LABELS[k]).join(', ')} (the p shown is corrected). cont wait/s = the waits of contended acquisitions per second of each run, from its start to its last acquisition, so runs of different lengths compare (all waits per second: JSON and CSV, not judged).`,
   ];
   if (m.resolution) {
     lines.push(
@@ -96,7 +97,7 @@ function untestedLine(d: Diff): string {
 function formatValue(metric: Metric, value: number | null): string {
   if (value === null) return '-';
   if (metric === 'contendedPct') return formatPercent(value);
-  if (metric === 'waitPerSecond') return `${formatDuration(value)}/s`;
+  if (metric === 'waitPerSecond' || metric === 'contendedWaitPerSecond') return `${formatDuration(value)}/s`;
   return formatDuration(value);
 }
 

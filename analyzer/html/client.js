@@ -359,7 +359,7 @@
   function diffView() {
     const d = data.diff.diff;
     const verdictClass = (v) => (v === 'regressed' ? 'bad' : v === 'improved' ? 'good' : v === '?' ? 'unknown' : '');
-    const LABELS = { waitP50: 'wait p50', waitP99: 'wait p99', holdP50: 'hold p50', holdP99: 'hold p99', waitPerSecond: 'wait/s', contendedPct: 'cont %' };
+    const LABELS = { waitP50: 'wait p50', waitP99: 'wait p99', holdP50: 'hold p50', holdP99: 'hold p99', waitPerSecond: 'wait/s', contendedWaitPerSecond: 'cont wait/s', contendedPct: 'cont %' };
     const m = (key, fmt) => [
       { title: `${LABELS[key]} base`, value: (r) => r.metrics[key].base ?? -1, show: (r) => fmt(r.metrics[key].base), num: true },
       { title: `${LABELS[key]} new`, value: (r) => r.metrics[key].new ?? -1, show: (r) => fmt(r.metrics[key].new), num: true },
@@ -371,7 +371,7 @@
       { title: 'match', value: (r) => r.match },
       { title: 'acq base', value: (r) => r.acquisitions.base, show: (r) => count(r.acquisitions.base), num: true },
       { title: 'acq new', value: (r) => r.acquisitions.new, show: (r) => count(r.acquisitions.new), num: true },
-      ...m('waitP50', dur), ...m('holdP50', dur), ...m('waitPerSecond', dur), ...m('waitP99', dur), ...m('holdP99', dur),
+      ...m('waitP50', dur), ...m('holdP50', dur), ...m('contendedWaitPerSecond', dur), ...m('waitPerSecond', dur), ...m('waitP99', dur), ...m('holdP99', dur),
       ...m('contendedPct', pct),
     ];
     const s = d.summary;
