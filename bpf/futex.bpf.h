@@ -199,8 +199,10 @@ struct glibc_rwlock {
 	__u32 flags;
 };
 
-extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
-extern void bpf_task_release(struct task_struct *p) __ksym;
+/* Linux 6.2 on; weak, so that the object still loads on older kernels (full mode there), where an
+ * owner cannot be checked and is believed. */
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
 /* Is tid a thread of the recorded process? An owner field that names anything else is not one
  * (the word is not what its layout looked like), or a tid of another pid namespace. */
@@ -208,6 +210,8 @@ static __always_inline int is_target_thread(__u32 tid)
 {
 	if (tid == 0 || tid > 0x3fffffff)
 		return 0;
+	if (!bpf_task_from_pid)
+		return 1;
 	struct task_struct *task = bpf_task_from_pid((s32)tid);
 	if (!task)
 		return 0;
