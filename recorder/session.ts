@@ -386,6 +386,7 @@ async function pump(
   await yieldToSignals();
   stage('writing the last events');
   flush();
+  printer?.finish();
   if (opts.writeAtStop) write(() => writeSpooled(store, tty));
   write(() => store.addWaitingRequests(waiting));
   const lastMappings = mappings?.poll() ?? [];
