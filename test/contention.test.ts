@@ -11,6 +11,8 @@ import type { BlockersReport } from '../analyzer/blockers';
 import { ScratchRuns, type SyntheticEvent } from './lib/synthetic';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
+import type { ElfObject } from '../recorder/elf';
+import { fullModeHint, guessRuntime, noPthreadAdvice } from '../recorder/runtimes';
 
 const FUTEX_WAIT_PRIVATE = 128; // op FUTEX_WAIT | FUTEX_PRIVATE_FLAG
 const WAIT_BITSET = 9 | 128 | 256;
@@ -191,4 +193,27 @@ test('diff refuses runs of different modes in one line', async () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /cannot compare runs of different modes: .* \(full mode\), .* contended waits only \(--contention\)/);
   }
+});
+
+describe('which programs full mode cannot see (recorder/runtimes.ts)', () => {
+  const elf = (over: Partial<ElfObject>): ElfObject => ({
+    path: '/bin/x', buildId: null, functions: [], data: [], addressOfOffset: () => null, interpreter: '/lib64/ld-linux-x86-64.so.2',
+    hasSymtab: true, debugLink: null, sections: ['.text'], comment: 'GCC: (Debian 12.2.0-14) 12.2.0', ...over,
+  });
+  const fn = (name: string) => ({ name, address: 0x1000, fileOffset: 0x1000, size: 16, isDefaultVersion: true });
+
+  test('Go by its build-id note, Rust by rustc or its symbols, anything static without a C library; a C program is none', () => {
+    assert.deepEqual(guessRuntime(elf({ sections: ['.text', '.note.go.buildid'], interpreter: null })), { language: 'Go', evidence: 'a Go build-id note' });
+    assert.deepEqual(guessRuntime(elf({ comment: 'rustc version 1.63.0\nGCC: (Debian 12.2.0-14) 12.2.0' })), { language: 'Rust', evidence: 'built by rustc' });
+    assert.deepEqual(guessRuntime(elf({ functions: [fn('_ZN3std2rt10lang_start17h0123456789abcdefE')] })), { language: 'Rust', evidence: 'Rust symbols' });
+    assert.deepEqual(guessRuntime(elf({ interpreter: null })), { language: null, evidence: 'statically linked without a C library' });
+    assert.equal(guessRuntime(elf({ interpreter: null, functions: [fn('pthread_mutex_lock')] })), null, 'static with a C library: --lib works');
+    assert.equal(guessRuntime(elf({})), null);
+  });
+
+  test('the advice names --contention, never --lib', () => {
+    const go = { language: 'Go' as const, evidence: 'a Go build-id note' };
+    assert.equal(noPthreadAdvice(go), 'it is a Go program (a Go build-id note): its locks are not pthread mutexes; record them with --contention (futex waits and wakes, any language)');
+    assert.match(fullModeHint('/srv/app', { language: 'Rust', evidence: 'Rust symbols' }), /^no lock taken by \/srv\/app's own code was recorded, and it is a Rust program \(Rust symbols\): .*record it with --contention$/);
+  });
 });
