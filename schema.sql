@@ -1,6 +1,8 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: version
 PRAGMA user_version = 5;
+-- END generated: version
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -27,7 +29,7 @@ CREATE TABLE run (
                                         -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
   probe_failures      TEXT,             -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
                                         -- not taken), pendingFull (lock calls not followed), futexUnread (contention
-                                        -- mode: futex waits whose user registers could not be read); NULL: not finished
+                                        -- mode: futex calls whose user registers could not be read); NULL: not finished
   mode                TEXT    NOT NULL DEFAULT 'full' -- 'full': every lock call (uprobes); 'contention' (mutex-rec
                                         -- --contention): only the target's futex waits and wakes (no holds)
 );
@@ -61,7 +63,7 @@ CREATE TABLE mappings (
   PRIMARY KEY (start, path)
 );
 
--- Names of the stage and func codes used in events (the numbers of bpf/mutex.h).
+-- Names of the stage and func codes used in events (runfile/format.ts).
 CREATE TABLE stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL);
 
@@ -74,44 +76,64 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 -- request_ts; a stage 0 row is a call that had not returned when the recording stopped (a thread
 -- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
 -- lock/unlock pair is two rows: acquired (request_ts, ts) and released (ts).
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: events
 CREATE TABLE events (
-  id      INTEGER PRIMARY KEY,
-  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns: when the stage happened
-  request_ts INTEGER,       -- acquired: when the call was made (ns since run.start_monotonic_ns); NULL otherwise
-  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released,
-                            -- 4 wake (contention mode: a futex wake; ret is how many it woke)
-  func    INTEGER NOT NULL,
-  pid     INTEGER NOT NULL,
-  tid     INTEGER NOT NULL,
-  lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
-  ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
-  caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
-  cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
-  flags   INTEGER NOT NULL DEFAULT 0, -- futex events (func 64-79): bpf/mutex.h FUTEX_F_* (the op, layout seen, holder's
-                                    -- source); kernel contention tracepoint: LCB_F_* (lock kind); other acquired
-                                    -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
-                                    -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
-                                    -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*)
-  stack_id INTEGER,                   -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
-  holder  INTEGER                     -- futex waits (contention mode): the tid credited with holding the lock (flags say
-                                      -- whether the lock's memory named it or it woke the waiter), NULL: none
+  id         INTEGER PRIMARY KEY,
+  ts         INTEGER NOT NULL,           -- ns since run.start_monotonic_ns: when the stage happened
+  request_ts INTEGER,                    -- acquired: when the call was made (ns since
+                                         -- run.start_monotonic_ns); NULL otherwise
+  lock       INTEGER NOT NULL,           -- mutex address (signed 64-bit: kernel addresses are negative)
+  caller     INTEGER NOT NULL,           -- return address of the lock/unlock call (0 when unknown)
+  pid        INTEGER NOT NULL,           -- process (tgid)
+  tid        INTEGER NOT NULL,           -- thread
+  ret        INTEGER NOT NULL,           -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110,
+                                         -- ...)
+  stack_id   INTEGER,                    -- acquired and request rows: the requester's call stack
+                                         -- (stack_frames), NULL if none
+  cpu        INTEGER NOT NULL,           -- -1 for a stage 0 row (read at the stop, not from an event)
+  stage      INTEGER NOT NULL,           -- 0 request (still waiting at the stop), 1 acquired (the call
+                                         -- returned), 2 released, 4 wake (contention mode: a futex wake; ret
+                                         -- is how many it woke)
+  func       INTEGER NOT NULL,           -- the probed function (funcs)
+  flags      INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); futex events
+                                         -- (func 64-79): FUTEX_F_* (the op, the layout the probe saw, the
+                                         -- holder's source); other acquired events: bit 16 the low 16 bits
+                                         -- are glibc's pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3
+                                         -- adaptive, |16 robust, |32 PI, ...), bit 17 another thread held the
+                                         -- mutex at the call's entry, bit 18 the thread slept inside the call
+                                         -- (MUTEX_F_*)
+  holder     INTEGER                     -- futex waits (contention mode): the tid credited with holding the
+                                         -- lock (flags say whether the lock's memory named it or it woke the
+                                         -- waiter); NULL: none
 );
+-- END generated: events
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
 -- builds the events table from them when it stops; a recorder killed before that leaves them
 -- here, and mutex-analyze reads them after the events table). One row per drained batch, in
--- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
--- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
--- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags, holder uint32 (0: none) (core/columns.ts).
+-- arrival order; each column one BLOB of `count` little-endian values (runfile/columns.ts):
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: event_spool
+-- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
+-- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
+-- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; holder uint32, 0: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
-  ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
-  pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
-  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL, holder BLOB NOT NULL
+  ts BLOB NOT NULL,
+  request_ts BLOB NOT NULL,
+  lock BLOB NOT NULL,
+  caller BLOB NOT NULL,
+  pid BLOB NOT NULL,
+  tid BLOB NOT NULL,
+  ret BLOB NOT NULL,
+  stack_id BLOB NOT NULL,
+  cpu BLOB NOT NULL,
+  stage BLOB NOT NULL,
+  func BLOB NOT NULL,
+  flags BLOB NOT NULL,
+  holder BLOB NOT NULL
 );
+-- END generated: event_spool
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
 -- be gone when the file is analyzed): code addresses (callers, stack frames) as function+0xoffset,
@@ -145,6 +167,7 @@ CREATE TABLE threads (
   last_ts   INTEGER NOT NULL
 );
 
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: codes
 INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released'), (4, 'wake');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
@@ -174,3 +197,4 @@ INSERT INTO funcs VALUES
   (69, 'futex_wake_op', 'futex'),
   (70, 'futex_unlock_pi', 'futex'),
   (71, 'futex_requeue', 'futex');
+-- END generated: codes

@@ -1,7 +1,7 @@
 import type { JoinedItem } from './aggregate';
 import type { JoinSink } from '../core/join';
 import { lockIdentities, lockNames, SiteTally, type LockIdentity } from './identity';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 
 /**

@@ -4,8 +4,9 @@ import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type
 import { LockNameCollector } from './locknames';
 import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
 import { meaningLine, runJson, runWarnings, textPreamble } from './runinfo';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
+import { renderAs, type Csv, type CsvCell, type Format } from './render';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
 import type { SampleSummary } from './stats/quantiles';
 import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAlignment } from './stats/units';
@@ -13,7 +14,7 @@ import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAli
 export const REPORT_SCHEMA = 'mutex-analyze.report/1';
 
 export type SortKey = 'cont-wait' | 'wait' | 'hold' | 'count' | 'contended';
-export type Format = 'table' | 'json' | 'csv';
+export type { Format } from './render';
 /** One row per lock, thread, request call site, or request stack (with its call site). */
 export type ReportBy = GroupBy | SiteGrouping;
 
@@ -198,16 +199,10 @@ const STAT_COLUMNS: [string, (s: SampleSummary) => number][] = [
   ['max', (s) => s.max],
 ];
 
-export function renderReport(report: Report, format: Format): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'csv') return renderCsv(report);
-  return renderText(report);
-}
+export const renderReport = (report: Report, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: Report): string {
-  const lines = textPreamble(r.warnings, r.run);
-  lines.push(meaningLine(r.run.mode));
-  lines.push('');
+  const lines = textPreamble(r.warnings, r.run, meaningLine(r.run.mode));
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);
@@ -283,7 +278,7 @@ function statCells(s: SampleSummary | null): string[] {
   return STAT_COLUMNS.map(([, get]) => (s ? formatDuration(get(s)) : '-'));
 }
 
-function renderCsv(r: Report): string {
+function csvOf(r: Report): Csv {
   const header = [
     { lock: 'lock', thread: 'tid', callsite: 'caller', stack: 'stack_caller' }[r.by],
     'name',
@@ -301,21 +296,11 @@ function renderCsv(r: Report): string {
     'open_waiting_at_end',
     'open_cut',
   ];
-  const stat = (s: SampleSummary | null): (number | string)[] =>
-    s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array(9).fill('');
-  const lines = [header.join(',')];
-  for (const row of r.rows) {
-    const failed = Object.values(row.failed).reduce((a, b) => a + b, 0);
-    lines.push(
-      [
-        row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions, failed,
-        row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
-      ].join(','),
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function csvText(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const stat = (s: SampleSummary | null): CsvCell[] => (s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array<CsvCell>(9).fill(''));
+  const rows = r.rows.map((row) => [
+    row.key, row.name, row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions,
+    Object.values(row.failed).reduce((a, b) => a + b, 0), row.failedTimeNs, ...stat(row.wait), ...stat(row.hold),
+    row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
+  ]);
+  return { header, rows };
 }

@@ -7,9 +7,6 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* Not read: it exists so the recorder's loader calls (setGlobal) work unchanged. */
-const volatile __u32 target_tgid = 0;
-
 #define EMPTY(sec, name) \
 	SEC(sec) int name(void *ctx) { return 0; }
 

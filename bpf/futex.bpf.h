@@ -20,7 +20,7 @@
  * Included by mutex.bpf.c (its maps, window and helpers).
  */
 
-/* futex_tgid (mutex.bpf.c): the process recorded in contention mode; 0: this mode is off. */
+/* settings.futex_tgid (recording.h): the process recorded in contention mode; 0: this mode is off. */
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -180,7 +180,7 @@ static __noinline __u64 futex_call_site(struct task_struct *task, __u64 ip, __u6
 
 static __always_inline int futex_wanted(__u64 id)
 {
-	return futex_tgid != 0 && (id >> 32) == futex_tgid;
+	return settings.futex_tgid != 0 && (id >> 32) == settings.futex_tgid;
 }
 
 /* The head of glibc's x86-64 pthread_rwlock_t (sysdeps/nptl/bits/struct_rwlock.h). */
@@ -215,7 +215,7 @@ static __always_inline int is_target_thread(__u32 tid)
 	struct task_struct *task = bpf_task_from_pid((s32)tid);
 	if (!task)
 		return 0;
-	int ours = task->tgid == futex_tgid;
+	int ours = task->tgid == settings.futex_tgid;
 	bpf_task_release(task);
 	return ours;
 }

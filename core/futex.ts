@@ -1,20 +1,11 @@
+import { FUTEX_FLAGS, valuesOf } from '../runfile/format';
+
 /**
- * Contention mode's futex events (bpf/futex.bpf.h, bpf/mutex.h FUTEX_F_*): what their flags say,
+ * Contention mode's futex events (bpf/futex.bpf.h; their flags are declared in runfile/format.ts FUTEX_FLAGS): what their flags say,
  * and what kind of lock a waited-for word is.
  */
 
-export const FutexFlag = {
-  OpMask: 0x1ff, // the futex op as called: cmd | FUTEX_PRIVATE_FLAG (128) | FUTEX_CLOCK_REALTIME (256)
-  Retry: 1 << 9, // continues the thread's previous wait on this word
-  LayoutMutex: 1 << 10,
-  LayoutCond: 1 << 11,
-  LayoutRwlock: 1 << 12,
-  HolderOwner: 1 << 13, // the holder is the owner the lock's memory named at the wait
-  HolderWaker: 1 << 14, // the holder is the thread whose wake came last during the wait
-  Slept: 1 << 15, // the thread slept in the call
-  KindShift: 16, // bits 16-23: the pthread_mutex_t __kind (with LayoutMutex); futex_waitv: its number of words
-  ThreadExit: 1 << 24, // the value waited for is a tid of the process: a wait for that thread's exit (pthread_join)
-} as const;
+export const FutexFlag = valuesOf(FUTEX_FLAGS);
 
 /** The futex op's command (FUTEX_WAIT 0, ... FUTEX_LOCK_PI2 13). */
 export function futexCommand(flags: number): number {

@@ -1,8 +1,9 @@
 import { quantileSorted } from 'simple-statistics';
 
 import { Func, Stage } from '../core/events';
-import { newEventColumns } from '../core/columns';
-import { addon, type BpfSession } from './addon';
+import { newEventColumns } from '../runfile/columns';
+import type { MutexProgram } from '../bpf/programs';
+import { addon, mutexProgram, type MutexSession } from './addon';
 import type { ProbeCost } from '../core/probe_cost';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
 import { mappedObjects, pthreadProviders } from './targets';
@@ -18,10 +19,10 @@ import { mappedObjects, pthreadProviders } from './targets';
  * CALIBRATION_PAIRS pairs, less half of what a pair takes bare (the functions' own time).
  */
 const CALIBRATION_PAIRS = 2000;
-const CALIBRATED = new Set(['mutex_lock_entry', 'mutex_lock_return', 'mutex_unlock_entry']);
+const CALIBRATED = new Set<MutexProgram>(['mutex_lock_entry', 'mutex_lock_return', 'mutex_unlock_entry']);
 
 /** Calibrates the session's lock and unlock programs on the recorder's own C library, at the sites the placement picks there. */
-export function calibrateSession(session: BpfSession, placement: ProbePlacement): ProbeCost | null {
+export function calibrateSession(session: MutexSession, placement: ProbePlacement): ProbeCost | null {
   const ownLibc = pthreadProviders(mappedObjects(process.pid));
   return ownLibc.length > 0 ? calibrateProbes(session, planUserProbes(ownLibc.slice(0, 1), placement).probes) : null;
 }
@@ -32,11 +33,11 @@ export function calibrateSession(session: BpfSession, placement: ProbePlacement)
  * (the same library as the target's whenever both use the system's). Returns null when the
  * session has no lock and unlock programs (a kernel-only recording) or events were lost.
  */
-export function calibrateProbes(session: BpfSession, ownProbes: PlannedProbe[]): ProbeCost | null {
+export function calibrateProbes(session: MutexSession, ownProbes: PlannedProbe[]): ProbeCost | null {
   const sites = ownProbes.filter((p) => CALIBRATED.has(p.program));
   if (sites.length !== CALIBRATED.size) return null;
   const bare = addon.runLockPairs(CALIBRATION_PAIRS);
-  const links = sites.map((p) => session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', process.pid));
+  const links = sites.map((p) => session.attachUprobe(mutexProgram(p.program), p.object, p.offset, p.kind === 'uretprobe', process.pid));
   try {
     const start = addon.clockPair().monotonicNs;
     session.setTimeBase(start);
@@ -61,7 +62,7 @@ export function calibrateProbes(session: BpfSession, ownProbes: PlannedProbe[]):
 }
 
 /** The calibration thread's waits and holds, drained from the ring buffer (everything else there is dropped). */
-function pairTimes(session: BpfSession, tid: number): { waits: number[]; holds: number[] } {
+function pairTimes(session: MutexSession, tid: number): { waits: number[]; holds: number[] } {
   const waits: number[] = [];
   const holds: number[] = [];
   const columns = newEventColumns(addon.maxDrain);

@@ -1,6 +1,8 @@
 import { UserError } from '../core/errors';
 import { Func } from '../core/events';
-import { addon, BPF_OBJECT, type BpfSession } from './addon';
+import type { ProbeRow } from '../runfile/rows';
+import type { MutexProgram } from '../bpf/programs';
+import { addon, mutexProgram, type BpfObject, type MutexSession } from './addon';
 import type { KernelSymbols } from './kallsyms';
 import { KERNEL_METHODS, type KernelMethod } from '../core/kernel_methods';
 import { planKernelProbes, type KernelProbe } from './kernel_probes';
@@ -13,15 +15,14 @@ export interface LoadRequest {
   kernel: { method: KernelMethod | 'auto'; tgid: number } | null; // tgid 0: every task
   ringBufferBytes: number;
   stackDepth: number; // frames per call stack; 0: no stacks
-  syntheticSource: boolean; // benchmark only: getppid() of the target emits events
+  benchObject: string | null; // benchmark only: a BPF object loaded beside the session, sharing its maps (bpf/recording.h)
 }
 
-const SYNTHETIC_PROGRAM = 'synthetic_source';
-
-/** Contention mode's programs (bpf/futex.bpf.h): the futex syscalls' tracepoints. futex_waitv(2)
- * came with Linux 5.16, futex_wait/wake/requeue(2) with 6.7: on an older kernel they are skipped. */
+/** Contention mode's programs (bpf/futex.bpf.h): the futex syscalls' tracepoints, in enter/exit
+ * pairs. futex_waitv(2) came with Linux 5.16, futex_wait/wake/requeue(2) with 6.7: on an older
+ * kernel those pairs are left out. */
 interface FutexProgram {
-  program: string;
+  program: MutexProgram;
   tracepoint: string;
   func: number;
   optional: boolean;
@@ -41,37 +42,27 @@ const FUTEX_PROGRAMS: FutexProgram[] = [
 ];
 
 /** Attaches the futex programs; an optional pair whose tracepoints this kernel lacks is left out. */
-function attachFutexPrograms(session: BpfSession, programs: FutexProgram[]): FutexProgram[] {
+function attachFutexPrograms(session: MutexSession, programs: FutexProgram[]): FutexProgram[] {
   const attached: FutexProgram[] = [];
   for (let i = 0; i < programs.length; i += 2) {
     const [enter, exit] = [programs[i], programs[i + 1]];
     try {
-      session.attachAuto(enter.program);
+      session.attachAuto(mutexProgram(enter.program));
     } catch (err) {
       if (enter.optional) continue;
       throw err;
     }
-    session.attachAuto(exit.program); // the pair's tracepoints come and go together
+    session.attachAuto(mutexProgram(exit.program)); // the pair's tracepoints come and go together
     attached.push(enter, exit);
   }
   return attached;
 }
 
-/** A row of the run file's probes table. */
-export interface ProbeRecord {
-  func: number;
-  object: string;
-  buildId: string | null;
-  offset: number;
-  funcOffset: number | null; // uprobes: bytes past the function's entry
-  insn: string | null; // uprobes: 'emulated' | 'single-stepped' (how the kernel runs the probed instruction)
-  kind: string;
-}
-
 export interface LoadedProbes {
-  session: BpfSession;
+  session: MutexSession;
+  benchObject: BpfObject | null;
   kernelMethod: KernelMethod | null;
-  probes: ProbeRecord[];
+  probes: ProbeRow[];
 }
 
 /**
@@ -102,39 +93,47 @@ export function loadProbes(req: LoadRequest, ksyms: KernelSymbols): LoadedProbes
 }
 
 function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSymbols): LoadedProbes {
-  let session: BpfSession;
+  let session: MutexSession;
   try {
-    session = new addon.BpfSession(BPF_OBJECT);
+    session = new addon.MutexSession();
   } catch (err) {
     throw new UserError(`${(err as Error).message}: run the build (npm run build)`);
   }
+  let benchObject: BpfObject | null = null;
   try {
     const kernelProbes: KernelProbe[] = method ? planKernelProbes(method, ksyms) : [];
-    const extra = req.syntheticSource ? [SYNTHETIC_PROGRAM] : [];
     const futex = req.futexPid ? FUTEX_PROGRAMS : [];
-    const wanted = new Set([
-      ...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...extra, ...futex.map((p) => p.program),
+    const programs = new Set<MutexProgram>([
+      ...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...futex.map((p) => p.program),
     ]);
-    for (const program of session.programs()) session.setAutoload(program, wanted.has(program));
-    session.setGlobal('target_tgid', req.userPid ?? req.futexPid ?? 0);
-    session.setGlobal('futex_tgid', req.futexPid ?? 0);
-    session.setGlobal('kernel_tgid', req.kernel?.tgid ?? 0);
-    session.setGlobal('self_tgid', process.pid);
-    session.setRingBufferSize(req.ringBufferBytes);
-    session.setGlobal('capture_stacks', req.stackDepth > 0 ? 1 : 0);
-    session.setStackDepth(Math.max(1, req.stackDepth));
+    session.configure({
+      programs: [...programs].map(mutexProgram),
+      targetTgid: req.userPid ?? req.futexPid ?? 0,
+      kernelTgid: req.kernel?.tgid ?? 0,
+      selfTgid: process.pid,
+      captureStacks: req.stackDepth > 0,
+      futexTgid: req.futexPid ?? 0,
+      ringBufferBytes: req.ringBufferBytes,
+      stackDepth: Math.max(1, req.stackDepth),
+    });
     session.load();
-    for (const p of kernelProbes) session.attachAuto(p.program);
-    for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
-    for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
+    for (const p of kernelProbes) session.attachAuto(mutexProgram(p.program));
+    for (const p of req.userProbes) session.attachUprobe(mutexProgram(p.program), p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
+    for (const program of THREAD_PROGRAMS) session.attachAuto(mutexProgram(program));
     const futexAttached = attachFutexPrograms(session, futex);
-    const probes: ProbeRecord[] = [
+    if (req.benchObject) {
+      benchObject = new addon.BpfObject(req.benchObject);
+      benchObject.load({ shareMapsWith: session });
+      benchObject.attachAll();
+    }
+    const probes: ProbeRow[] = [
       ...futexAttached.map((p) => ({ func: p.func, object: `kernel:${p.tracepoint}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: 'tracepoint' })),
       ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, funcOffset: p.funcOffset, insn: p.insn, kind: p.kind })),
       ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: p.kind })),
     ];
-    return { session, kernelMethod: method, probes };
+    return { session, benchObject, kernelMethod: method, probes };
   } catch (err) {
+    benchObject?.close();
     session.close();
     throw err;
   }

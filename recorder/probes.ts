@@ -1,3 +1,4 @@
+import type { MutexProgram } from '../bpf/programs';
 import { Func } from '../core/events';
 import { findFunction, readFunctionCode, type ElfObject } from './elf';
 import { chooseProbeSite, entrySite, type ArgRegister, type ProbeInsn, type ProbeSite } from './probe_offsets';
@@ -6,10 +7,16 @@ import { chooseProbeSite, entrySite, type ArgRegister, type ProbeInsn, type Prob
 interface ProbeSpec {
   symbol: string;
   func: number;
-  entryProgram: string;
-  returnProgram: string | null;
+  entryProgram: UserProgram;
+  returnProgram: UserProgram | null;
   args: ArgRegister[]; // what the entry program reads: must still hold the arguments at the probe
 }
+
+/** The programs of the pthread functions' uprobes (bench/'s empty.bpf.c has them by the same names). */
+export type UserProgram = Extract<
+  MutexProgram,
+  `${'mutex' | 'cond'}_${'lock' | 'trylock' | 'timedlock' | 'clocklock' | 'unlock' | 'wait' | 'timedwait' | 'clockwait'}_${'entry' | 'return'}`
+>;
 
 /** Where probes go: the first instruction the kernel emulates (recorder/probe_offsets.ts), or +0. */
 export type ProbePlacement = 'emulated' | 'entry';
@@ -27,7 +34,7 @@ const USER_PROBES: ProbeSpec[] = [
 
 /** A uprobe to attach: program, object, file offset. */
 export interface PlannedProbe {
-  program: string;
+  program: UserProgram;
   func: number;
   symbol: string;
   object: string;
@@ -76,4 +83,4 @@ export function planUserProbes(providers: ElfObject[], placement: ProbePlacement
 }
 
 /** Programs that keep thread names right; attached by their section name in every recording. */
-export const THREAD_PROGRAMS = ['on_task_rename', 'on_thread_exit'];
+export const THREAD_PROGRAMS: MutexProgram[] = ['on_task_rename', 'on_thread_exit'];

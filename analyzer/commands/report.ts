@@ -1,39 +1,30 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 
 import { UserError } from '../../core/errors';
 import { formatAddress } from '../../core/events';
 import { buildBlockers, renderBlockers } from '../blockers';
-import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
+import { buildReport, renderReport, type ReportBy } from '../report';
+import { FORMATS } from '../render';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
+import { integer, lockAddress } from '../../core/cli_options';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 import { modeNotes } from '../runinfo';
-import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
-
-interface ReportCliOptions {
-  by: 'lock' | 'thread' | 'callsite';
-  stack?: boolean;
-  blockers?: boolean;
-  sort: SortKey;
-  top: number;
-  lock?: number;
-  format: Format;
-  raw?: boolean;
-}
 
 export function registerReport(program: Command, run: ActionRunner): void {
   program
     .command('report')
     .description('which locks (or threads, or call sites) cost the most: acquisitions, contention, failed attempts, wait and hold percentiles')
     .argument('<run.db>', 'run file written by mutex-rec')
-    .addOption(new Option('--by <what>', 'one row per lock, per thread, or per call site (of the lock call)').choices(['lock', 'thread', 'callsite']).default('lock'))
+    .addOption(new Option('--by <what>', 'one row per lock, per thread, or per call site (of the lock call)').choices(['lock', 'thread', 'callsite'] as const).default('lock' as const))
     .option('--stack', 'with --by callsite: one row per whole call stack of the request')
     .option('--blockers', 'who blocked whom: (holder call site, waiter call site) pairs by the wait they caused')
-    .addOption(new Option('--sort <key>', 'order of the rows: cont-wait = total wait of contended acquisitions (what contention cost); wait = total wait of all').choices(['cont-wait', 'wait', 'hold', 'count', 'contended']).default('cont-wait'))
+    .addOption(new Option('--sort <key>', 'order of the rows: cont-wait = total wait of contended acquisitions (what contention cost); wait = total wait of all').choices(['cont-wait', 'wait', 'hold', 'count', 'contended'] as const).default('cont-wait' as const))
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
     .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, its threads and call sites', lockAddress)
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('table' as const))
     .option(RAW_FLAG, RAW_HELP)
-    .action((path: string, o: ReportCliOptions) =>
+    .action((path, o) =>
       run(async () => {
         if (o.stack && o.by !== 'callsite') throw new UserError('--stack groups call sites by their whole stack: use it with --by callsite');
         if (o.blockers && o.by !== 'lock') throw new UserError('--blockers has its own rows (holder and waiter call sites): drop --by');

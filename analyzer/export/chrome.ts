@@ -2,7 +2,7 @@ import { formatAddress } from '../../core/events';
 import { countAnomalies, type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
-import type { RunFile } from '../runfile';
+import type { RunFile } from '../../runfile/runfile';
 import { runJson } from '../runinfo';
 import { SiteNamer } from '../sitenames';
 import { formatCount } from '../stats/units';

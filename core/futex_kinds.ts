@@ -1,5 +1,5 @@
-import { futexKind, type FutexKind, type KindSource } from '../core/futex';
-import type { RawEvent } from '../core/events';
+import { futexKind, type FutexKind, type KindSource } from './futex';
+import type { RawEvent } from './events';
 
 /** What the run file gives the classification: a stack's innermost frame, an address's name. */
 export interface KindEvidence {
