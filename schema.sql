@@ -1,7 +1,7 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: version
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 -- END generated: version
 
 -- One row: what was recorded, where, how, and how it ended.
@@ -27,8 +27,11 @@ CREATE TABLE run (
   options             TEXT,             -- JSON: the recorder's options
   probe_cost          TEXT,             -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
                                         -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
-  probe_failures      TEXT              -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
-                                        -- not taken), pendingFull (lock calls not followed); NULL: not finished
+  probe_failures      TEXT,             -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
+                                        -- not taken), pendingFull (lock calls not followed), futexUnread (contention
+                                        -- mode: futex calls whose user registers could not be read); NULL: not finished
+  mode                TEXT    NOT NULL DEFAULT 'full' -- 'full': every lock call (uprobes); 'contention' (mutex-rec
+                                        -- --contention): only the target's futex waits and wakes (no holds)
 );
 
 -- Every probe attached: which function of which object, and how.
@@ -89,13 +92,19 @@ CREATE TABLE events (
                                          -- (stack_frames), NULL if none
   cpu        INTEGER NOT NULL,           -- -1 for a stage 0 row (read at the stop, not from an event)
   stage      INTEGER NOT NULL,           -- 0 request (still waiting at the stop), 1 acquired (the call
-                                         -- returned), 2 released
+                                         -- returned), 2 released, 4 wake (contention mode: a futex wake; ret
+                                         -- is how many it woke)
   func       INTEGER NOT NULL,           -- the probed function (funcs)
-  flags      INTEGER NOT NULL DEFAULT 0  -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
-                                         -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
-                                         -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
-                                         -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                         -- the thread slept inside the call (MUTEX_F_*)
+  flags      INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); futex events
+                                         -- (func 64-79): FUTEX_F_* (the op, the layout the probe saw, the
+                                         -- holder's source); other acquired events: bit 16 the low 16 bits
+                                         -- are glibc's pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3
+                                         -- adaptive, |16 robust, |32 PI, ...), bit 17 another thread held the
+                                         -- mutex at the call's entry, bit 18 the thread slept inside the call
+                                         -- (MUTEX_F_*)
+  holder     INTEGER                     -- futex waits (contention mode): the tid credited with holding the
+                                         -- lock (flags say whether the lock's memory named it or it woke the
+                                         -- waiter); NULL: none
 );
 -- END generated: events
 
@@ -106,7 +115,7 @@ CREATE TABLE events (
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: event_spool
 -- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
 -- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
--- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32.
+-- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; holder uint32, 0: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
@@ -121,7 +130,8 @@ CREATE TABLE event_spool (
   cpu BLOB NOT NULL,
   stage BLOB NOT NULL,
   func BLOB NOT NULL,
-  flags BLOB NOT NULL
+  flags BLOB NOT NULL,
+  holder BLOB NOT NULL
 );
 -- END generated: event_spool
 
@@ -158,7 +168,7 @@ CREATE TABLE threads (
 );
 
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: codes
-INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
+INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released'), (4, 'wake');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
   (2, 'pthread_mutex_trylock', 'user'),
@@ -178,5 +188,13 @@ INSERT INTO funcs VALUES
   (23, 'mutex_lock_interruptible_nested', 'kernel'),
   (24, 'mutex_lock_killable_nested', 'kernel'),
   (25, 'mutex_lock_io_nested', 'kernel'),
-  (26, 'lock:contention', 'kernel');
+  (26, 'lock:contention', 'kernel'),
+  (64, 'futex_wait', 'futex'),
+  (65, 'futex_lock_pi', 'futex'),
+  (66, 'futex_wait_requeue_pi', 'futex'),
+  (67, 'futex_waitv', 'futex'),
+  (68, 'futex_wake', 'futex'),
+  (69, 'futex_wake_op', 'futex'),
+  (70, 'futex_unlock_pi', 'futex'),
+  (71, 'futex_requeue', 'futex');
 -- END generated: codes

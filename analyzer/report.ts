@@ -3,7 +3,7 @@ import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type Group
 import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
 import { LockNameCollector } from './locknames';
 import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
-import { runJson, runWarnings, textPreamble } from './runinfo';
+import { meaningLine, runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 import { renderAs, type Csv, type CsvCell, type Format } from './render';
@@ -202,7 +202,7 @@ const STAT_COLUMNS: [string, (s: SampleSummary) => number][] = [
 export const renderReport = (report: Report, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: Report): string {
-  const lines = textPreamble(r.warnings, r.run, 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
+  const lines = textPreamble(r.warnings, r.run, meaningLine(r.run.mode));
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);

@@ -233,6 +233,8 @@ int BPF_KPROBE(cond_clockwait_entry, void *cond, void *mutex) { return on_cond_e
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_clockwait_return) { return on_cond_return(ctx); }
 
+#include "futex.bpf.h"
+
 /* A thread renamed itself (pthread_setname_np): emit its new comm. */
 SEC("tp_btf/task_rename")
 int BPF_PROG(on_task_rename, struct task_struct *task, const char *comm)
@@ -257,6 +259,9 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	bpf_map_delete_elem(&kernel_pending, &tid);
+	bpf_map_delete_elem(&futex_pending, &tid);
+	bpf_map_delete_elem(&futex_wake_pending, &tid);
+	bpf_map_delete_elem(&futex_last_waits, &tid);
 	return 0;
 }
 

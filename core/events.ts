@@ -1,3 +1,4 @@
+import { futexKind } from './futex';
 import { codesOf, FUNCS, LCB_FLAGS, MUTEX_FLAGS, STAGES, valuesOf } from '../runfile/format';
 
 /** Event codes and flags (declared in runfile/format.ts, with the run file's stages and funcs tables). */
@@ -6,13 +7,23 @@ export type StageCode = (typeof Stage)[keyof typeof Stage];
 
 export const Func = codesOf(FUNCS);
 
-export function isKernelFunc(func: number): boolean {
-  return func >= Func.MutexLock;
+/** A futex call seen in contention mode (func codes 64-79). */
+export function isFutexFunc(func: number): boolean {
+  return func >= 64 && func < 80;
 }
 
-/** The contention tracepoints see a wait but never the release: no hold. */
+/** A futex wait: an acquired (or request) event whose wait is all that is seen. */
+export function isFutexWait(func: number): boolean {
+  return func >= Func.FutexWait && func <= Func.FutexWaitv;
+}
+
+export function isKernelFunc(func: number): boolean {
+  return func >= Func.MutexLock && !isFutexFunc(func);
+}
+
+/** The contention tracepoints and futex waits see a wait but never the release: no hold. */
 export function isWaitOnly(func: number): boolean {
-  return func === Func.KernelContention;
+  return func === Func.KernelContention || isFutexWait(func);
 }
 
 /** A cond wait re-takes its mutex before returning, whatever it returns (ETIMEDOUT included). */
@@ -55,6 +66,7 @@ export function waitedPerProbes(func: number, flags: number | undefined): boolea
  * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
 export function acquiredLock(func: number, ret: number): boolean {
   if (isCondWait(func)) return ret !== EINVAL && ret !== EPERM;
+  if (isFutexWait(func)) return true; // a wait, however it ended (woken, EAGAIN, ETIMEDOUT, EINTR): its time was spent waiting
   if (func === Func.MutexTrylock) return ret === 1; // the kernel's trylock returns 1 on success
   return ret === 0 || (ret === EOWNERDEAD && !isKernelFunc(func));
 }
@@ -97,6 +109,7 @@ export interface RawEvent {
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
+  holder?: number; // futex waits: the thread the probes credited with holding the lock (absent or 0: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
@@ -113,6 +126,7 @@ export function parseAddress(text: string): number | null {
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
+  if (isFutexFunc(func)) return futexKind(flags, null).kind;
   if (!isKernelFunc(func)) {
     const type = pthreadType(flags);
     return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';

@@ -40,9 +40,14 @@ export function encodeSpool(columns: EventColumns, count: number): Buffer[] {
   });
 }
 
-/** A spool row's BLOBs (EVENT_COLUMNS order) back into columns. */
-export function decodeSpool(blobs: Buffer[], count: number): EventColumns {
-  return Object.fromEntries(EVENT_COLUMNS.map((c, i) => [c.key, decodeSpoolColumn(c.key, blobs[i], count)])) as EventColumns;
+/** A spool row's BLOBs (EVENT_COLUMNS order) back into columns; a column the file's schema did not have yet (null) is none. */
+export function decodeSpool(blobs: (Buffer | null)[], count: number): EventColumns {
+  return Object.fromEntries(
+    EVENT_COLUMNS.map((c, i) => {
+      const blob = blobs[i];
+      return [c.key, blob === null && 'since' in c ? new ARRAY_TYPES[c.type](count) : decodeSpoolColumn(c.key, blob!, count)];
+    }),
+  ) as EventColumns;
 }
 
 /** One column of a spool row (copied: SQLite's buffers need not be aligned). */
@@ -75,4 +80,5 @@ export function fillEvent(e: RawEvent, c: AnalyzedColumns, i: number): void {
   e.stage = c.stage[i];
   e.func = c.func[i];
   e.flags = c.flags[i];
+  e.holder = c.holder[i];
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EVENT_COLUMNS, FUNCS, STAGES, type ColumnSpec } from './format';
 
 /** The run-file schema this writer makes (PRAGMA user_version); readers refuse a newer one. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The schema: the tables are written in it by hand, but for its generated sections (below). */
 export const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
@@ -73,7 +73,7 @@ const SPOOL_TYPES = { u64: 'float64', s32: 'int32', u32: 'uint32', u16: 'uint16'
 
 /** How a column's values are kept in its event_spool BLOB. */
 function spoolEncoding(c: ColumnSpec): string {
-  const none = c.nullable ? (c.type === 'u64' ? ', NaN: none' : ', -1: none') : '';
+  const none = c.nullable ? (c.type === 'u64' ? ', NaN: none' : c.type === 'u32' ? ', 0: none' : ', -1: none') : '';
   const meaning = c.u64 ? (c.u64 === 'time' ? ' ns since start_monotonic_ns' : ' signed 64-bit address') : '';
   return `${c.sql} ${SPOOL_TYPES[c.type]}${meaning}${none}`;
 }
