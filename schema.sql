@@ -1,6 +1,6 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -87,8 +87,16 @@ CREATE TABLE events (
                                     -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
                                     -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
                                     -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*)
-  stack_id INTEGER                    -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
+                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*); rwlock
+                                    -- calls: the low bits its __flags (preference), bit 17 held by a
+                                    -- writer (or, for a write request, readers); rwlock unlock: bit 19
+                                    -- the caller was its writer; spin lock calls: bit 17 it was locked
+  stack_id INTEGER,                   -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
+  cond    INTEGER                     -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock is the mutex it was
+                                      -- called with; the release is its entry, the acquired row its return, request_ts its
+                                      -- entry, ret its result) and of a cond signal or broadcast (funcs 32, 33: stage 2, a
+                                      -- point event, lock the cond too, flags bit 16 + the waiters it had, __wrefs >> 3); NULL
+                                      -- otherwise. Files before schema 5 have no cond, and a cond wait's request_ts there is its return
 );
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
@@ -97,13 +105,13 @@ CREATE TABLE events (
 -- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
 -- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
 -- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags uint32 (core/columns.ts).
+-- flags uint32, cond float64 (NaN: none; schema 5) (core/columns.ts).
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
   ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
   pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
-  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL
+  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL, cond BLOB NOT NULL
 );
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
@@ -148,6 +156,20 @@ INSERT INTO funcs VALUES
   (6, 'pthread_cond_wait', 'user'),
   (7, 'pthread_cond_timedwait', 'user'),
   (8, 'pthread_cond_clockwait', 'user'),
+  (32, 'pthread_cond_signal', 'user'),
+  (33, 'pthread_cond_broadcast', 'user'),
+  (34, 'pthread_rwlock_rdlock', 'user'),
+  (35, 'pthread_rwlock_tryrdlock', 'user'),
+  (36, 'pthread_rwlock_timedrdlock', 'user'),
+  (37, 'pthread_rwlock_clockrdlock', 'user'),
+  (38, 'pthread_rwlock_wrlock', 'user'),
+  (39, 'pthread_rwlock_trywrlock', 'user'),
+  (40, 'pthread_rwlock_timedwrlock', 'user'),
+  (41, 'pthread_rwlock_clockwrlock', 'user'),
+  (42, 'pthread_rwlock_unlock', 'user'),
+  (43, 'pthread_spin_lock', 'user'),
+  (44, 'pthread_spin_trylock', 'user'),
+  (45, 'pthread_spin_unlock', 'user'),
   (16, 'mutex_lock', 'kernel'),
   (17, 'mutex_lock_interruptible', 'kernel'),
   (18, 'mutex_lock_killable', 'kernel'),

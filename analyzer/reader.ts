@@ -31,6 +31,7 @@ export interface EventChunk {
   stackId: Int32Array; // -1: NULL
   stage: Uint8Array;
   func: Uint8Array;
+  cond: Float64Array; // NaN: NULL (and every row of a file from before the column, schema 4)
   invalid: Uint8Array; // INVALID_* bits: a time SQL says is not a valid integer, or a request after its return
 }
 
@@ -83,22 +84,29 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 // Starting the reader threads takes ~30 ms, the time to read ~250K events in the calling thread.
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
-const BYTES_PER_ROW = 5 * 8 + 5 * 4 + 3; // EventChunk's columns
+const BYTES_PER_ROW = 6 * 8 + 5 * 4 + 3; // EventChunk's columns
 
-// unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret as
-// 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts NULL as INT64_MIN),
+// unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret,
+// cond as 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts and cond
+// NULL as INT64_MIN),
 // pid, tid, flags, stack_id + 1 as 32-bit (printf prints NULL as 0, so stack_id NULL decodes as
 // -1), stage, func and the INVALID_* bits as 8-bit. printf makes any value a number (NULL and text
 // 0, a real its integer part): the validity bits are what tells.
-const ROW_BYTES = 6 * 8 + 4 * 4 + 3;
+const ROW_BYTES = 7 * 8 + 4 * 4 + 3;
 const VALIDITY =
   "(CASE WHEN typeof(ts) != 'integer' OR ts < 0 OR ts >= 9007199254740992 THEN 1 ELSE 0 END) | " +
   "(CASE WHEN request_ts IS NOT NULL AND (typeof(request_ts) != 'integer' OR request_ts < 0 OR request_ts > ts) THEN 2 ELSE 0 END)";
 const NULL_TS = -(2 ** 63);
-const CHUNK_SQL =
-  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x%02x', " +
-  `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, pid, tid, flags, stack_id + 1, stage, func, ${VALIDITY}), '')) ` +
+/** The chunk query; `cond` is the column, or NULL for a file from before it (schema 4). */
+const chunkSql = (cond: string): string =>
+  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x%02x', " +
+  `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, coalesce(${cond}, -9223372036854775808), pid, tid, flags, stack_id + 1, stage, func, ${VALIDITY}), '')) ` +
   'FROM events WHERE id BETWEEN ? AND ?';
+
+/** Whether the events table has the cond column (schema 5 on). */
+export function hasCondColumn(db: Database.Database): boolean {
+  return (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some((c) => c.name === 'cond');
+}
 
 export function openReadOnly(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -147,6 +155,7 @@ export function chunkView(buffer: ArrayBufferLike, offset: number, capacity: num
     requestTs: column(Float64Array, 8),
     lock: column(Float64Array, 8),
     caller: column(Float64Array, 8),
+    cond: column(Float64Array, 8),
     pid: column(Uint32Array, 4),
     tid: column(Uint32Array, 4),
     flags: column(Uint32Array, 4),
@@ -165,7 +174,7 @@ export function chunkBytes(capacity: number): number {
 
 /** Reads chunk k of the plan into `into` (a view of the plan's capacity). */
 export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number, into: EventChunk) => void {
-  const stmt = db.prepare(CHUNK_SQL).pluck();
+  const stmt = db.prepare(chunkSql(hasCondColumn(db) ? 'cond' : 'NULL')).pluck();
   return (k, into) => {
     const blob = stmt.get(plan.from[k], plan.to[k]) as Buffer | null;
     const count = plan.count[k];
@@ -190,13 +199,15 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
       into.lock[i] = int64(o + 24);
       into.caller[i] = int64(o + 32);
       into.ret[i] = v.getInt32(o + 44);
-      into.pid[i] = v.getUint32(o + 48);
-      into.tid[i] = v.getUint32(o + 52);
-      into.flags[i] = v.getUint32(o + 56);
-      into.stackId[i] = v.getInt32(o + 60) - 1;
-      into.stage[i] = v.getUint8(o + 64);
-      into.func[i] = v.getUint8(o + 65);
-      into.invalid[i] = v.getUint8(o + 66);
+      const cond = int64(o + 48);
+      into.cond[i] = cond === NULL_TS ? NaN : cond;
+      into.pid[i] = v.getUint32(o + 56);
+      into.tid[i] = v.getUint32(o + 60);
+      into.flags[i] = v.getUint32(o + 64);
+      into.stackId[i] = v.getInt32(o + 68) - 1;
+      into.stage[i] = v.getUint8(o + 72);
+      into.func[i] = v.getUint8(o + 73);
+      into.invalid[i] = v.getUint8(o + 74);
     }
   };
 }

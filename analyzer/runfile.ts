@@ -11,10 +11,12 @@ import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
 import type { FileMapping } from '../core/mappings';
 import { openRunDatabase, checkRunTables } from './openrun';
 import { Progress } from './progress';
-import { INVALID_TIME, readEventChunks } from './reader';
+import { hasCondColumn, INVALID_TIME, readEventChunks } from './reader';
 
 /** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 4;
+export const SUPPORTED_SCHEMA = 5;
+/** First with the events' cond column: condition variables, rwlocks and spin locks recorded. */
+export const COND_SCHEMA = 5;
 /** Oldest: schema 3 has no probe cost (its waits and holds are shown as recorded). */
 const OLDEST_SCHEMA = 3;
 
@@ -61,6 +63,8 @@ export class RunFile {
   /** Rows the last events() pass left out, by why: they break what every run file holds. */
   readonly leftOut = new Map<string, number>();
   private readonly db: Database.Database;
+  /** The events have the cond column (schema 5 on): condition variables are recorded. */
+  readonly hasCond: boolean;
 
   static open(path: string): RunFile {
     const db = openRunDatabase(path);
@@ -88,6 +92,8 @@ export class RunFile {
       throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SUPPORTED_SCHEMA}): record it again`);
     }
     checkRunTables(db, path);
+    this.hasCond = hasCondColumn(db);
+    if (version >= COND_SCHEMA && !this.hasCond) throw new UserError(`${path} has schema ${version} but its events have no cond column: the file is damaged: record again`);
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
     const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -146,7 +152,7 @@ export class RunFile {
    * better-sqlite3 was the analyzer's bottleneck.
    */
   *events(): Generator<RunEvent> {
-    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
+    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null };
     const lastTs = new Map<number, number>();
     this.leftOut.clear();
     const progress = new Progress(`reading ${basename(this.meta.path)}`);
@@ -191,9 +197,11 @@ export class RunFile {
   /** Events still raw in event_spool, after the rows (they arrived after them). */
   private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
-    const rows = this.db.prepare(`SELECT count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')} FROM event_spool ORDER BY id`).raw(true);
+    const hasCond = (this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).some((c) => c.name === 'cond');
+    const columns = SPOOL_COLUMNS.map((c) => (c.key === 'cond' && !hasCond ? 'NULL' : c.sql));
+    const rows = this.db.prepare(`SELECT count, ${columns.join(', ')} FROM event_spool ORDER BY id`).raw(true);
     for (const row of rows.iterate() as IterableIterator<unknown[]>) {
-      const [count, ...blobs] = row as [number, ...Buffer[]];
+      const [count, ...blobs] = row as [number, ...(Buffer | null)[]];
       let c: ReturnType<typeof decodeSpool>;
       try {
         c = decodeSpool(blobs, count);

@@ -100,7 +100,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
   const batch: EventBatch = {
     ts: new Float64Array(BATCH), requestTs: new Float64Array(BATCH), lock: new Float64Array(BATCH), caller: new Float64Array(BATCH), pid: new Uint32Array(BATCH),
     tid: new Uint32Array(BATCH), ret: new Int32Array(BATCH), stackId: new Int32Array(BATCH), cpu: new Uint16Array(BATCH),
-    stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), count: 0, more: false,
+    stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), cond: new Float64Array(BATCH).fill(NaN), count: 0, more: false,
     threads: threads.map((t, i) => ({ ts: 0, pid: PID, tid: t.tid, comm: `worker-${i}` })),
   };
   let written = 0;

@@ -11,7 +11,7 @@
 enum mutex_stage {
 	STAGE_REQUEST = 0,  /* the thread asked for the lock and had no answer when recording stopped */
 	STAGE_ACQUIRED = 1, /* the lock function returned; ret says whether it got the lock */
-	STAGE_RELEASED = 2, /* the thread gave the lock back (unlock entry, or cond-wait entry) */
+	STAGE_RELEASED = 2, /* the thread gave the lock back (unlock entry, or cond-wait entry); a cond signal/broadcast */
 	STAGE_THREAD = 3,   /* not a lock event: the thread's comm, in lock+caller */
 };
 
@@ -25,6 +25,23 @@ enum mutex_func {
 	FN_PTHREAD_COND_WAIT = 6,
 	FN_PTHREAD_COND_TIMEDWAIT = 7,
 	FN_PTHREAD_COND_CLOCKWAIT = 8,
+	/* condition variables (the waits are 6-8: their events carry the cond, and lock is the mutex) */
+	FN_PTHREAD_COND_SIGNAL = 32,
+	FN_PTHREAD_COND_BROADCAST = 33,
+	/* pthread rwlocks */
+	FN_PTHREAD_RWLOCK_RDLOCK = 34,
+	FN_PTHREAD_RWLOCK_TRYRDLOCK = 35,
+	FN_PTHREAD_RWLOCK_TIMEDRDLOCK = 36,
+	FN_PTHREAD_RWLOCK_CLOCKRDLOCK = 37,
+	FN_PTHREAD_RWLOCK_WRLOCK = 38,
+	FN_PTHREAD_RWLOCK_TRYWRLOCK = 39,
+	FN_PTHREAD_RWLOCK_TIMEDWRLOCK = 40,
+	FN_PTHREAD_RWLOCK_CLOCKWRLOCK = 41,
+	FN_PTHREAD_RWLOCK_UNLOCK = 42,
+	/* pthread spin locks */
+	FN_PTHREAD_SPIN_LOCK = 43,
+	FN_PTHREAD_SPIN_TRYLOCK = 44,
+	FN_PTHREAD_SPIN_UNLOCK = 45,
 	/* kernel mutexes */
 	FN_MUTEX_LOCK = 16,
 	FN_MUTEX_LOCK_INTERRUPTIBLE = 17,
@@ -58,6 +75,13 @@ enum mutex_func {
 #define MUTEX_F_KIND_KNOWN (1U << 16)      /* the mutex's __kind could be read */
 #define MUTEX_F_HELD_AT_REQUEST (1U << 17) /* at the call's entry the mutex was locked by another thread */
 #define MUTEX_F_BLOCKED (1U << 18)         /* the thread slept (a voluntary context switch) inside the call */
+/* pthread_rwlock_unlock: the caller was the rwlock's writer (glibc's __cur_writer), so it gave up a
+ * write lock, not a read lock. Its rdlock/wrlock calls carry the rwlock's __flags (its preference:
+ * 0 readers, 1 writers, 2 writers non-recursive) in the low bits, with MUTEX_F_KIND_KNOWN. */
+#define RWLOCK_F_WRITER (1U << 19)
+/* pthread_cond_signal/broadcast: the low 16 bits are the waiters the cond had at the call (glibc's
+ * __wrefs >> 3, at most 0xffff), valid with MUTEX_F_KIND_KNOWN. */
+#define COND_F_WAITERS_MASK 0xffffU
 
 struct mutex_event {
 	__u64 ts;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
@@ -72,6 +96,7 @@ struct mutex_event {
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
 	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); else MUTEX_F_* */
+	__u64 cond;     /* cond waits, signals and broadcasts: the condition variable (a wait's lock is its mutex); 0 otherwise */
 };
 
 /* A lock call in progress: the value of the pending maps (keyed by tid, or by tid and lock for the
@@ -88,6 +113,7 @@ struct pending_call {
 	__u8 func;
 	__u8 pad[3];
 	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
+	__u64 cond;     /* a cond wait: its condition variable (lock is the mutex); 0 otherwise */
 };
 
 /* Per-CPU counters, index into the `counters` map. */

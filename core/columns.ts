@@ -23,6 +23,7 @@ export interface EventColumns {
   stage: Uint8Array;
   func: Uint8Array;
   flags: Uint32Array;
+  cond: Float64Array; // cond waits, signals, broadcasts: the condition variable; NaN: none
 }
 
 /** Empty columns for `capacity` events (a drain's reusable buffers). */
@@ -40,6 +41,7 @@ export function newEventColumns(capacity: number): EventColumns {
     stage: new Uint8Array(capacity),
     func: new Uint8Array(capacity),
     flags: new Uint32Array(capacity),
+    cond: new Float64Array(capacity),
   };
 }
 
@@ -60,6 +62,7 @@ export const SPOOL_COLUMNS: readonly Column[] = [
   { key: 'stage', sql: 'stage', make: (b) => new Uint8Array(b) },
   { key: 'func', sql: 'func', make: (b) => new Uint8Array(b) },
   { key: 'flags', sql: 'flags', make: (b) => new Uint32Array(b) },
+  { key: 'cond', sql: 'cond', make: (b) => new Float64Array(b) },
 ];
 
 /** The first `count` entries of each column, as BLOB values in SPOOL_COLUMNS order. */
@@ -70,10 +73,16 @@ export function encodeSpool(columns: EventColumns, count: number): Buffer[] {
   });
 }
 
-/** A spool row's BLOBs back into columns (copied: SQLite's buffers need not be aligned). */
-export function decodeSpool(blobs: Buffer[], count: number): EventColumns {
+/**
+ * A spool row's BLOBs back into columns (copied: SQLite's buffers need not be aligned). A row of a
+ * file from before the cond column (schema 4) has one BLOB fewer: its events have no cond.
+ */
+export function decodeSpool(blobs: (Buffer | null | undefined)[], count: number): EventColumns {
   const out: Partial<Record<keyof EventColumns, unknown>> = {};
-  SPOOL_COLUMNS.forEach((c, i) => (out[c.key] = decodeSpoolColumn(c.key, blobs[i], count)));
+  SPOOL_COLUMNS.forEach((c, i) => {
+    const blob = blobs[i];
+    out[c.key] = c.key === 'cond' && (blob === undefined || blob === null) ? new Float64Array(count).fill(NaN) : decodeSpoolColumn(c.key, blob!, count);
+  });
   return out as EventColumns;
 }
 
@@ -87,7 +96,7 @@ export function decodeSpoolColumn<K extends keyof EventColumns>(key: K, blob: Bu
   return column as EventColumns[K];
 }
 
-type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId'>;
+type EventFields = Pick<EventColumns, 'ts' | 'requestTs' | 'stage' | 'func' | 'pid' | 'tid' | 'lock' | 'ret' | 'caller' | 'flags' | 'stackId' | 'cond'>;
 
 /** Event i of a set of columns (a drained batch, a chunk of rows, a spooled batch) into `e`. */
 export function fillEvent(e: RawEvent, c: EventFields, i: number): void {
@@ -102,4 +111,5 @@ export function fillEvent(e: RawEvent, c: EventFields, i: number): void {
   e.caller = c.caller[i];
   e.flags = c.flags[i];
   e.stackId = c.stackId[i] < 0 ? null : c.stackId[i];
+  e.cond = c.cond[i] === c.cond[i] ? c.cond[i] : null; // NaN: none
 }

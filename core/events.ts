@@ -11,6 +11,20 @@ export const Func = {
   PthreadCondWait: 6,
   PthreadCondTimedwait: 7,
   PthreadCondClockwait: 8,
+  PthreadCondSignal: 32,
+  PthreadCondBroadcast: 33,
+  PthreadRwlockRdlock: 34,
+  PthreadRwlockTryrdlock: 35,
+  PthreadRwlockTimedrdlock: 36,
+  PthreadRwlockClockrdlock: 37,
+  PthreadRwlockWrlock: 38,
+  PthreadRwlockTrywrlock: 39,
+  PthreadRwlockTimedwrlock: 40,
+  PthreadRwlockClockwrlock: 41,
+  PthreadRwlockUnlock: 42,
+  PthreadSpinLock: 43,
+  PthreadSpinTrylock: 44,
+  PthreadSpinUnlock: 45,
   MutexLock: 16,
   MutexLockInterruptible: 17,
   MutexLockKillable: 18,
@@ -24,8 +38,38 @@ export const Func = {
   KernelContention: 26,
 } as const;
 
+/** Kernel mutexes and the contention tracepoints: 16-31 (and 64 on); 32-63 are pthread rwlocks, spin locks and cond signals. */
 export function isKernelFunc(func: number): boolean {
-  return func >= Func.MutexLock;
+  return func >= Func.MutexLock && !(func >= 32 && func < 64);
+}
+
+/** pthread_rwlock_rdlock and its try/timed/clock variants. */
+export function isRwlockRead(func: number): boolean {
+  return func >= Func.PthreadRwlockRdlock && func <= Func.PthreadRwlockClockrdlock;
+}
+
+/** pthread_rwlock_wrlock and its try/timed/clock variants. */
+export function isRwlockWrite(func: number): boolean {
+  return func >= Func.PthreadRwlockWrlock && func <= Func.PthreadRwlockClockwrlock;
+}
+
+/** Any pthread rwlock function, unlock included. */
+export function isRwlockFunc(func: number): boolean {
+  return func >= Func.PthreadRwlockRdlock && func <= Func.PthreadRwlockUnlock;
+}
+
+export function isSpinFunc(func: number): boolean {
+  return func >= Func.PthreadSpinLock && func <= Func.PthreadSpinUnlock;
+}
+
+/** pthread_cond_signal and pthread_cond_broadcast: point events on the cond (stage released). */
+export function isCondWake(func: number): boolean {
+  return func === Func.PthreadCondSignal || func === Func.PthreadCondBroadcast;
+}
+
+/** The pthread mutex functions (lock calls, unlock, and the cond waits that release and re-take it). */
+function isPthreadMutexFunc(func: number): boolean {
+  return func >= Func.PthreadMutexLock && func <= Func.PthreadCondClockwait;
 }
 
 /** The contention tracepoints see a wait but never the release: no hold. */
@@ -44,6 +88,8 @@ export const MutexFlag = {
   KindKnown: 1 << 16,
   HeldAtRequest: 1 << 17, // at the call's entry the mutex was locked by another thread
   Blocked: 1 << 18, // the thread slept inside the call
+  RwlockWriter: 1 << 19, // pthread_rwlock_unlock: the caller was the rwlock's writer (it gave up a write lock)
+  CondWaitersMask: 0xffff, // pthread_cond_signal/broadcast: the waiters the cond had, valid with KindKnown
 } as const;
 
 /** glibc's __kind: PTHREAD_MUTEX_KIND_MASK_NP and the flag bits above it. */
@@ -62,7 +108,7 @@ function pthreadType(flags: number): string | null {
  * the call, says recursive: recursion is never inferred from the events.
  */
 export function isRecursiveMutex(func: number, flags: number | undefined): boolean {
-  if (isKernelFunc(func) || flags === undefined || !(flags & MutexFlag.KindKnown)) return false;
+  if (!isPthreadMutexFunc(func) || flags === undefined || !(flags & MutexFlag.KindKnown)) return false;
   return (flags & PTHREAD_KIND_MASK) === 1;
 }
 
@@ -119,6 +165,7 @@ export interface RawEvent {
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
+  cond?: number | null; // cond waits (lock is the mutex), signals and broadcasts: the condition variable (absent or null: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
@@ -133,6 +180,21 @@ export function parseAddress(text: string): number | null {
   return Number(BigInt.asIntN(64, BigInt(t.startsWith('0x') ? t : `0x${t}`)));
 }
 
+export const RWLOCK_READ = 'pthread_rwlock:R';
+export const RWLOCK_WRITE = 'pthread_rwlock:W';
+export const SPIN = 'pthread_spin';
+export const COND = 'pthread_cond';
+
+/** What `report --kind` selects by: the family of a lock kind. */
+export type KindFamily = 'mutex' | 'rwlock' | 'spin' | 'cond';
+
+export function kindFamily(kind: string): KindFamily {
+  if (kind === COND) return 'cond';
+  if (kind.startsWith('pthread_rwlock') || kind.startsWith('rwsem') || kind.startsWith('rwlock') || kind.startsWith('pcpu-sem')) return 'rwlock';
+  if (kind === SPIN || kind === 'spinlock') return 'spin';
+  return 'mutex';
+}
+
 const LCB_F_SPIN = 1 << 0;
 const LCB_F_READ = 1 << 1;
 const LCB_F_WRITE = 1 << 2;
@@ -142,6 +204,11 @@ const LCB_F_MUTEX = 1 << 5;
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
+  if (isRwlockRead(func)) return RWLOCK_READ;
+  if (isRwlockWrite(func)) return RWLOCK_WRITE;
+  if (func === Func.PthreadRwlockUnlock) return flags & MutexFlag.RwlockWriter ? RWLOCK_WRITE : RWLOCK_READ;
+  if (isSpinFunc(func)) return SPIN;
+  if (isCondWake(func)) return COND;
   if (!isKernelFunc(func)) {
     const type = pthreadType(flags);
     return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';

@@ -30,6 +30,7 @@ export interface PendingCall {
   stackId: number;
   flags: number;
   func: number;
+  cond: number; // a cond wait: its condition variable (lock is the mutex); 0 otherwise
 }
 
 /** What went wrong inside the BPF programs, counted there (bpf/mutex.h enum mutex_counter). */

@@ -16,7 +16,7 @@ const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
 /** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
 export const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
 
-const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id'];
+const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id', 'cond'];
 
 export interface RunInfo {
   toolVersion: string;
@@ -207,7 +207,7 @@ export class RunStore {
     this.db.transaction(() => {
       for (const c of calls) {
         this.insertEvent.run([
-          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null,
+          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null, c.cond !== 0 ? c.cond : null,
         ]);
       }
     })();

@@ -4,11 +4,11 @@
  *
  *   INSERT INTO events (ts, request_ts, ...) SELECT ts, request_ts, ... FROM spool_rows(?, ?, ...)
  *
- * Binding 12 values per row from JS, one N-API call each, was most of the recorder's cost per
- * event; this binds 13 values per batch and makes the rows inside SQLite. The values are the ones
+ * Binding 13 values per row from JS, one N-API call each, was most of the recorder's cost per
+ * event; this binds 14 values per batch and makes the rows inside SQLite. The values are the ones
  * the JS path bound: the float64 columns as REAL (the events table's INTEGER affinity stores an
  * integral REAL as INTEGER, exactly as for a bound JS number), the integer columns as INTEGER,
- * NULL for a NaN request_ts and a negative stack_id.
+ * NULL for a NaN request_ts or cond and a negative stack_id.
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@ SQLITE_EXTENSION_INIT1
 enum kind { F64, U32, I32, U16, U8 };
 
 /* The output columns, in the order of the events table's columns after id. */
-enum out_col { C_TS, C_REQUEST_TS, C_STAGE, C_FUNC, C_PID, C_TID, C_LOCK, C_RET, C_CALLER, C_CPU, C_FLAGS, C_STACK_ID, N_OUT };
+enum out_col { C_TS, C_REQUEST_TS, C_STAGE, C_FUNC, C_PID, C_TID, C_LOCK, C_RET, C_CALLER, C_CPU, C_FLAGS, C_STACK_ID, C_COND, N_OUT };
 
 static const struct {
 	const char *name;
@@ -30,11 +30,12 @@ static const struct {
 	[C_FUNC] = { "func", U8 },      [C_PID] = { "pid", U32 },               [C_TID] = { "tid", U32 },
 	[C_LOCK] = { "lock", F64 },     [C_RET] = { "ret", I32 },               [C_CALLER] = { "caller", F64 },
 	[C_CPU] = { "cpu", U16 },       [C_FLAGS] = { "flags", U32 },           [C_STACK_ID] = { "stack_id", I32 },
+	[C_COND] = { "cond", F64 },
 };
 
 /* The arguments (hidden columns after the output ones): count, then the BLOBs in SPOOL_COLUMNS order. */
 static const enum out_col SPOOL_ORDER[N_OUT] = {
-	C_TS, C_REQUEST_TS, C_LOCK, C_CALLER, C_PID, C_TID, C_RET, C_STACK_ID, C_CPU, C_STAGE, C_FUNC, C_FLAGS,
+	C_TS, C_REQUEST_TS, C_LOCK, C_CALLER, C_PID, C_TID, C_RET, C_STACK_ID, C_CPU, C_STAGE, C_FUNC, C_FLAGS, C_COND,
 };
 #define N_ARGS (1 + N_OUT)
 #define ARG_COL(i) (N_OUT + (i)) /* column number of argument i (0: count) */
@@ -58,10 +59,10 @@ typedef struct {
 static int x_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
 {
 	int rc = sqlite3_declare_vtab(db,
-				      "CREATE TABLE x(ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id,"
+				      "CREATE TABLE x(ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, cond,"
 				      " count HIDDEN, a_ts HIDDEN, a_request_ts HIDDEN, a_lock HIDDEN, a_caller HIDDEN, a_pid HIDDEN,"
 				      " a_tid HIDDEN, a_ret HIDDEN, a_stack_id HIDDEN, a_cpu HIDDEN, a_stage HIDDEN, a_func HIDDEN,"
-				      " a_flags HIDDEN)");
+				      " a_flags HIDDEN, a_cond HIDDEN)");
 	if (rc != SQLITE_OK)
 		return rc;
 	*out = sqlite3_malloc(sizeof(**out));
@@ -94,7 +95,7 @@ static int x_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
 	}
 	if (seen != N_ARGS) {
 		sqlite3_free(vtab->zErrMsg);
-		vtab->zErrMsg = sqlite3_mprintf("spool_rows takes %d arguments: count, then the 12 BLOBs of event_spool", N_ARGS);
+		vtab->zErrMsg = sqlite3_mprintf("spool_rows takes %d arguments: count, then the 13 BLOBs of event_spool", N_ARGS);
 		return SQLITE_ERROR;
 	}
 	info->idxNum = 1;

@@ -304,7 +304,8 @@ int BpfSession::OnSample(void* ctx, void* data, size_t size) {
 // columns: { ts, requestTs, lock, caller: Float64Array (ns since the time base, requestTs NaN where the
 // event has none; signed 64-bit addresses, exact as doubles for canonical x86-64 addresses), pid,
 // tid, flags: Uint32Array, ret, stackId: Int32Array,
-// cpu: Uint16Array, stage, func: Uint8Array }, each of at least maxDrain elements.
+// cpu: Uint16Array, stage, func: Uint8Array, cond: Float64Array (NaN where the event has none) },
+// each of at least maxDrain elements.
 // Returns { count, more (the ring buffer held more: drain again), threads: [{ts,pid,tid,comm}] }.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -323,7 +324,8 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Uint16Array cpu = column("cpu").As<Napi::Uint16Array>();
   Napi::Uint8Array stage = column("stage").As<Napi::Uint8Array>();
   Napi::Uint8Array func = column("func").As<Napi::Uint8Array>();
-  if (ts.ElementLength() < kMaxDrain || request_ts.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
+  Napi::Float64Array cond = column("cond").As<Napi::Float64Array>();
+  if (ts.ElementLength() < kMaxDrain || request_ts.ElementLength() < kMaxDrain || cond.ElementLength() < kMaxDrain) return Fail(env, "drain: columns must hold maxDrain events");
 
   int err = ring_buffer__consume(ring_);
   if (err < 0 && err != -E2BIG) return Fail(env, DescribeError("cannot read the ring buffer", err));
@@ -357,6 +359,7 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
     stage[i] = e.stage;
     func[i] = e.func;
     flags[i] = e.flags;
+    cond[i] = e.cond ? double(int64_t(e.cond)) : NAN;
     i++;
   }
   drained_.clear();
@@ -388,7 +391,7 @@ Napi::Value BpfSession::Counters(const Napi::CallbackInfo& info) {
 }
 
 // pendingCalls(): the lock calls still in progress (entered, not returned), from the pending maps:
-// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func }]. Read after
+// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, cond (0: none) }]. Read after
 // detach(), these are the calls that never returned while recording (a deadlock, a long wait).
 Napi::Value BpfSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -415,6 +418,7 @@ Napi::Value BpfSession::PendingCalls(const Napi::CallbackInfo& info) {
       o.Set("stackId", call.stack_id);
       o.Set("flags", call.flags);
       o.Set("func", call.func);
+      o.Set("cond", double(int64_t(call.cond)));
       out.Set(n++, o);
     }
   }
