@@ -1,5 +1,5 @@
 import { analyze, type GroupStats } from './aggregate';
-import { classUse, identityLabels, isLockClass, lockIdentities, type LockIdentity } from './identity';
+import { identityLabels, isLockClass, rowIdentities, type LockIdentity } from './identity';
 import type { Format } from './report';
 import { runHeader, runJson, runWarnings } from './runinfo';
 import type { RunFile } from './runfile';
@@ -73,7 +73,7 @@ interface TimedSamples {
 export function digestRun(run: RunFile): RunDigest {
   const { groups, anomalies } = analyze(run, { groupBy: 'lock', sampleTimes: true });
   const locks = [...groups.values()];
-  const identities = lockIdentities(new SiteNamer(run), locks.map(classUse));
+  const identities = rowIdentities(new SiteNamer(run), locks);
   const samples = locks.map(timedSamples);
   const all = concatenated(samples);
   const spanNs = lastTime(all);

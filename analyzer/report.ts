@@ -2,7 +2,8 @@ import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
 import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
 import { LockNameCollector } from './locknames';
-import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
+import { lockNames, lockWrappers, rowIdentities } from './identity';
+import { rowKeyText } from './lockkey';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from './runfile';
 import { SiteNamer } from './sitenames';
@@ -114,8 +115,11 @@ export type GroupLabels = (key: number) => { key: string; name: string };
 export function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
   switch (by) {
     case 'lock': {
-      const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(classUse)));
-      return (key) => ({ key: formatAddress(key), name: names.get(key) ?? formatAddress(key) });
+      const names = lockNames(rowIdentities(new SiteNamer(run), analysis.groups.values()));
+      return (key) => {
+        const text = rowKeyText(key, analysis.groups.get(key)?.kind ?? '');
+        return { key: text, name: names.get(key) ?? text };
+      };
     }
     case 'thread':
       return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });

@@ -70,6 +70,11 @@ export class HoldHistory {
     holds.forgetBefore(releasedTs - this.horizonNs);
   }
 
+  /** How far back holds are kept, ns. */
+  get horizon(): number {
+    return this.horizonNs;
+  }
+
   /** A wait of this length was seen: keep holds long enough for waits like it. */
   sawWait(ns: number): void {
     if (2 * ns > this.horizonNs) this.horizonNs = Math.min(MAX_HORIZON_NS, 2 * ns);
@@ -83,5 +88,52 @@ export class HoldHistory {
     if (i < 0) return holds.forgotAny ? 'unknown' : 'free';
     if (holds.released[i] <= ts || holds.tids[i] === self) return 'free';
     return { tid: holds.tids[i], caller: holds.callers[i] };
+  }
+}
+
+/** At most this many finished read holds are kept per rwlock: a writer's request scans them. */
+const MAX_KEPT_READS = 4096;
+
+export interface Reader {
+  tid: number;
+  caller: number; // where it had acquired its read lock
+  releasedTs: number; // Infinity: still held
+}
+
+/**
+ * Finished read holds of each rwlock, for "which readers held it at time t?" (a writer's wait is
+ * seen only when it ends). Read holds overlap, so every kept hold is a candidate: they are kept for
+ * the horizon of the holds' history (twice the longest wait seen) and at most MAX_KEPT_READS per
+ * lock; a time before what was forgotten cannot be answered ('unknown').
+ */
+export class ReadHoldHistory {
+  private readonly locks = new Map<number, { acquired: number[]; released: number[]; tids: number[]; callers: number[]; forgottenUntil: number }>();
+
+  add(lock: number, tid: number, acquiredTs: number, releasedTs: number, caller: number, horizonNs: number): void {
+    let holds = this.locks.get(lock);
+    if (!holds) this.locks.set(lock, (holds = { acquired: [], released: [], tids: [], callers: [], forgottenUntil: -Infinity }));
+    holds.acquired.push(acquiredTs);
+    holds.released.push(releasedTs);
+    holds.tids.push(tid);
+    holds.callers.push(caller);
+    let drop = 0;
+    while (drop < holds.released.length && (holds.released.length - drop > MAX_KEPT_READS || holds.released[drop] < releasedTs - horizonNs)) {
+      holds.forgottenUntil = Math.max(holds.forgottenUntil, holds.released[drop]);
+      drop++;
+    }
+    if (drop > 0) for (const column of [holds.acquired, holds.released, holds.tids, holds.callers]) column.splice(0, drop);
+  }
+
+  /** The other threads' read holds that covered ts, or 'unknown' when holds that might have were forgotten. */
+  readersAt(lock: number, ts: number, self: number): Reader[] | 'unknown' {
+    const holds = this.locks.get(lock);
+    if (!holds) return [];
+    const out: Reader[] = [];
+    for (let i = 0; i < holds.acquired.length; i++) {
+      if (holds.acquired[i] <= ts && holds.released[i] > ts && holds.tids[i] !== self) {
+        out.push({ tid: holds.tids[i], caller: holds.callers[i], releasedTs: holds.released[i] });
+      }
+    }
+    return out.length === 0 && holds.forgottenUntil > ts ? 'unknown' : out;
   }
 }

@@ -100,8 +100,8 @@ function namesOfLocks(run: RunFile): Map<number, string> {
   const names = new LockNameCollector();
   run.join({
     acquisition: (a) => names.acquired(a),
-    failed: (f) => names.seen(f.lock),
-    open: (o) => names.seen(o.lock),
+    failed: (f) => names.seen(f.lock, f.kind),
+    open: (o) => names.seen(o.lock, o.lockKind),
     anomaly: () => undefined,
   });
   return names.names(run);
