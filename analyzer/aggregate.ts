@@ -19,6 +19,8 @@ export interface GroupStats {
   holds: SampleVec; // per acquisition: released - acquired
   waitTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of waits, in the same order
   holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
+  contendedWaits: SampleVec | null; // with sampleTimes: the waits of contended acquisitions
+  contendedWaitTimes: SampleVec | null; // and when each was acquired
   open: { heldAtStart: number; heldAtEnd: number; waitingAtEnd: number; cut: number };
   sites: SiteTally; // where the acquisitions were requested from (their lock's class, analyzer/identity.ts)
   kind: string; // of the first acquisition (pthread_mutex, mutex, spinlock, ...)
@@ -59,6 +61,8 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     holds: new SampleVec(),
     waitTimes: sampleTimes ? new SampleVec() : null,
     holdTimes: sampleTimes ? new SampleVec() : null,
+    contendedWaits: sampleTimes ? new SampleVec() : null,
+    contendedWaitTimes: sampleTimes ? new SampleVec() : null,
     open: { heldAtStart: 0, heldAtEnd: 0, waitingAtEnd: 0, cut: 0 },
     sites: new SiteTally(),
     kind: '',
@@ -75,7 +79,11 @@ export function mergeGroup(into: GroupStats, from: GroupStats): void {
   into.recursiveEntries += from.recursiveEntries;
   for (const [ret, n] of from.failed) into.failed.set(ret, (into.failed.get(ret) ?? 0) + n);
   into.failedTime += from.failedTime;
-  for (const [to, vec] of [[into.waits, from.waits], [into.holds, from.holds], [into.waitTimes, from.waitTimes], [into.holdTimes, from.holdTimes]] as const) {
+  const vecs = [
+    [into.waits, from.waits], [into.holds, from.holds], [into.waitTimes, from.waitTimes], [into.holdTimes, from.holdTimes],
+    [into.contendedWaits, from.contendedWaits], [into.contendedWaitTimes, from.contendedWaitTimes],
+  ] as const;
+  for (const [to, vec] of vecs) {
     if (to && vec) for (const v of vec.values()) to.push(v);
   }
   for (const k of ['heldAtStart', 'heldAtEnd', 'waitingAtEnd', 'cut'] as const) into.open[k] += from.open[k];
@@ -143,6 +151,10 @@ export function addAcquisition(g: GroupStats, a: Acquisition): void {
   if (a.contended) {
     g.contended++;
     g.contendedWaitNs += a.wait ?? 0;
+    if (a.wait !== null) {
+      g.contendedWaits?.push(a.wait);
+      g.contendedWaitTimes?.push(a.acquiredTs);
+    }
   }
   g.recursiveEntries += a.recursiveEntries;
   if (a.wait === null) g.condReacquisitions++;

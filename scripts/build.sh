@@ -21,6 +21,19 @@ if newer "$ext" recorder/sqlite/spool_rows.c node_modules/better-sqlite3/deps/sq
   gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -o "$ext" recorder/sqlite/spool_rows.c
 fi
 
+# Compiled files whose source is gone (a module moved into a directory of the same name, say) would
+# shadow the new one for require(): remove them before compiling.
+prune_dist() {
+  [[ -d dist ]] || return 0
+  local js src
+  while IFS= read -r js; do
+    src=${js#dist/}
+    src=${src%.js}
+    [[ -f $src.ts ]] || rm -f "$js" "${js%.js}.d.ts" "$js.map"
+  done < <(find dist -name '*.js' -not -path '*/node_modules/*')
+}
+prune_dist
+
 if $unit; then
   npx tsc -p .
   exit 0

@@ -147,12 +147,23 @@ describe('--pid on a target that is busy when the probes are attached', () => {
     assert.deepEqual(order.cycles, []);
   });
 
-  test('an A/A diff of two recordings of the same running target regresses nothing', async () => {
-    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--format', 'json']);
+  // How often an A/A pair is flagged at the default 5 % is random (bench/README.md, "diff: false
+  // alarms"): this busy target's contention differs by up to ~30 % from one recording to the next.
+  // What must hold every time: the same locks on both sides, the same counts, and no change beyond
+  // that run-to-run variation (issue 10 saw +1,070,796,086 % from swallowed acquisitions).
+  test('an A/A diff of two recordings of the same running target: same locks and counts, nothing regressed beyond 50 %', async () => {
+    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--threshold', '50', '--format', 'json']);
     const diff = JSON.parse(r.stdout) as Diff;
-    const regressed = diff.rows.filter((row) => row.verdict === 'regressed');
-    assert.deepEqual(regressed.map((row) => row.lock), []);
+    assert.deepEqual(diff.rows.filter((row) => row.verdict === 'regressed').map((row) => row.lock), []);
     assert.equal(r.code, 0, r.stderr);
+    const workerLocks = diff.rows.filter((row) => row.lock === 'shared' || row.lock === 'shared2' || /^own/.test(row.lock));
+    assert.equal(workerLocks.length, 2 + WORKERS);
+    for (const row of workerLocks) {
+      assert.equal(row.status, 'matched', row.lock);
+      const { base, new: after } = row.acquisitions;
+      assert.ok(Math.abs(after - base) <= 0.25 * base, `${row.lock}: ${base} acquisitions, then ${after}`);
+      assert.notEqual(row.metrics.holdP50.verdict, 'regressed', `${row.lock}: hold p50 ${JSON.stringify(row.metrics.holdP50)}`);
+    }
   });
 });
 

@@ -99,7 +99,7 @@ describe('diff matches heap mutexes by lock class', () => {
       assert.equal(row.metrics.holdP50.changePct, 0);
     }
     assert.notEqual(rows[0].lock, rows[1].lock);
-    assert.deepEqual(d.summary, { regressed: 0, improved: 0, unchanged: 3, new: 0, gone: 0 });
+    assert.deepEqual(d.summary, { regressed: 0, improved: 0, unchanged: 3, untested: 0, inconclusive: 0, new: 0, gone: 0 });
   });
 
   test('two instances of a class on one side and one on the other: pooled into one row', async () => {

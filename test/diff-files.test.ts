@@ -4,7 +4,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
-import { Func, Stage } from '../core/events';
+import { Func, MutexFlag, Stage } from '../core/events';
 import type { Diff, DiffRow } from '../analyzer/diff';
 import { mutexAnalyze } from './lib/tools';
 import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
@@ -31,7 +31,8 @@ function lockEvents(p: LockPlan, jitterSeed: number): SyntheticEvent[] {
     const wait = Math.round(p.waitNs * wobble);
     const hold = Math.round(p.holdNs * wobble);
     events.push({ ts: t, stage: Stage.Request, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
-    events.push({ ts: t + wait, stage: Stage.Acquired, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0 });
+    // Each wait is contention: the thread slept in the call (as the recorder flags it).
+    events.push({ ts: t + wait, stage: Stage.Acquired, func: Func.PthreadMutexLock, tid: p.tid, lock: p.lock, ret: 0, flags: MutexFlag.Blocked });
     events.push({ ts: t + wait + hold, stage: Stage.Released, func: Func.PthreadMutexUnlock, tid: p.tid, lock: p.lock, ret: 0 });
     t += wait + hold + 50_000;
   }
@@ -83,7 +84,7 @@ describe('5 vs 5 runs: one value per run', () => {
 
   test('a 30% longer hold in every new run is a regression, judged on runs; exit 1 under --fail-on-regression', async () => {
     const diff = await diffJson([...base, '--vs', ...after]);
-    assert.equal(diff.schema, 'mutex-analyze.diff/1');
+    assert.equal(diff.schema, 'mutex-analyze.diff/2');
     assert.equal(diff.method.unit, 'runs');
     assert.equal(diff.method.tests, 6); // (overall + one matched lock) × 3 judged metrics
     const kept = row(diff, '0x1000');
@@ -127,7 +128,7 @@ describe('5 vs 5 runs: one value per run', () => {
     const diff = await diffJson([...base.slice(0, 3), '--vs', ...after.slice(0, 3)]);
     assert.equal(diff.method.unit, 'windows');
     assert.ok(Math.abs(diff.method.smallestPerRunP - 0.1) < 1e-12);
-    assert.equal(row(diff, '0x1000').metrics.holdP50.test?.nBase, 30); // 3 runs × 10 windows (200 holds / 20)
+    assert.equal(row(diff, '0x1000').metrics.holdP50.test?.nBase, 60); // 3 runs × 20 windows (200 holds / 10)
   });
 
   test('CSV: one line per row and metric', async () => {
@@ -135,7 +136,7 @@ describe('5 vs 5 runs: one value per run', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0], /^lock,match,status,runs_base,runs_new,acquisitions_base,acquisitions_new,metric,base,new,change_pct,/);
-    assert.equal(lines.length, 1 + 4 * 6); // overall, kept, new, gone × 6 metrics
+    assert.equal(lines.length, 1 + 4 * 7); // overall, kept, new, gone × 7 metrics
     assert.ok(lines.some((l) => l.startsWith('0x1000,address,matched,5,5,1000,1000,holdP50,') && l.endsWith(',regressed,regressed')));
   });
 });
@@ -159,19 +160,50 @@ describe('one run per side: per-window values', () => {
     const b = writeRun(join(dir, 'long.db'), [{ ...kept, holdNs: 120_000 }], 2);
     const diff = await diffJson([a, b]);
     assert.equal(row(diff, '0x1000').metrics.holdP50.verdict, 'regressed');
-    // The run got longer, with the same waits: less wait per second.
-    assert.equal(row(diff, '0x1000').metrics.waitPerSecond.verdict, 'improved');
+    // The run got longer, with the same contended waits: less of them per second.
+    assert.equal(row(diff, '0x1000').metrics.contendedWaitPerSecond.verdict, 'improved');
   });
 
-  test('too few acquisitions for 10 windows: shown, not tested', async () => {
-    const a = writeRun(join(dir, 'few-a.db'), [{ ...kept, acquisitions: 150, holdNs: 100_000 }], 1);
-    const b = writeRun(join(dir, 'few-b.db'), [{ ...kept, acquisitions: 150, holdNs: 200_000 }], 2);
+  test('a short run of ~120 acquisitions is still judged: 12 windows of 10', async () => {
+    const a = writeRun(join(dir, 'short-a.db'), [{ ...kept, acquisitions: 120, holdNs: 100_000 }], 1);
+    const b = writeRun(join(dir, 'short-b.db'), [{ ...kept, acquisitions: 120, holdNs: 140_000 }], 2);
+    const r = await mutexAnalyze(['diff', a, b, '--fail-on-regression', '--format', 'json']);
+    assert.equal(r.code, 1, r.stderr);
+    const lock = row(JSON.parse(r.stdout) as Diff, '0x1000');
+    assert.deepEqual([lock.metrics.holdP50.test?.nBase, lock.metrics.holdP50.test?.nNew], [12, 12]);
+    assert.equal(lock.metrics.holdP50.verdict, 'regressed');
+  });
+
+  test('too few acquisitions to test: ?, not ~, one line says why, exit 3 under --fail-on-regression', async () => {
+    const a = writeRun(join(dir, 'few-a.db'), [{ ...kept, acquisitions: 20, holdNs: 100_000 }], 1);
+    const b = writeRun(join(dir, 'few-b.db'), [{ ...kept, acquisitions: 20, holdNs: 200_000 }], 2);
     const diff = await diffJson([a, b]);
     const lock = row(diff, '0x1000');
     assert.ok(lock.metrics.holdP50.changePct! > 90);
     assert.equal(lock.metrics.holdP50.test, null);
-    assert.equal(lock.verdict, '~');
+    assert.equal(lock.metrics.holdP50.verdict, '?');
+    assert.equal(lock.verdict, '?');
     assert.equal(diff.method.tests, 0);
+    assert.deepEqual([diff.summary.untested, diff.summary.inconclusive], [2, 2]); // the lock and overall
+    const text = await mutexAnalyze(['diff', a, b, '--fail-on-regression']);
+    assert.equal(text.code, 3, text.stderr);
+    assert.match(text.stdout, /\?: 6 judged metrics of 2 rows could not be tested, too few samples: 20 acquisitions in [\d.]+ ms .*inconclusive \(exit 3/);
+    assert.match(text.stdout, /\?: hold p50/);
+    assert.equal((await mutexAnalyze(['diff', a, b])).code, 0, 'without --fail-on-regression: 0');
+  });
+
+  test('a rarely taken lock that cannot be tested does not make the diff inconclusive', async () => {
+    // A lock taken a few times (the dynamic loader's) beside one that is tested and unchanged.
+    const rare = { lock: LOCK_GONE, tid: 2, acquisitions: 3, waitNs: 1000 };
+    const a = writeRun(join(dir, 'rare-a.db'), [{ ...kept, holdNs: 100_000 }, { ...rare, holdNs: 2000 }], 1);
+    const b = writeRun(join(dir, 'rare-b.db'), [{ ...kept, holdNs: 100_000 }, { ...rare, holdNs: 4000 }], 2);
+    const r = await mutexAnalyze(['diff', a, b, '--fail-on-regression', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const diff = JSON.parse(r.stdout) as Diff;
+    assert.equal(row(diff, '0x2000').verdict, '?');
+    assert.equal(row(diff, '0x2000').matters, false);
+    assert.equal(row(diff, '0x1000').verdict, '~');
+    assert.deepEqual([diff.summary.untested, diff.summary.inconclusive], [1, 0]);
   });
 });
 
@@ -241,6 +273,30 @@ describe('bad input: one line, exit code 2', () => {
     const hold = (JSON.parse(r.stdout) as Diff).rows.find((x) => x.lock !== 'overall')!.metrics.holdP50;
     assert.equal(hold.changePct, 0);
     assert.ok(hold.base! > 0 && hold.base! < 1000, `net hold ${hold.base} ns: the shared cost (6.7 µs) was subtracted`);
+  });
+
+  test('a net hold change smaller than the spread of the calibrated probe cost is never a verdict', async () => {
+    const plan = { lock: LOCK_KEPT, tid: 1, acquisitions: 600, waitNs: 8_000 };
+    const withCost = (name: string, holdNs: number): string => {
+      const path = writeRun(join(dir, name), [{ ...plan, holdNs }], 1);
+      const db = new Database(path);
+      const cost = { waitNs: 7_000, holdNs: 7_000, pairs: 2000, waitIqrNs: [6_800, 7_200], holdIqrNs: [6_700, 7_300], bareNsPerPair: 15 };
+      db.prepare('UPDATE run SET probe_cost = ?').run(JSON.stringify(cost));
+      db.close();
+      return path;
+    };
+    const base = withCost('res-base.db', 7_200);
+    // Net 200 ns -> 500 ns: +150 %, and the test is sure of it, but 300 ns is within the probes' 700 ns.
+    const small = await diffJson([base, withCost('res-small.db', 7_500)]);
+    const hold = small.rows.find((x) => x.lock !== 'overall')!.metrics.holdP50;
+    assert.ok(hold.changePct! > 100 && hold.test!.pAdjusted < 0.001, JSON.stringify(hold));
+    assert.equal(hold.verdict, '~');
+    assert.deepEqual(small.method.resolution, { waitNs: 700, holdNs: 700 }); // 10 % of 7 µs is wider than either quartile range
+    // Net 200 ns -> 2 µs: beyond it.
+    const large = await diffJson([base, withCost('res-large.db', 9_000)]);
+    assert.equal(large.rows.find((x) => x.lock !== 'overall')!.metrics.holdP50.verdict, 'regressed');
+    const text = await mutexAnalyze(['diff', base, withCost('res-small2.db', 7_500)]);
+    assert.match(text.stdout, /probe resolution: a wait p50 change under 700 ns or a hold p50 change under 700 ns/);
   });
 
   test('three run files without --vs', async () => {

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { UserError } from '../../core/errors';
-import { buildDiff, digestRun, renderDiff, type Correction } from '../diff';
+import { buildDiff, digestRun, failExitCode, renderDiff, type Correction } from '../diff';
 import type { Format } from '../report';
 import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
@@ -28,7 +28,7 @@ export function registerDiff(program: Command, run: ActionRunner): void {
     .option('--threshold <pct>', 'noise threshold: smaller changes (in %) are never a regression', nonNegative('--threshold'), 5)
     .addOption(new Option('--correction <method>', 'correction for testing many locks and metrics at once').choices(['holm', 'bh', 'none']).default('holm'))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
-    .option('--fail-on-regression', 'exit with code 1 when any lock (or the overall row) regressed')
+    .option('--fail-on-regression', 'exit 1 when any lock (or the overall row) regressed; 3 when none did but a lock that matters (≥1% of the wait or hold) changed beyond the threshold in a metric too few samples could test (?)')
     .option(RAW_FLAG, `${RAW_HELP}; also when some of the runs have no measured probe cost, so both sides compare alike`)
     .action((positional: string[], o: DiffCliOptions) =>
       run(async () => {
@@ -44,7 +44,7 @@ export function registerDiff(program: Command, run: ActionRunner): void {
           });
           if (o.format !== 'table') warnOnStderr(diff.warnings);
           writeStdout(renderDiff(diff, o.format));
-          return o.failOnRegression && diff.summary.regressed > 0 ? 1 : 0;
+          return o.failOnRegression ? failExitCode(diff) : 0;
         } finally {
           for (const f of files) f.close();
         }

@@ -355,8 +355,8 @@
 
   function diffView() {
     const d = data.diff.diff;
-    const verdictClass = (v) => (v === 'regressed' ? 'bad' : v === 'improved' ? 'good' : '');
-    const LABELS = { waitP50: 'wait p50', waitP99: 'wait p99', holdP50: 'hold p50', holdP99: 'hold p99', waitPerSecond: 'wait/s', contendedPct: 'cont %' };
+    const verdictClass = (v) => (v === 'regressed' ? 'bad' : v === 'improved' ? 'good' : v === '?' ? 'unknown' : '');
+    const LABELS = { waitP50: 'wait p50', waitP99: 'wait p99', holdP50: 'hold p50', holdP99: 'hold p99', waitPerSecond: 'wait/s', contendedWaitPerSecond: 'cont wait/s', contendedPct: 'cont %' };
     const m = (key, fmt) => [
       { title: `${LABELS[key]} base`, value: (r) => r.metrics[key].base ?? -1, show: (r) => fmt(r.metrics[key].base), num: true },
       { title: `${LABELS[key]} new`, value: (r) => r.metrics[key].new ?? -1, show: (r) => fmt(r.metrics[key].new), num: true },
@@ -368,13 +368,13 @@
       { title: 'match', value: (r) => r.match },
       { title: 'acq base', value: (r) => r.acquisitions.base, show: (r) => count(r.acquisitions.base), num: true },
       { title: 'acq new', value: (r) => r.acquisitions.new, show: (r) => count(r.acquisitions.new), num: true },
-      ...m('waitP50', dur), ...m('holdP50', dur), ...m('waitPerSecond', dur), ...m('waitP99', dur), ...m('holdP99', dur),
+      ...m('waitP50', dur), ...m('holdP50', dur), ...m('contendedWaitPerSecond', dur), ...m('waitPerSecond', dur), ...m('waitP99', dur), ...m('holdP99', dur),
       ...m('contendedPct', pct),
     ];
     const s = d.summary;
     const w = Math.floor(Math.min(chartWidth(), 1100) / 2) - 10;
     return section('diff', 'Compared with the --vs runs',
-      el('p', {}, `Base: ${data.run.path}; new: ${data.diff.newRuns.join(', ')}. ${s.regressed} regressed, ${s.improved} improved, ${s.unchanged} unchanged, ${s.new} new, ${s.gone} gone ` +
+      el('p', {}, `Base: ${data.run.path}; new: ${data.diff.newRuns.join(', ')}. ${s.regressed} regressed, ${s.improved} improved, ${s.unchanged} unchanged, ${s.untested} not testable (?: too few samples), ${s.new} new, ${s.gone} gone ` +
         `(Mann–Whitney U per ${d.method.unit === 'runs' ? 'run' : 'time window'}, ${d.method.correction} correction, alpha ${d.method.alpha}, threshold ${d.method.thresholdPct}%; README: "Comparing runs").`),
       d.warnings.length ? el('ul', { class: 'warnings' }, d.warnings.map((x) => el('li', {}, `WARNING: ${x}`))) : null,
       table(columns, d.rows),

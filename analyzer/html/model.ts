@@ -172,7 +172,7 @@ function diffView(run: RunFile, detail: LockDetailSink, locks: Map<number, Group
   const after = pooled(newSide);
   const distributions = diff.rows
     .filter((r) => r.status === 'matched' && r.lock !== 'overall' && base.has(r.lock) && after.has(r.lock))
-    .sort((a, b) => (b.metrics.waitPerSecond.base ?? 0) + (b.metrics.waitPerSecond.new ?? 0) - (a.metrics.waitPerSecond.base ?? 0) - (a.metrics.waitPerSecond.new ?? 0))
+    .sort((a, b) => (b.metrics.contendedWaitPerSecond.base ?? 0) + (b.metrics.contendedWaitPerSecond.new ?? 0) - (a.metrics.contendedWaitPerSecond.base ?? 0) - (a.metrics.contendedWaitPerSecond.new ?? 0))
     .slice(0, LIMITS.diffDistributions)
     .map((r) => ({ lock: r.lock, base: base.get(r.lock)!, new: after.get(r.lock)! }));
   return { diff, newRuns: vs.map((r) => r.meta.path), distributions };
