@@ -583,7 +583,7 @@ export class Joiner {
     readers!.delete(e.tid);
     if (readers!.size === 0) this.readHolds.delete(e.lock);
     if (this.heldByThread) this.stopHolding(e.tid, e.lock);
-    this.pastReads.add(e.lock, e.tid, hold.acquiredTs, e.ts, hold.requestCaller, this.pastHolds.horizon);
+    this.pastReads.add(e.lock, e.tid, hold.acquiredTs, e.ts, hold.requestCaller);
     this.released(e, hold);
   }
 

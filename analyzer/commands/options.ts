@@ -12,7 +12,7 @@ export function integer(name: string, min: number) {
 }
 
 export function lockAddress(value: string): number {
-  const n = parseAddress(value);
+  const n = parseAddress(value.replace(/:[RW]$/, '')); // an rwlock's side, as the report prints it: both sides are the lock
   if (n === null) throw new InvalidArgumentError('--lock takes a lock address in hex, as the report prints it (0x7f3a...)');
   return n;
 }

@@ -1,9 +1,10 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { UserError } from '../../core/errors';
 import { formatAddress } from '../../core/events';
 import { buildBlockers, renderBlockers } from '../blockers';
-import { buildReport, renderReport, type Format, type ReportBy, type SortKey } from '../report';
+import { buildReport, KIND_FAMILIES, renderReport, type Format, type ReportBy, type SortKey } from '../report';
+import type { KindFamily } from '../../core/events';
 import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../runfile';
 import { integer, lockAddress, RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
@@ -17,6 +18,16 @@ interface ReportCliOptions {
   lock?: number;
   format: Format;
   raw?: boolean;
+  kind: ReadonlySet<KindFamily>;
+}
+
+/** --kind mutex,cond: a comma-separated list of KIND_FAMILIES, or all. */
+function kinds(value: string): ReadonlySet<KindFamily> {
+  const names = value.split(',').map((k) => k.trim());
+  if (names.includes('all')) return new Set(KIND_FAMILIES);
+  const bad = names.filter((k) => !(KIND_FAMILIES as readonly string[]).includes(k));
+  if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`--kind takes ${KIND_FAMILIES.join(', ')} or all, comma-separated (not ${bad.join(', ') || 'nothing'})`);
+  return new Set(names as KindFamily[]);
 }
 
 export function registerReport(program: Command, run: ActionRunner): void {
@@ -29,7 +40,13 @@ export function registerReport(program: Command, run: ActionRunner): void {
     .option('--blockers', 'who blocked whom: (holder call site, waiter call site) pairs by the wait they caused')
     .addOption(new Option('--sort <key>', 'order of the rows: cont-wait = total wait of contended acquisitions (what contention cost); wait = total wait of all').choices(['cont-wait', 'wait', 'hold', 'count', 'contended']).default('cont-wait'))
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
-    .option('--lock <address>', 'one lock in depth: log2 histograms of wait and hold, its threads and call sites', lockAddress)
+    .option('--lock <address>', 'one lock (or condition variable) in depth: log2 histograms of wait and hold, its threads and call sites; an rwlock\'s two sides together', lockAddress)
+    .option(
+      '--kind <kinds>',
+      'which kinds: mutex (pthread and kernel mutexes), rwlock (pthread_rwlock:R and :W rows; kernel rwsems), spin (pthread spin locks, kernel spinlocks), cond (condition variables: their waits, timeouts, signals, mutexes), all; comma-separated',
+      kinds,
+      new Set(KIND_FAMILIES),
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
     .option(RAW_FLAG, RAW_HELP)
     .action((path: string, o: ReportCliOptions) =>
@@ -49,9 +66,9 @@ export function registerReport(program: Command, run: ActionRunner): void {
           if (by === 'stack' && !runFile.hasStacks()) {
             throw new UserError(`${path} has no call stacks (recorded with --no-stacks, or by a mutex-rec without them): use --by callsite without --stack`);
           }
-          const report = buildReport(runFile, { by, sort: o.sort, top: o.top, lock: o.lock, format: o.format });
-          if (o.lock !== undefined && report.groups === 0) {
-            throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path}: pick an address from the report`);
+          const report = buildReport(runFile, { by, sort: o.sort, top: o.top, lock: o.lock, format: o.format, kinds: o.kind });
+          if (o.lock !== undefined && report.groups === 0 && !report.cond) {
+            throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path} (--kind ${[...o.kind].join(',')}): pick an address from the report`);
           }
           if (o.format !== 'table') warnOnStderr(report.warnings);
           writeStdout(renderReport(report, o.format));
