@@ -22,10 +22,10 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 const program = new Command('mutex-rec')
-  .description('Record every pthread mutex request, acquisition and release of a process into a SQLite run file.')
+  .description('Record every pthread mutex, rwlock and spin lock request, acquisition and release, and every condition-variable wait and signal, of a process into a SQLite run file.')
   .usage('[options] (--pid PID | -- CMD [ARGS...] | --all)')
   .option('-p, --pid <pid>', 'attach to this running process (all its threads, current and future)', positiveNumber('--pid'))
-  .option('--user', 'record the pthread mutexes of the target (the default when neither --kernel nor --all is given)', false)
+  .option('--user', 'record the pthread mutexes, rwlocks, spin locks and condition variables of the target (the default when neither --kernel nor --all is given)', false)
   .option('--kernel', "record the kernel mutexes taken by the target's tasks", false)
   .option('--all', 'record kernel mutexes of every task (system-wide; no target needed)', false)
   .addOption(

@@ -139,7 +139,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       },
       loaded.probes,
     );
-    const what = [userPlan.probes.length ? 'pthread mutexes' : '', kernelScope ? `kernel mutexes (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '']
+    const what = [userPlan.probes.length ? 'pthread locks and conds' : '', kernelScope ? `kernel mutexes (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '']
       .filter(Boolean)
       .join(' and ');
     const who = target ? `pid ${target.pid} (${target.comm})` : 'every task';
