@@ -306,6 +306,7 @@ function condLines(r: Report, kinds: string): string[] {
   if (r.by === 'stack') return [...lines, 'Condition variables are not grouped by whole stack: `--by callsite` without --stack shows where they were waited on.'];
   if (!r.conds) return [...lines, 'Condition variables: not recorded in this run (recorded by mutex-rec from run-file schema 5 on).'];
   if (r.conds.groups === 0 && r.lock) return [];
+  if (r.conds.groups === 0) return [...lines, 'Condition variables: none waited on or signalled in this run.'];
   const what = { lock: 'condition variables', thread: 'threads waiting on condition variables', callsite: 'call sites of cond waits and signals' }[r.by];
   lines.push(
     `Top ${r.conds.rows.length} of ${r.conds.groups} ${what}${r.cond ? ` of cond ${r.cond.key}` : ''}${kinds} by ${r.sort === 'count' || r.sort === 'contended' ? 'waits' : 'total wait'}:`,
