@@ -274,7 +274,9 @@ function renderText(r: Report): string {
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   const kinds = r.kinds.length < KIND_FAMILIES.length ? ` (--kind ${r.kinds.join(',')})` : '';
   const lockKinds = r.kinds.some((k) => k !== 'cond');
-  if (lockKinds && !(r.cond && r.groups === 0)) {
+  if (lockKinds && r.groups === 0 && kinds) {
+    if (!r.cond) lines.push(`No ${what}${scope}${kinds} in this run.`);
+  } else if (lockKinds && !(r.cond && r.groups === 0)) {
     lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope}${kinds} by ${sortLabel(r.sort)}:`);
     lines.push(...rowsTable(r.rows, r.by));
   }

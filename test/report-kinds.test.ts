@@ -150,5 +150,6 @@ describe('a run recorded before conds, rwlocks and spin locks were (schema 4)', 
     const r = report(path);
     assert.equal(r.conds, null);
     assert.match(renderReport(r, 'table'), /^Condition variables: not recorded in this run/m);
+    assert.match(renderReport(report(path, ['rwlock']), 'table'), /^No locks \(--kind rwlock\) in this run\.$/m);
   });
 });

@@ -33,7 +33,7 @@ function kinds(value: string): ReadonlySet<KindFamily> {
 export function registerReport(program: Command, run: ActionRunner): void {
   program
     .command('report')
-    .description('which locks (or threads, or call sites) cost the most: acquisitions, contention, failed attempts, wait and hold percentiles')
+    .description('which locks and condition variables (or threads, or call sites) cost the most: acquisitions, contention, failed attempts, wait and hold percentiles; cond waits, timeouts, signals')
     .argument('<run.db>', 'run file written by mutex-rec')
     .addOption(new Option('--by <what>', 'one row per lock, per thread, or per call site (of the lock call)').choices(['lock', 'thread', 'callsite']).default('lock'))
     .option('--stack', 'with --by callsite: one row per whole call stack of the request')
@@ -41,11 +41,13 @@ export function registerReport(program: Command, run: ActionRunner): void {
     .addOption(new Option('--sort <key>', 'order of the rows: cont-wait = total wait of contended acquisitions (what contention cost); wait = total wait of all').choices(['cont-wait', 'wait', 'hold', 'count', 'contended']).default('cont-wait'))
     .option('--top <n>', 'show the first N rows', integer('--top', 1), 20)
     .option('--lock <address>', 'one lock (or condition variable) in depth: log2 histograms of wait and hold, its threads and call sites; an rwlock\'s two sides together', lockAddress)
-    .option(
-      '--kind <kinds>',
-      'which kinds: mutex (pthread and kernel mutexes), rwlock (pthread_rwlock:R and :W rows; kernel rwsems), spin (pthread spin locks, kernel spinlocks), cond (condition variables: their waits, timeouts, signals, mutexes), all; comma-separated',
-      kinds,
-      new Set(KIND_FAMILIES),
+    .addOption(
+      new Option(
+        '--kind <kinds>',
+        'which kinds: mutex (pthread and kernel mutexes), rwlock (pthread_rwlock:R and :W rows; kernel rwsems), spin (pthread spin locks, kernel spinlocks), cond (condition variables: their waits, timeouts, signals, mutexes), all; comma-separated',
+      )
+        .argParser(kinds)
+        .default(new Set(KIND_FAMILIES), 'all'),
     )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
     .option(RAW_FLAG, RAW_HELP)
