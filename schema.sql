@@ -1,6 +1,8 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: version
 PRAGMA user_version = 5;
+-- END generated: version
 
 -- One row: what was recorded, where, how, and how it ended.
 CREATE TABLE run (
@@ -58,7 +60,7 @@ CREATE TABLE mappings (
   PRIMARY KEY (start, path)
 );
 
--- Names of the stage and func codes used in events (the numbers of bpf/mutex.h).
+-- Names of the stage and func codes used in events (runfile/format.ts).
 CREATE TABLE stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL);
 
@@ -71,48 +73,69 @@ CREATE TABLE funcs  (id INTEGER PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT
 -- request_ts; a stage 0 row is a call that had not returned when the recording stopped (a thread
 -- still waiting: a deadlock, a long wait), read from the probes' state at the stop. So a
 -- lock/unlock pair is two rows: acquired (request_ts, ts) and released (ts).
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: events
 CREATE TABLE events (
-  id      INTEGER PRIMARY KEY,
-  ts      INTEGER NOT NULL, -- ns since run.start_monotonic_ns: when the stage happened
-  request_ts INTEGER,       -- acquired: when the call was made (ns since run.start_monotonic_ns); NULL otherwise
-  stage   INTEGER NOT NULL, -- 0 request (still waiting at the stop), 1 acquired (the call returned), 2 released
-  func    INTEGER NOT NULL,
-  pid     INTEGER NOT NULL,
-  tid     INTEGER NOT NULL,
-  lock    INTEGER NOT NULL, -- mutex address (signed 64-bit: kernel addresses are negative)
-  ret     INTEGER NOT NULL, -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)
-  caller  INTEGER NOT NULL, -- return address of the lock/unlock call (0 when unknown)
-  cpu     INTEGER NOT NULL, -- -1 for a stage 0 row (read at the stop, not from an event)
-  flags   INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
-                                    -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
-                                    -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
-                                    -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                    -- the thread slept inside the call (bpf/mutex.h MUTEX_F_*); rwlock
-                                    -- calls: the low bits its __flags (preference), bit 17 held by a
-                                    -- writer (or, for a write request, readers); rwlock unlock: bit 19
-                                    -- the caller was its writer; spin lock calls: bit 17 it was locked
-  stack_id INTEGER,                   -- acquired and request rows: the requester's call stack (stack_frames), NULL if none
-  cond    INTEGER                     -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock is the mutex it was
-                                      -- called with; the release is its entry, the acquired row its return, request_ts its
-                                      -- entry, ret its result) and of a cond signal or broadcast (funcs 32, 33: stage 2, a
-                                      -- point event, lock the cond too, flags bit 16 + the waiters it had, __wrefs >> 3); NULL
-                                      -- otherwise. Files before schema 5 have no cond, and a cond wait's request_ts there is its return
+  id         INTEGER PRIMARY KEY,
+  ts         INTEGER NOT NULL,           -- ns since run.start_monotonic_ns: when the stage happened
+  request_ts INTEGER,                    -- acquired: when the call was made (ns since
+                                         -- run.start_monotonic_ns); NULL otherwise
+  lock       INTEGER NOT NULL,           -- mutex address (signed 64-bit: kernel addresses are negative)
+  caller     INTEGER NOT NULL,           -- return address of the lock/unlock call (0 when unknown)
+  pid        INTEGER NOT NULL,           -- process (tgid)
+  tid        INTEGER NOT NULL,           -- thread
+  ret        INTEGER NOT NULL,           -- acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110,
+                                         -- ...)
+  stack_id   INTEGER,                    -- acquired and request rows: the requester's call stack
+                                         -- (stack_frames), NULL if none
+  cpu        INTEGER NOT NULL,           -- -1 for a stage 0 row (read at the stop, not from an event)
+  stage      INTEGER NOT NULL,           -- 0 request (still waiting at the stop), 1 acquired (the call
+                                         -- returned), 2 released
+  func       INTEGER NOT NULL,           -- the probed function (funcs)
+  flags      INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
+                                         -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
+                                         -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
+                                         -- bit 17 another thread held the mutex at the call's entry, bit 18
+                                         -- the thread slept inside the call (MUTEX_F_*); rwlock calls: the
+                                         -- low bits its __flags (preference), bit 17 held by a writer (or,
+                                         -- for a write request, readers); rwlock unlock: bit 19 the caller
+                                         -- was its writer; spin lock calls: bit 17 it was locked; cond
+                                         -- signal/broadcast: bit 16 + the waiters it had
+  cond       INTEGER                     -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock
+                                         -- is the mutex it was called with; the release is its entry, the
+                                         -- acquired row its return, request_ts its entry, ret its result) and
+                                         -- of a cond signal or broadcast (funcs 32, 33: stage 2, a point
+                                         -- event, lock the cond too); NULL otherwise. Files before schema 5
+                                         -- have none, and a cond wait's request_ts there is its return
 );
+-- END generated: events
 
 -- Events not yet written as rows (mutex-rec --write-at-stop keeps them raw while it records and
 -- builds the events table from them when it stops; a recorder killed before that leaves them
 -- here, and mutex-analyze reads them after the events table). One row per drained batch, in
--- arrival order; each column one BLOB of `count` little-endian values: ts, request_ts, lock,
--- caller float64 (ns since start_monotonic_ns, addresses as signed 64-bit values; request_ts NaN
--- where none), pid, tid uint32, ret, stack_id int32 (-1: none), cpu uint16, stage, func uint8,
--- flags uint32, cond float64 (NaN: none; schema 5) (core/columns.ts).
+-- arrival order; each column one BLOB of `count` little-endian values (runfile/columns.ts):
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: event_spool
+-- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
+-- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
+-- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; cond float64 signed 64-bit
+-- address, NaN: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
-  ts BLOB NOT NULL, request_ts BLOB NOT NULL, lock BLOB NOT NULL, caller BLOB NOT NULL,
-  pid BLOB NOT NULL, tid BLOB NOT NULL, ret BLOB NOT NULL, stack_id BLOB NOT NULL,
-  cpu BLOB NOT NULL, stage BLOB NOT NULL, func BLOB NOT NULL, flags BLOB NOT NULL, cond BLOB NOT NULL
+  ts BLOB NOT NULL,
+  request_ts BLOB NOT NULL,
+  lock BLOB NOT NULL,
+  caller BLOB NOT NULL,
+  pid BLOB NOT NULL,
+  tid BLOB NOT NULL,
+  ret BLOB NOT NULL,
+  stack_id BLOB NOT NULL,
+  cpu BLOB NOT NULL,
+  stage BLOB NOT NULL,
+  func BLOB NOT NULL,
+  flags BLOB NOT NULL,
+  cond BLOB NOT NULL
 );
+-- END generated: event_spool
 
 -- Names of the addresses in events and stacks, resolved when the recording ended (the process may
 -- be gone when the file is analyzed): code addresses (callers, stack frames) as function+0xoffset,
@@ -146,6 +169,7 @@ CREATE TABLE threads (
   last_ts   INTEGER NOT NULL
 );
 
+-- BEGIN generated from runfile/format.ts by scripts/build.sh: codes
 INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
@@ -181,3 +205,4 @@ INSERT INTO funcs VALUES
   (24, 'mutex_lock_killable_nested', 'kernel'),
   (25, 'mutex_lock_io_nested', 'kernel'),
   (26, 'lock:contention', 'kernel');
+-- END generated: codes

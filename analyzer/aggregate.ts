@@ -3,7 +3,7 @@ import { lockRowKey } from './lockkey';
 import { countAnomalies, type Acquisition, type FailedAttempt, type JoinSink, type OpenItem } from '../core/join';
 import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 
 /** What a group of acquisitions (one lock, one thread, ...) cost. All times in ns. */
 export interface GroupStats {

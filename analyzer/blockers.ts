@@ -1,8 +1,8 @@
 import { formatAddress } from '../core/events';
 import { countAnomalies, type Acquisition, type JoinSink } from '../core/join';
 import { LockNameCollector } from './locknames';
-import type { Format } from './report';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
+import { renderAs, type Csv, type Format } from './render';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import { SiteNamer } from './sitenames';
 import { formatCount, formatDuration } from './stats/units';
@@ -170,16 +170,14 @@ function mostFrequent(counts: Map<number, number>): [number, number][] {
 
 // ---- rendering ----
 
-export function renderBlockers(report: BlockersReport, format: Format): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'csv') return renderCsv(report);
-  return renderText(report);
-}
+export const renderBlockers = (report: BlockersReport, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: BlockersReport): string {
-  const lines = textPreamble(r.warnings, r.run);
-  lines.push('Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").');
-  lines.push('');
+  const lines = textPreamble(
+    r.warnings,
+    r.run,
+    'Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").',
+  );
   const scope = r.lock ? ` of lock ${r.lock}` : '';
   if (r.contended.waits === 0) {
     lines.push(`No contended waits${scope} in this run: no thread asked for a lock while another held it.`);
@@ -223,23 +221,14 @@ function more(distinct: number, listed: number): string {
   return distinct > listed ? ` and ${distinct - listed} more` : '';
 }
 
-function renderCsv(r: BlockersReport): string {
+function csvOf(r: BlockersReport): Csv {
   const header = [
     'wait_total_ns', 'waits', 'wait_mean_ns', 'wait_max_ns', 'waiter_site', 'waiter_caller', 'top_waiter_tid', 'waiter_threads',
     'holder_site', 'holder_caller', 'top_holder_tid', 'holder_threads', 'top_lock', 'locks',
   ];
-  const lines = [header.join(',')];
-  for (const row of r.rows) {
-    lines.push(
-      [
-        row.wait.total, row.waits, Math.round(row.wait.mean), row.wait.max, csvText(row.waiterSite), row.waiterCaller, row.waiters[0].tid,
-        row.waiterThreads, csvText(row.holderSite), row.holderCaller, row.holders[0].tid, row.holderThreads, row.locks[0].lock, row.lockCount,
-      ].join(','),
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function csvText(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const rows = r.rows.map((row) => [
+    row.wait.total, row.waits, Math.round(row.wait.mean), row.wait.max, row.waiterSite, row.waiterCaller, row.waiters[0].tid,
+    row.waiterThreads, row.holderSite, row.holderCaller, row.holders[0].tid, row.holderThreads, row.locks[0].lock, row.lockCount,
+  ]);
+  return { header, rows };
 }

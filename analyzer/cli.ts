@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 
 import { runCli, setVerbose, UserError } from '../core/errors';
 import { ClosedPipe } from './output';
-import { progressSettings } from './progress';
+import { progressSettings } from '../core/progress';
 import { registerDiff } from './commands/diff';
 import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';

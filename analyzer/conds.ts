@@ -1,7 +1,7 @@
 import { COND, ETIMEDOUT, errnoName } from '../core/events';
 import type { CondOpen, CondSignal, CondWait, JoinSink } from '../core/join';
 import { lockIdentities, lockNames, SiteTally } from './identity';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
 

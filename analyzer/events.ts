@@ -1,6 +1,6 @@
 import { countAnomalies } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { runHeader, runJson, runWarnings } from './runinfo';
 
 export interface EventsOptions {

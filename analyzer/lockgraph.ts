@@ -1,7 +1,7 @@
 import { Func } from '../core/events';
 import { countAnomalies, type HeldLock, type JoinSink, type NestedAcquisition } from '../core/join';
 import { LockNameCollector } from './locknames';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 
 /**
  * The lock-order graph: an edge held -> acquired for each lock a thread acquired while it held

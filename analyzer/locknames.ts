@@ -2,7 +2,7 @@ import type { JoinedItem } from './aggregate';
 import type { JoinSink } from '../core/join';
 import { lockIdentities, lockNames, SiteTally, type LockIdentity } from './identity';
 import { classPrefix } from './lockkey';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 
 /**

@@ -1,7 +1,7 @@
 import { formatAddress } from '../core/events';
 import { elementaryCycles } from './cycles';
 import { buildLockGraph, type LockGraph, type LockOrderEdge } from './lockgraph';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { runJson, runWarnings, textPreamble } from './runinfo';
 import { SiteNamer } from './sitenames';
 import { formatCount } from './stats/units';

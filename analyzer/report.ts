@@ -3,12 +3,13 @@ import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type Group
 import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
 import { LockNameCollector } from './locknames';
 import { CondTally, condNames, condRow, type CondRow } from './conds';
-import type { KindFamily } from '../core/events';
+import { KIND_FAMILIES, type KindFamily } from '../core/events';
 import { lockNames, lockWrappers, rowIdentities } from './identity';
 import { rowKeyText } from './lockkey';
 import { runJson, runWarnings, textPreamble } from './runinfo';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
+import { renderAs, type Csv, type CsvCell, type Format } from './render';
 import { log2HistogramCounts, renderLog2Histogram } from './stats/histogram';
 import type { SampleSummary } from './stats/quantiles';
 import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAlignment } from './stats/units';
@@ -16,7 +17,7 @@ import { formatCount, formatDuration, formatPercent, renderTable, type ColumnAli
 export const REPORT_SCHEMA = 'mutex-analyze.report/1';
 
 export type SortKey = 'cont-wait' | 'wait' | 'hold' | 'count' | 'contended';
-export type Format = 'table' | 'json' | 'csv';
+export type { Format } from './render';
 /** One row per lock, thread, request call site, or request stack (with its call site). */
 export type ReportBy = GroupBy | SiteGrouping;
 
@@ -30,7 +31,7 @@ export interface ReportOptions {
 }
 
 /** What `report --kind` chooses from: mutexes (pthread and kernel), rwlocks (pthread, and the kernel's rwsems and rwlocks), spin locks, condition variables. */
-export const KIND_FAMILIES: readonly KindFamily[] = ['mutex', 'rwlock', 'spin', 'cond'];
+export { KIND_FAMILIES } from '../core/events';
 
 /** One row of the report: a lock, a thread, a call site or a stack. Times in ns. */
 export interface ReportRow {
@@ -260,16 +261,10 @@ const STAT_COLUMNS: [string, (s: SampleSummary) => number][] = [
   ['max', (s) => s.max],
 ];
 
-export function renderReport(report: Report, format: Format): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'csv') return renderCsv(report);
-  return renderText(report);
-}
+export const renderReport = (report: Report, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: Report): string {
-  const lines = textPreamble(r.warnings, r.run);
-  lines.push('wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
-  lines.push('');
+  const lines = textPreamble(r.warnings, r.run, 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   const kinds = r.kinds.length < KIND_FAMILIES.length ? ` (--kind ${r.kinds.join(',')})` : '';
@@ -404,7 +399,7 @@ function statCells(s: SampleSummary | null): string[] {
   return STAT_COLUMNS.map(([, get]) => (s ? formatDuration(get(s)) : '-'));
 }
 
-function renderCsv(r: Report): string {
+function csvOf(r: Report): Csv {
   const header = [
     { lock: 'lock', thread: 'tid', callsite: 'caller', stack: 'stack_caller' }[r.by],
     'name',
@@ -429,31 +424,18 @@ function renderCsv(r: Report): string {
     'top_mutex',
     'mutexes',
   ];
-  const stat = (s: SampleSummary | null): (number | string)[] =>
-    s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array(9).fill('');
-  const lines = [header.join(',')];
-  for (const row of r.rows) {
-    const failed = Object.values(row.failed).reduce((a, b) => a + b, 0);
-    lines.push(
-      [
-        row.key, csvText(row.name), row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions, failed,
-        row.failedTimeNs, ...stat(row.wait), ...stat(row.hold), row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
-        '', '', '', '', '', '',
-      ].join(','),
-    );
+  const stat = (s: SampleSummary | null): CsvCell[] => (s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array<CsvCell>(9).fill(''));
+  const sum = (failed: Record<string, number>): number => Object.values(failed).reduce((a, b) => a + b, 0);
+  const rows: CsvCell[][] = r.rows.map((row) => [
+    row.key, row.name, row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions,
+    sum(row.failed), row.failedTimeNs, ...stat(row.wait), ...stat(row.hold),
+    row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut, '', '', '', '', '', '',
+  ]);
+  for (const c of r.conds?.rows ?? []) {
+    rows.push([
+      c.key, c.name, c.kind, '', '', '', '', '', sum(c.failed), '', ...stat(c.wait), ...stat(null), '', '', c.open.waitingAtEnd, '',
+      c.timeouts, c.signals, c.broadcasts, c.wakesWithoutWaiters, c.mutexes[0]?.lock ?? '', c.mutexCount,
+    ]);
   }
-  for (const row of r.conds?.rows ?? []) {
-    const failed = Object.values(row.failed).reduce((a, b) => a + b, 0);
-    lines.push(
-      [
-        row.key, csvText(row.name), row.kind, '', '', '', '', '', failed, '', ...stat(row.wait), ...stat(null), '', '', row.open.waitingAtEnd, '',
-        row.timeouts, row.signals, row.broadcasts, row.wakesWithoutWaiters, row.mutexes[0]?.lock ?? '', row.mutexCount,
-      ].join(','),
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function csvText(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return { header, rows };
 }

@@ -1,6 +1,6 @@
 import { PROBE_FAMILIES, type FamilyCost, type ProbeFamily } from '../core/probe_cost';
 import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { formatCount, formatDuration } from './stats/units';
 
 /** The run's identity and health, as every output shows it. */
@@ -69,9 +69,9 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   return warnings;
 }
 
-/** How every text output of one run begins: its warnings, then its header. */
-export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>): string[] {
-  return [...warnings.map((w) => `WARNING: ${w}`), ...runHeader(run)];
+/** How every text output of one run begins: its warnings, its header; then what the output is about (`intro`), if given, and a blank line. */
+export function textPreamble(warnings: string[], run: ReturnType<typeof runJson>, intro?: string): string[] {
+  return [...warnings.map((w) => `WARNING: ${w}`), ...runHeader(run), ...(intro === undefined ? [] : [intro, ''])];
 }
 
 export function runHeader(r: ReturnType<typeof runJson>): string[] {

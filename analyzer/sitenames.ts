@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 
 import { formatAddress } from '../core/events';
 import { findMapping, type FileMapping } from '../core/mappings';
-import type { RunFile } from './runfile';
+import type { RunFile } from '../runfile/runfile';
 import { StackReader } from './stacks';
 
 /** Frames of the BPF tracing machinery rather than of the traced code. */

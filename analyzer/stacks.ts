@@ -1,4 +1,4 @@
-import type { RunFile, RunMapping } from './runfile';
+import type { RunFile, RunMapping } from '../runfile/runfile';
 
 /** A request's call stack, innermost frame first, as far as it can be believed. */
 export interface RequestStack {

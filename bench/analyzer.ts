@@ -3,7 +3,7 @@
  * Analyzer speed on synthetic runs of 1M, 2M, 5M and 10M events (bench/synthetic-run.ts, cached in
  * build/bench/ and rewritten when that source is newer):
  *   read    the 10M run's events table into JS in id order: RunFile.events(), chunked
- *           .raw().all() by id range, and analyzer/reader.ts with 0, 1 and 2 reader threads,
+ *           .raw().all() by id range, and runfile/reader.ts with 0, 1 and 2 reader threads,
  *   report  `mutex-analyze report RUN` at each size: wall, CPU and peak RSS (/usr/bin/time),
  *   diff    `mutex-analyze diff RUN_A RUN_B` of two 10M runs.
  * Goals: report <= 10 s and <= 500 MB at 10M events, diff of two 10M runs <= 20 s.
@@ -21,8 +21,8 @@ import { parseArgs } from 'node:util';
 
 import Database from 'better-sqlite3';
 
-import { readEventChunks } from '../analyzer/reader';
-import { RunFile } from '../analyzer/runfile';
+import { readEventChunks } from '../runfile/reader';
+import { RunFile } from '../runfile/runfile';
 import { ensureCommand, standalone } from './lib/env';
 import { fmt, goalCell, mdTable, plural, positiveInt, spreadOf, withRange, type BenchResult, type Figure } from './lib/report';
 import { writeSyntheticRun } from './synthetic-run';

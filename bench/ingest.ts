@@ -2,8 +2,9 @@
 /**
  * Ingest rate: how many events per second the whole recording path (BPF ring buffer -> addon ->
  * JS -> SQLite) sustains into the run file, with zero drops, and the recorder's peak RSS.
- * The source is mutex-rec's benchmark-only --synthetic-source: each getppid() of the workload
- * emits one event from a tracepoint program, so no uprobe trap limits the rate. Each round records
+ * The source is build/synthetic.bpf.o (bpf/synthetic.bpf.c), loaded by mutex-rec's benchmark-only
+ * --bench-object beside its own programs and writing into their ring buffer: each getppid() of the
+ * workload emits one event from a tracepoint program, so no uprobe trap limits the rate. Each round records
  * once at each target rate (paced, then flat out); figures are medians over the rounds.
  * Goal: >= 1 M events/s with zero drops.
  *
@@ -43,7 +44,7 @@ function build(): string {
 function recordAt(exe: string, events: number, rate: number): Promise<Recording> {
   const db = join(OUT, 'ingest.db');
   // Run as users run it (the `mutex-rec` bin), so its shebang's Node options apply.
-  const rec = spawn(join(REPO, 'dist', 'recorder', 'cli.js'), ['--synthetic-source', '--force', '-o', db, '--', exe, String(events), String(rate)], {
+  const rec = spawn(join(REPO, 'dist', 'recorder', 'cli.js'), ['--bench-object', join(REPO, 'build', 'synthetic.bpf.o'), '--force', '-o', db, '--', exe, String(events), String(rate)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

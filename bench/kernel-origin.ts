@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Joiner, type Acquisition } from '../core/join';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { moduleLines } from '../test/lib/kernel';
 
 const REPO = join(__dirname, '..', '..');

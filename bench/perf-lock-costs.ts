@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { median } from 'simple-statistics';
 
 import { buildReport, renderReport } from '../analyzer/report';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { MUTEX_ANALYZE } from '../test/lib/tools';
 import { recReportMs, timed } from './perf-lock-runs';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { max, median, min, quantileSorted, sum } from 'simple-statistics';
 
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { formatAddress } from '../core/events';
 import { Joiner } from '../core/join';
 import { collect, MUTEX_ANALYZE, MUTEX_REC, run, waitFor } from '../test/lib/tools';

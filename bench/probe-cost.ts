@@ -27,7 +27,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 
-import { addon, type BpfSession } from '../recorder/addon';
+import type { ProbeCostProgram } from '../bpf/programs';
+import { addon, type BpfObject } from '../recorder/addon';
 import { findFunction, readElf } from '../recorder/elf';
 import { collect, REPO, run, waitFor } from '../test/lib/tools';
 import { requireRoot, standalone } from './lib/env';
@@ -41,7 +42,7 @@ type Loop = 'call' | 'getppid';
 
 interface Kind {
   name: string;
-  program: string;
+  program: ProbeCostProgram;
   loop: Loop;
   on: string;
 }
@@ -90,9 +91,8 @@ function buildWorkload(): void {
   execFileSync('gcc', ['-O2', '-Wall', '-o', PROBE_LOOP, join(REPO, 'bench', 'workloads', 'probe_loop.c')], { stdio: 'inherit' });
 }
 
-function attach(session: BpfSession, kind: Kind, pid: number): void {
-  for (const program of session.programs()) session.setAutoload(program, program === kind.program);
-  session.load();
+function attach(session: BpfObject, kind: Kind, pid: number): void {
+  session.load({ programs: [kind.program] });
   if (kind.loop === 'getppid') {
     session.attachAuto(kind.program);
     return;
@@ -106,7 +106,7 @@ function attach(session: BpfSession, kind: Kind, pid: number): void {
 async function timedLoop(loop: Loop, count: number, kind: Kind | null): Promise<number> {
   const child = spawn(PROBE_LOOP, ['--wait-go', loop, String(count)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const finished = collect(child, TIMEOUT_MS);
-  const session = kind ? new addon.BpfSession(PROBE_OBJECT) : null;
+  const session = kind ? new addon.BpfObject(PROBE_OBJECT) : null;
   try {
     const [, pid] = await waitFor(child.stdout!, /ready pid=(\d+)\n/);
     if (kind && session) attach(session, kind, Number(pid));

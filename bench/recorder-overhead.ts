@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { median } from 'simple-statistics';
 
+import type { EmptyProgram } from '../bpf/programs';
 import { addon, PACKAGE_ROOT } from '../recorder/addon';
 import { planUserProbes, type ProbePlacement } from '../recorder/probes';
 import { mappedObjects, pthreadProviders } from '../recorder/targets';
@@ -115,19 +116,21 @@ export async function bare(workloadArgs: string[]): Promise<Measurement> {
 /** The workload with the empty programs attached where mutex-rec attaches its own, pid only. */
 export async function floor(workloadArgs: string[], placement: ProbePlacement = 'emulated'): Promise<Measurement> {
   const { child, finished } = start(WORKLOAD, ['--wait-go', ...workloadArgs]);
-  const session = new addon.BpfSession(EMPTY_OBJECT);
+  const floorObject = new addon.BpfObject(EMPTY_OBJECT);
   try {
     const pid = await readyPid(child.stdout!);
     const { probes } = planUserProbes(pthreadProviders(mappedObjects(pid)), placement);
     if (probes.length === 0) throw new Error('no pthread_mutex_lock to probe in the workload');
-    session.setGlobal('target_tgid', pid);
-    session.load();
-    for (const p of probes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', pid);
+    floorObject.load({});
+    for (const p of probes) {
+      const program: EmptyProgram = p.program; // empty.bpf.c has every program mutex-rec attaches to a pthread function
+      floorObject.attachUprobe(program, p.object, p.offset, p.kind === 'uretprobe', pid);
+    }
     child.stdin!.end('go\n');
     return { perPairNs: perPairNs('floor workload', await finished) };
   } finally {
     child.kill('SIGKILL'); // no-op once it has exited; on a failure it must not wait for stdin forever
-    session.close();
+    floorObject.close();
   }
 }
 

@@ -15,9 +15,11 @@
 import { parseArgs } from 'node:util';
 
 import { EBUSY, Func, Stage } from '../core/events';
-import type { EventBatch } from '../recorder/addon';
-import { RunStore } from '../recorder/store';
-import type { SymbolName } from '../recorder/symbolize';
+import { addon } from '../recorder/addon';
+import { newEventColumns } from '../runfile/columns';
+import type { EventBatch } from '../runfile/rows';
+import { RunStore } from '../runfile/writer';
+import type { SymbolRow } from '../runfile/rows';
 
 const THREADS = 16;
 const LOCKS = 64;
@@ -88,7 +90,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
   const holder = new Int32Array(LOCKS).fill(-1); // thread index
   const queues: number[][] = Array.from({ length: LOCKS }, () => []);
 
-  const store = RunStore.create(path, true);
+  const store = RunStore.create(path, { force: true, lockFile: addon.lockFile });
   store.writeRun(
     {
       toolVersion: 'synthetic', host: 'bench', kernelRelease: 'synthetic', startRealtimeNs: 1_795_000_000_000_000_000n, startMonotonicNs: 1_000_000_000n,
@@ -98,9 +100,8 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
     [],
   );
   const batch: EventBatch = {
-    ts: new Float64Array(BATCH), requestTs: new Float64Array(BATCH), lock: new Float64Array(BATCH), caller: new Float64Array(BATCH), pid: new Uint32Array(BATCH),
-    tid: new Uint32Array(BATCH), ret: new Int32Array(BATCH), stackId: new Int32Array(BATCH), cpu: new Uint16Array(BATCH),
-    stage: new Uint8Array(BATCH), func: new Uint8Array(BATCH), flags: new Uint32Array(BATCH), cond: new Float64Array(BATCH).fill(NaN), count: 0, more: false,
+    ...newEventColumns(BATCH),
+    count: 0,
     threads: threads.map((t, i) => ({ ts: 0, pid: PID, tid: t.tid, comm: `worker-${i}` })),
   };
   let written = 0;
@@ -178,7 +179,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
   if (batch.count > 0) store.append(batch);
 
   const stacks = new Map<number, Float64Array>();
-  const symbols = new Map<number, SymbolName>();
+  const symbols = new Map<number, SymbolRow>();
   for (let lock = 0; lock < LOCKS; lock++) {
     const kernel = isKernel(lock);
     const module = kernel ? 'kernel' : 'synthetic';
@@ -193,7 +194,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
   }
   store.addStacks(stacks);
   store.addSymbols(symbols);
-  store.finish('target exited (code 0)', now + 1_000, 0, 'code 0');
+  store.finish({ endReason: 'target exited (code 0)', endTs: now + 1_000, dropCount: 0, targetExit: 'code 0' });
   store.close();
 }
 

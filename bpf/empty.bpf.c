@@ -7,9 +7,6 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* Not read: it exists so the recorder's loader calls (setGlobal) work unchanged. */
-const volatile __u32 target_tgid = 0;
-
 #define EMPTY(sec, name) \
 	SEC(sec) int name(void *ctx) { return 0; }
 
@@ -28,5 +25,20 @@ EMPTY("uprobe", cond_timedwait_entry)
 EMPTY("uretprobe", cond_timedwait_return)
 EMPTY("uprobe", cond_clockwait_entry)
 EMPTY("uretprobe", cond_clockwait_return)
+EMPTY("uprobe", cond_signal_entry)
+EMPTY("uprobe", cond_broadcast_entry)
+#define EMPTY_LOCK(name) EMPTY("uprobe", name##_entry) EMPTY("uretprobe", name##_return)
+EMPTY_LOCK(rwlock_rdlock)
+EMPTY_LOCK(rwlock_tryrdlock)
+EMPTY_LOCK(rwlock_timedrdlock)
+EMPTY_LOCK(rwlock_clockrdlock)
+EMPTY_LOCK(rwlock_wrlock)
+EMPTY_LOCK(rwlock_trywrlock)
+EMPTY_LOCK(rwlock_timedwrlock)
+EMPTY_LOCK(rwlock_clockwrlock)
+EMPTY("uprobe", rwlock_unlock_entry)
+EMPTY_LOCK(spin_lock)
+EMPTY_LOCK(spin_trylock)
+EMPTY("uprobe", spin_unlock_entry)
 
 char LICENSE[] SEC("license") = "GPL";

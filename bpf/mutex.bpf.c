@@ -1,41 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Mutex events: acquired (carrying its request time), released; see mutex.h. */
+/* Mutex events: acquired (carrying its request time), released; see mutex.h and recording.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "mutex.h"
 
-/* Set by the loader before load. target_tgid filters the uprobes (attached to that pid anyway; the
- * recorder, self_tgid, attaches a few to itself to calibrate them before the recording window
- * opens); kernel_tgid filters the kernel probes, 0 = every task but the recorder. */
-const volatile __u32 target_tgid = 0;
-const volatile __u32 kernel_tgid = 0;
-const volatile __u32 self_tgid = 0;
-/* 0: no call stacks (--no-stacks) */
-const volatile __u32 capture_stacks = 1;
-
-/*
- * The recording window, written by the recorder while the programs run: nothing is recorded
- * before every probe is attached (window_start_ns, 0 = not yet) nor from the stop decision on
- * (window_end_ns, 0 = open-ended), so probes attached or detached one by one never leave half a
- * lock/unlock pair. A call entered outside the window is not followed; one entered inside and
- * returning after the end stays in the pending maps: it was still waiting at the end.
- */
-volatile __u64 window_start_ns = 0;
-volatile __u64 window_end_ns = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the loader */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+#include "recording.h"
 
 /* Call stacks of requests; the loader sizes values to --stack-depth frames, and the number of
  * entries to what 16 MiB holds (at most 65536): a hash of that many buckets, where a stack whose
@@ -63,38 +34,6 @@ struct {
 	__type(value, struct pending_call);
 } kernel_pending SEC(".maps");
 
-/* Threads whose comm has been emitted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} known_threads SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
-	if (c)
-		(*c)++;
-}
-
-static __always_inline int wanted(__u32 tgid)
-{
-	return target_tgid == 0 || tgid == target_tgid || tgid == self_tgid;
-}
-
-static __always_inline int in_window(__u64 ts)
-{
-	__u64 start = window_start_ns, end = window_end_ns;
-	return start != 0 && ts >= start && (end == 0 || ts < end);
-}
-
-/* A call requested before the window opened (the recorder's calibration window came first). */
-static __always_inline int requested_before_window(const struct pending_call *call)
-{
-	return call->ts < window_start_ns;
-}
-
 /* Voluntary context switches of the current thread: a lock call that sleeps (futex wait, mutex
  * slow path) makes at least one. */
 static __always_inline __u64 voluntary_switches(void)
@@ -105,80 +44,15 @@ static __always_inline __u64 voluntary_switches(void)
 
 static __always_inline int kernel_wanted(__u32 tgid)
 {
-	if (tgid == self_tgid)
+	if (tgid == settings.self_tgid)
 		return 0;
-	return kernel_tgid == 0 || tgid == kernel_tgid;
-}
-
-static __always_inline void emit_thread(__u64 id, __u64 ts)
-{
-	struct mutex_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(CNT_DROPPED);
-		return;
-	}
-	e->ts = ts;
-	e->request_ts = 0;
-	e->lock = 0;
-	e->caller = 0;
-	bpf_get_current_comm(&e->lock, 16);
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->ret = 0;
-	e->stack_id = -1;
-	e->cpu = bpf_get_smp_processor_id();
-	e->stage = STAGE_THREAD;
-	e->func = 0;
-	e->flags = 0;
-	e->cond = 0;
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
-				      __s32 ret, __u32 flags, __s32 stack_id, __u64 cond)
-{
-	__u32 tid = (__u32)id;
-	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
-		__u8 one = 1;
-		bpf_map_update_elem(&known_threads, &tid, &one, BPF_ANY);
-		emit_thread(id, ts);
-	}
-	struct mutex_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(CNT_DROPPED);
-		return;
-	}
-	e->ts = ts;
-	e->request_ts = request_ts;
-	e->lock = lock;
-	e->caller = caller;
-	e->pid = id >> 32;
-	e->tid = tid;
-	e->ret = ret;
-	e->stack_id = stack_id;
-	e->cpu = bpf_get_smp_processor_id();
-	e->stage = stage;
-	e->func = func;
-	e->flags = flags;
-	e->cond = cond;
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)
-{
-	emit_full(id, ts, 0, STAGE_RELEASED, func, lock, caller, 0, 0, -1, 0);
-}
-
-/* The return of a lock call: one event with the call's request (entry) time, caller and stack. */
-static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pending_call *call, __s32 ret, __u32 flags)
-{
-	emit_full(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, flags, call->stack_id, call->cond);
+	return settings.kernel_tgid == 0 || tgid == settings.kernel_tgid;
 }
 
 /* The requester's call stack (user stack for pthread, kernel stack for kernel). */
 static __always_inline __s32 request_stack(void *ctx, __u64 stack_flags)
 {
-	if (!capture_stacks)
+	if (!settings.capture_stacks)
 		return -1;
 	__s32 id = bpf_get_stackid(ctx, &stacks, stack_flags);
 	if (id < 0)
@@ -373,7 +247,7 @@ static __always_inline int on_cond_wake(struct pt_regs *ctx, __u8 func, __u64 co
 	__u32 wrefs = 0, flags = 0;
 	if (bpf_probe_read_user(&wrefs, sizeof(wrefs), (void *)(cond + GLIBC_COND_WREFS_OFFSET)) == 0) {
 		__u32 waiters = wrefs >> 3;
-		flags = MUTEX_F_KIND_KNOWN | (waiters > COND_F_WAITERS_MASK ? COND_F_WAITERS_MASK : waiters);
+		flags = MUTEX_F_KIND_KNOWN | (waiters > MUTEX_F_COND_WAITERS_MASK ? MUTEX_F_COND_WAITERS_MASK : waiters);
 	}
 	emit_full(id, ts, 0, STAGE_RELEASED, func, cond, return_address(ctx), 0, flags, -1, cond);
 	return 0;
@@ -463,7 +337,7 @@ RWLOCK_PROBES(rwlock_trywrlock, FN_PTHREAD_RWLOCK_TRYWRLOCK, 1)
 RWLOCK_PROBES(rwlock_timedwrlock, FN_PTHREAD_RWLOCK_TIMEDWRLOCK, 1)
 RWLOCK_PROBES(rwlock_clockwrlock, FN_PTHREAD_RWLOCK_CLOCKWRLOCK, 1)
 
-/* pthread_rwlock_unlock: released; RWLOCK_F_WRITER when the caller is the writer (glibc's own test). */
+/* pthread_rwlock_unlock: released; MUTEX_F_RWLOCK_WRITER when the caller is the writer (glibc's own test). */
 SEC("uprobe")
 int BPF_KPROBE(rwlock_unlock_entry, void *lock)
 {
@@ -474,7 +348,7 @@ int BPF_KPROBE(rwlock_unlock_entry, void *lock)
 	int cur_writer = 0;
 	__u32 flags = 0;
 	if (bpf_probe_read_user(&cur_writer, sizeof(cur_writer), (void *)((__u64)lock + 24)) == 0 && (__u32)cur_writer == (__u32)id)
-		flags = RWLOCK_F_WRITER;
+		flags = MUTEX_F_RWLOCK_WRITER;
 	emit_full(id, ts, 0, STAGE_RELEASED, FN_PTHREAD_RWLOCK_UNLOCK, (__u64)lock, return_address(ctx), 0, flags, -1, 0);
 	return 0;
 }
@@ -760,46 +634,6 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 	if (!requested_before_window(call))
 		emit_acquired(id, ts, call, ret, call->flags);
 	bpf_map_delete_elem(&contention_pending, &key);
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Benchmark-only event source (mutex-rec --synthetic-source): each getppid() of the target emits
- * one lock event through the real path (ring buffer, addon, run file) without a uprobe trap, so
- * the ingest rate can be measured. Events alternate acquired and released per CPU.
- */
-#define NR_GETPPID 110
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} synthetic_count SEC(".maps");
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(synthetic_source, struct pt_regs *regs, long id)
-{
-	if (id != NR_GETPPID)
-		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!wanted(pid_tgid >> 32))
-		return 0;
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&synthetic_count, &zero);
-	if (!n)
-		return 0;
-	__u64 ts = bpf_ktime_get_ns();
-	if (!in_window(ts))
-		return 0;
-	__u64 i = (*n)++;
-	__u64 lock = 0x1000 + (i / 2 % 64) * 64;
-	if (i % 2 == 0) {
-		struct pending_call call = { .ts = ts, .lock = lock, .func = FN_PTHREAD_MUTEX_LOCK, .stack_id = -1 };
-		emit_acquired(pid_tgid, ts, &call, 0, 0);
-	} else {
-		emit_release(pid_tgid, ts, FN_PTHREAD_MUTEX_UNLOCK, lock, 0);
-	}
 	return 0;
 }
 

@@ -1,42 +1,10 @@
-/** Event codes, as in bpf/mutex.h and the run file's stages/funcs tables. */
-export const Stage = { Request: 0, Acquired: 1, Released: 2 } as const;
+import { codesOf, FUNCS, LCB_FLAGS, MUTEX_FLAGS, STAGES, valuesOf } from '../runfile/format';
+
+/** Event codes and flags (declared in runfile/format.ts, with the run file's stages and funcs tables). */
+export const Stage = codesOf(STAGES);
 export type StageCode = (typeof Stage)[keyof typeof Stage];
 
-export const Func = {
-  PthreadMutexLock: 1,
-  PthreadMutexTrylock: 2,
-  PthreadMutexTimedlock: 3,
-  PthreadMutexClocklock: 4,
-  PthreadMutexUnlock: 5,
-  PthreadCondWait: 6,
-  PthreadCondTimedwait: 7,
-  PthreadCondClockwait: 8,
-  PthreadCondSignal: 32,
-  PthreadCondBroadcast: 33,
-  PthreadRwlockRdlock: 34,
-  PthreadRwlockTryrdlock: 35,
-  PthreadRwlockTimedrdlock: 36,
-  PthreadRwlockClockrdlock: 37,
-  PthreadRwlockWrlock: 38,
-  PthreadRwlockTrywrlock: 39,
-  PthreadRwlockTimedwrlock: 40,
-  PthreadRwlockClockwrlock: 41,
-  PthreadRwlockUnlock: 42,
-  PthreadSpinLock: 43,
-  PthreadSpinTrylock: 44,
-  PthreadSpinUnlock: 45,
-  MutexLock: 16,
-  MutexLockInterruptible: 17,
-  MutexLockKillable: 18,
-  MutexLockIo: 19,
-  MutexTrylock: 20,
-  MutexUnlock: 21,
-  MutexLockNested: 22,
-  MutexLockInterruptibleNested: 23,
-  MutexLockKillableNested: 24,
-  MutexLockIoNested: 25,
-  KernelContention: 26,
-} as const;
+export const Func = codesOf(FUNCS);
 
 /** Kernel mutexes and the contention tracepoints: 16-31 (and 64 on); 32-63 are pthread rwlocks, spin locks and cond signals. */
 export function isKernelFunc(func: number): boolean {
@@ -82,15 +50,9 @@ export function isCondWait(func: number): boolean {
   return func === Func.PthreadCondWait || func === Func.PthreadCondTimedwait || func === Func.PthreadCondClockwait;
 }
 
-/** flags of pthread and kernel mutex events (bpf/mutex.h MUTEX_F_*); contention-tracepoint events carry LCB_F_* instead. */
-export const MutexFlag = {
-  KindMask: 0xffff, // pthread: glibc's pthread_mutex_t __kind, valid with KindKnown
-  KindKnown: 1 << 16,
-  HeldAtRequest: 1 << 17, // at the call's entry the mutex was locked by another thread
-  Blocked: 1 << 18, // the thread slept inside the call
-  RwlockWriter: 1 << 19, // pthread_rwlock_unlock: the caller was the rwlock's writer (it gave up a write lock)
-  CondWaitersMask: 0xffff, // pthread_cond_signal/broadcast: the waiters the cond had, valid with KindKnown
-} as const;
+/** flags of pthread and kernel mutex events (MUTEX_F_*); contention-tracepoint events carry LCB_F_* instead. */
+export const MutexFlag = valuesOf(MUTEX_FLAGS);
+const LcbFlag = valuesOf(LCB_FLAGS);
 
 /** glibc's __kind: PTHREAD_MUTEX_KIND_MASK_NP and the flag bits above it. */
 const PTHREAD_KIND_MASK = 3;
@@ -185,8 +147,9 @@ export const RWLOCK_WRITE = 'pthread_rwlock:W';
 export const SPIN = 'pthread_spin';
 export const COND = 'pthread_cond';
 
-/** What `report --kind` selects by: the family of a lock kind. */
-export type KindFamily = 'mutex' | 'rwlock' | 'spin' | 'cond';
+/** What `report --kind` selects by: mutexes (pthread and kernel), rwlocks (pthread, and the kernel's rwsems and rwlocks), spin locks, condition variables. */
+export const KIND_FAMILIES = ['mutex', 'rwlock', 'spin', 'cond'] as const;
+export type KindFamily = (typeof KIND_FAMILIES)[number];
 
 export function kindFamily(kind: string): KindFamily {
   if (kind === COND) return 'cond';
@@ -194,13 +157,6 @@ export function kindFamily(kind: string): KindFamily {
   if (kind === SPIN || kind === 'spinlock') return 'spin';
   return 'mutex';
 }
-
-const LCB_F_SPIN = 1 << 0;
-const LCB_F_READ = 1 << 1;
-const LCB_F_WRITE = 1 << 2;
-const LCB_F_RT = 1 << 3;
-const LCB_F_PERCPU = 1 << 4;
-const LCB_F_MUTEX = 1 << 5;
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
@@ -214,10 +170,10 @@ export function lockKind(func: number, flags: number): string {
     return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';
   }
   if (func !== Func.KernelContention) return 'mutex';
-  const rw = flags & LCB_F_READ ? ':R' : flags & LCB_F_WRITE ? ':W' : '';
-  if (flags & LCB_F_MUTEX) return 'mutex';
-  if (flags & LCB_F_RT) return 'rtmutex';
-  if (flags & LCB_F_PERCPU) return `pcpu-sem${rw}`;
-  if (flags & LCB_F_SPIN) return rw ? `rwlock${rw}` : 'spinlock';
+  const rw = flags & LcbFlag.Read ? ':R' : flags & LcbFlag.Write ? ':W' : '';
+  if (flags & LcbFlag.Mutex) return 'mutex';
+  if (flags & LcbFlag.Rt) return 'rtmutex';
+  if (flags & LcbFlag.Percpu) return `pcpu-sem${rw}`;
+  if (flags & LcbFlag.Spin) return rw ? `rwlock${rw}` : 'spinlock';
   return rw ? `rwsem${rw}` : 'unknown';
 }

@@ -1,8 +1,9 @@
 import { quantileSorted } from 'simple-statistics';
 
 import { Func, Stage } from '../core/events';
-import { newEventColumns, type EventColumns } from '../core/columns';
-import { addon, type BpfSession } from './addon';
+import { newEventColumns, type EventColumns } from '../runfile/columns';
+import type { MutexProgram } from '../bpf/programs';
+import { addon, mutexProgram, type MutexSession } from './addon';
 import type { FamilyCost, ProbeCost, ProbeFamily } from '../core/probe_cost';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
 import { mappedObjects, pthreadProviders } from './targets';
@@ -29,7 +30,7 @@ const FAMILY_CALLS = 1000;
 
 interface Calibration {
   family: ProbeFamily | 'mutex';
-  programs: string[]; // all must be planned for the session, or the family is not calibrated
+  programs: MutexProgram[]; // all must be planned for the session, or the family is not calibrated
   calls: number;
   lockFunc: number; // its acquired events' func
   unlockFunc: number | null; // its releases' func; null: no hold (cond waits)
@@ -44,7 +45,7 @@ const CALIBRATIONS: Calibration[] = [
 ];
 
 /** Calibrates the session's programs on the recorder's own C library, at the sites the placement picks there. */
-export function calibrateSession(session: BpfSession, placement: ProbePlacement): ProbeCost | null {
+export function calibrateSession(session: MutexSession, placement: ProbePlacement): ProbeCost | null {
   const ownLibc = pthreadProviders(mappedObjects(process.pid));
   return ownLibc.length > 0 ? calibrateProbes(session, planUserProbes(ownLibc.slice(0, 1), placement).probes) : null;
 }
@@ -58,7 +59,7 @@ export function calibrateSession(session: BpfSession, placement: ProbePlacement)
  * or events were lost; a kind whose programs are missing, or whose events were lost, is left out
  * (its times are then shown as recorded).
  */
-export function calibrateProbes(session: BpfSession, ownProbes: PlannedProbe[]): ProbeCost | null {
+export function calibrateProbes(session: MutexSession, ownProbes: PlannedProbe[]): ProbeCost | null {
   const planned = CALIBRATIONS.map((c) => ({ c, sites: c.programs.map((program) => ownProbes.find((p) => p.program === program)) }))
     .filter(({ sites }) => sites.every((p) => p !== undefined))
     .map(({ c, sites }) => ({ c, sites: sites as PlannedProbe[] }));
@@ -66,7 +67,7 @@ export function calibrateProbes(session: BpfSession, ownProbes: PlannedProbe[]):
   const bare = new Map(planned.map(({ c }) => [c.family, addon.runLockPairs(c.calls, c.family).ns / c.calls]));
   const unique = new Map<string, PlannedProbe>();
   for (const { sites } of planned) for (const p of sites) unique.set(`${p.program}@${p.offset}`, p);
-  const links = [...unique.values()].map((p) => session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', process.pid));
+  const links = [...unique.values()].map((p) => session.attachUprobe(mutexProgram(p.program), p.object, p.offset, p.kind === 'uretprobe', process.pid));
   try {
     const start = addon.clockPair().monotonicNs;
     session.setTimeBase(start);
@@ -104,7 +105,7 @@ function familyCost(waits: number[], holds: number[], bareNs: number): FamilyCos
 }
 
 /** Each calibration thread's waits and holds, drained from the ring buffer (everything else there is dropped). */
-function pairTimes(session: BpfSession, threads: Map<number, Calibration>): Map<number, { waits: number[]; holds: number[] }> {
+function pairTimes(session: MutexSession, threads: Map<number, Calibration>): Map<number, { waits: number[]; holds: number[] }> {
   const out = new Map([...threads.keys()].map((tid) => [tid, { waits: [] as number[], holds: [] as number[], acquiredAt: null as number | null }]));
   const columns: EventColumns = newEventColumns(addon.maxDrain);
   for (let more = true; more; ) {

@@ -2,24 +2,13 @@
 // A small young generation: writing events boxes several numbers per row for SQLite, and V8 would
 // otherwise grow its semi-spaces to 16 MB each for that garbage (about 25 MB more peak RSS at
 // 1 M events/s, for no measurable gain in speed).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from '@commander-js/extra-typings';
 
-import { runCli, setVerbose, UserError } from '../core/errors';
+import { collect, integer, positiveNumber, powerOfTwo } from '../core/cli_options';
+import { runCli, setVerbose } from '../core/errors';
 import { record } from './session';
 
 const VERSION: string = require('../../package.json').version;
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return previous.concat([value]);
-}
 
 const program = new Command('mutex-rec')
   .description('Record every pthread mutex, rwlock and spin lock request, acquisition and release, and every condition-variable wait and signal, of a process into a SQLite run file.')
@@ -30,8 +19,8 @@ const program = new Command('mutex-rec')
   .option('--all', 'record kernel mutexes of every task (system-wide; no target needed)', false)
   .addOption(
     new Option('--kernel-probe <method>', 'how kernel mutexes are probed: auto tries fentry, then kprobes, then the lock:contention tracepoints')
-      .choices(['auto', 'fentry', 'kprobe', 'tracepoint'])
-      .default('auto'),
+      .choices(['auto', 'fentry', 'kprobe', 'tracepoint'] as const)
+      .default('auto' as const),
   )
   .option('-d, --duration <seconds>', 'stop after this many seconds', positiveNumber('--duration'))
   .option('-o, --output <file>', 'run file to write (default: mutex-<pid>-<yyyymmdd-hhmmss>.db)')
@@ -45,13 +34,13 @@ const program = new Command('mutex-rec')
       '--probe-offsets <where>',
       "where each function's uprobe sits: emulated puts it on the first instruction the kernel emulates (not single-steps) that every call runs with its arguments and stack untouched, +0 when there is none; entry keeps +0 (slower: a second trap per hit)",
     )
-      .choices(['emulated', 'entry'])
-      .default('emulated'),
+      .choices(['emulated', 'entry'] as const)
+      .default('emulated' as const),
   )
-  .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', positiveNumber('--stack-depth'), 32)
+  .option('--stack-depth <frames>', 'frames kept of each request\'s call stack (1-127)', integer('--stack-depth', 1, 127), 32)
   .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
-  .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', positiveNumber('--ringbuf-mb'), 16)
-  .addOption(new Option('--synthetic-source', "benchmark only: each getppid() of the target emits one event").hideHelp())
+  .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', powerOfTwo('--ringbuf-mb'), 16)
+  .addOption(new Option('--bench-object <path>', "benchmark only: a BPF object loaded beside the recording, sharing its maps, every program attached").hideHelp())
   .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file', positiveNumber('--poll-ms'), 20)
   .option(
     '--write-at-stop',
@@ -80,41 +69,17 @@ Examples:
 
 runCli('mutex-rec', async () => {
   program.parse();
-  const opts = program.opts<{
-    pid?: number;
-    user: boolean;
-    kernel: boolean;
-    all: boolean;
-    kernelProbe: 'auto' | 'fentry' | 'kprobe' | 'tracepoint';
-    duration?: number;
-    output?: string;
-    force: boolean;
-    print: boolean;
-    quiet: boolean;
-    lib: string[];
-    ringbufMb: number;
-    stackDepth: number;
-    stacks: boolean;
-    syntheticSource?: boolean;
-    pollMs: number;
-    writeAtStop: boolean;
-    probeOffsets: 'emulated' | 'entry';
-    verbose: boolean;
-  }>();
+  const opts = program.opts();
   setVerbose(opts.verbose);
   if (opts.verbose) (await import('./addon')).addon.setVerbose(true);
-  if (!Number.isInteger(opts.stackDepth) || opts.stackDepth > 127) throw new UserError('--stack-depth must be a whole number from 1 to 127');
   const command = program.args.length > 0 ? program.args : undefined;
   const ringBufferBytes = opts.ringbufMb * 1024 * 1024;
-  if (!Number.isInteger(opts.ringbufMb) || (ringBufferBytes & (ringBufferBytes - 1)) !== 0) {
-    throw new UserError('--ringbuf-mb must be a power of two (1, 2, 4, ... 1024)');
-  }
   const { checkPrivileges } = await import('./privileges');
   checkPrivileges();
   const summary = await record({
     pid: opts.pid,
     command,
-    user: opts.user || (!opts.kernel && !opts.all && !opts.syntheticSource),
+    user: opts.user || (!opts.kernel && !opts.all && !opts.benchObject),
     kernel: opts.kernel,
     allKernel: opts.all,
     kernelProbe: opts.kernelProbe,
@@ -126,7 +91,7 @@ runCli('mutex-rec', async () => {
     libs: opts.lib,
     ringBufferBytes,
     stackDepth: opts.stacks ? opts.stackDepth : 0,
-    syntheticSource: opts.syntheticSource ?? false,
+    benchObject: opts.benchObject ?? null,
     pollMs: opts.pollMs,
     writeAtStop: opts.writeAtStop,
     probePlacement: opts.probeOffsets,

@@ -1,9 +1,10 @@
+import type { MutexProgram } from '../bpf/programs';
 import { Func } from '../core/events';
 import type { KernelSymbols } from './kallsyms';
 
 import type { KernelMethod } from '../core/kernel_methods';
 
-const LOCK_FUNCTIONS: { name: string; func: number }[] = [
+const LOCK_FUNCTIONS = [
   { name: 'mutex_lock', func: Func.MutexLock },
   { name: 'mutex_lock_interruptible', func: Func.MutexLockInterruptible },
   { name: 'mutex_lock_killable', func: Func.MutexLockKillable },
@@ -14,10 +15,10 @@ const LOCK_FUNCTIONS: { name: string; func: number }[] = [
   { name: 'mutex_lock_interruptible_nested', func: Func.MutexLockInterruptibleNested },
   { name: 'mutex_lock_killable_nested', func: Func.MutexLockKillableNested },
   { name: 'mutex_lock_io_nested', func: Func.MutexLockIoNested },
-];
+] as const;
 
 export interface KernelProbe {
-  program: string;
+  program: MutexProgram;
   func: number;
   kind: 'fentry' | 'fexit' | 'kprobe' | 'kretprobe' | 'tracepoint';
   target: string; // kernel function or tracepoint
@@ -35,9 +36,12 @@ export function planKernelProbes(method: KernelMethod, ksyms: KernelSymbols): Ke
   const probes: KernelProbe[] = [];
   for (const { name, func } of LOCK_FUNCTIONS) {
     if (!ksyms.has(name)) continue;
-    probes.push({ program: `${entry}_${name}`, func, kind: entry, target: name });
-    probes.push({ program: `${exit}_${name}`, func, kind: exit, target: name });
+    // Template literal types: a program of these names missing from mutex.bpf.c does not compile.
+    const [entryProgram, exitProgram]: [MutexProgram, MutexProgram] = [`${entry}_${name}`, `${exit}_${name}`];
+    probes.push({ program: entryProgram, func, kind: entry, target: name });
+    probes.push({ program: exitProgram, func, kind: exit, target: name });
   }
-  probes.push({ program: `${entry}_mutex_unlock`, func: Func.MutexUnlock, kind: entry, target: 'mutex_unlock' });
+  const unlock: MutexProgram = `${entry}_mutex_unlock`;
+  probes.push({ program: unlock, func: Func.MutexUnlock, kind: entry, target: 'mutex_unlock' });
   return probes;
 }

@@ -1,6 +1,6 @@
 import { escapeControl } from '../core/escape';
 import type { EventBatch } from './addon';
-import { fillEvent } from '../core/columns';
+import { fillEvent } from '../runfile/columns';
 import { Joiner } from '../core/join';
 import { ORIGIN_HEADER, originLine } from '../core/origin_format';
 import type { RawEvent } from '../core/events';

@@ -1,5 +1,7 @@
 import { UserError } from '../core/errors';
-import { addon, BPF_OBJECT, type BpfSession } from './addon';
+import type { ProbeRow } from '../runfile/rows';
+import type { MutexProgram } from '../bpf/programs';
+import { addon, mutexProgram, type BpfObject, type MutexSession } from './addon';
 import type { KernelSymbols } from './kallsyms';
 import { KERNEL_METHODS, type KernelMethod } from '../core/kernel_methods';
 import { planKernelProbes, type KernelProbe } from './kernel_probes';
@@ -11,26 +13,14 @@ export interface LoadRequest {
   kernel: { method: KernelMethod | 'auto'; tgid: number } | null; // tgid 0: every task
   ringBufferBytes: number;
   stackDepth: number; // frames per call stack; 0: no stacks
-  syntheticSource: boolean; // benchmark only: getppid() of the target emits events
-}
-
-const SYNTHETIC_PROGRAM = 'synthetic_source';
-
-/** A row of the run file's probes table. */
-export interface ProbeRecord {
-  func: number;
-  object: string;
-  buildId: string | null;
-  offset: number;
-  funcOffset: number | null; // uprobes: bytes past the function's entry
-  insn: string | null; // uprobes: 'emulated' | 'single-stepped' (how the kernel runs the probed instruction)
-  kind: string;
+  benchObject: string | null; // benchmark only: a BPF object loaded beside the session, sharing its maps (bpf/recording.h)
 }
 
 export interface LoadedProbes {
-  session: BpfSession;
+  session: MutexSession;
+  benchObject: BpfObject | null;
   kernelMethod: KernelMethod | null;
-  probes: ProbeRecord[];
+  probes: ProbeRow[];
 }
 
 /**
@@ -60,33 +50,41 @@ export function loadProbes(req: LoadRequest, ksyms: KernelSymbols): LoadedProbes
 }
 
 function attempt(req: LoadRequest, method: KernelMethod | null, ksyms: KernelSymbols): LoadedProbes {
-  let session: BpfSession;
+  let session: MutexSession;
   try {
-    session = new addon.BpfSession(BPF_OBJECT);
+    session = new addon.MutexSession();
   } catch (err) {
     throw new UserError(`${(err as Error).message}: run the build (npm run build)`);
   }
+  let benchObject: BpfObject | null = null;
   try {
     const kernelProbes: KernelProbe[] = method ? planKernelProbes(method, ksyms) : [];
-    const extra = req.syntheticSource ? [SYNTHETIC_PROGRAM] : [];
-    const wanted = new Set([...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS, ...extra]);
-    for (const program of session.programs()) session.setAutoload(program, wanted.has(program));
-    session.setGlobal('target_tgid', req.userPid ?? 0);
-    session.setGlobal('kernel_tgid', req.kernel?.tgid ?? 0);
-    session.setGlobal('self_tgid', process.pid);
-    session.setRingBufferSize(req.ringBufferBytes);
-    session.setGlobal('capture_stacks', req.stackDepth > 0 ? 1 : 0);
-    session.setStackDepth(Math.max(1, req.stackDepth));
+    const programs = new Set<MutexProgram>([...req.userProbes.map((p) => p.program), ...kernelProbes.map((p) => p.program), ...THREAD_PROGRAMS]);
+    session.configure({
+      programs: [...programs].map(mutexProgram),
+      targetTgid: req.userPid ?? 0,
+      kernelTgid: req.kernel?.tgid ?? 0,
+      selfTgid: process.pid,
+      captureStacks: req.stackDepth > 0,
+      ringBufferBytes: req.ringBufferBytes,
+      stackDepth: Math.max(1, req.stackDepth),
+    });
     session.load();
-    for (const p of kernelProbes) session.attachAuto(p.program);
-    for (const p of req.userProbes) session.attachUprobe(p.program, p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
-    for (const program of [...THREAD_PROGRAMS, ...extra]) session.attachAuto(program);
-    const probes: ProbeRecord[] = [
+    for (const p of kernelProbes) session.attachAuto(mutexProgram(p.program));
+    for (const p of req.userProbes) session.attachUprobe(mutexProgram(p.program), p.object, p.offset, p.kind === 'uretprobe', req.userPid ?? -1);
+    for (const program of THREAD_PROGRAMS) session.attachAuto(mutexProgram(program));
+    if (req.benchObject) {
+      benchObject = new addon.BpfObject(req.benchObject);
+      benchObject.load({ shareMapsWith: session });
+      benchObject.attachAll();
+    }
+    const probes: ProbeRow[] = [
       ...req.userProbes.map((p) => ({ func: p.func, object: p.object, buildId: p.buildId, offset: p.offset, funcOffset: p.funcOffset, insn: p.insn, kind: p.kind })),
       ...kernelProbes.map((p) => ({ func: p.func, object: `kernel:${p.target}`, buildId: null, offset: 0, funcOffset: null, insn: null, kind: p.kind })),
     ];
-    return { session, kernelMethod: method, probes };
+    return { session, benchObject, kernelMethod: method, probes };
   } catch (err) {
+    benchObject?.close();
     session.close();
     throw err;
   }

@@ -1,28 +1,22 @@
 import { readFileSync, realpathSync } from 'node:fs';
 
-import type { FileMapping } from '../core/mappings';
+import type { MappingRow } from '../runfile/rows';
 import { addon, type MmapWatcher } from './addon';
-
-/** One file-backed mapping of the target, as the run file keeps it. */
-export interface Mapping extends FileMapping {
-  buildId: string | null; // filled in when the recording ends (reading ELF files is slow)
-  executable: boolean | null; // null: not known
-}
 
 /**
  * The target's mappings, with the anonymous mapping that directly follows a file mapping (an
  * object's .bss beyond its last file page) attributed to that object, so a static mutex in .bss
  * gets an object+offset name too. Null when the process is gone.
  */
-export function readMappings(pid: number): Mapping[] | null {
+export function readMappings(pid: number): MappingRow[] | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/maps`, 'utf8');
   } catch {
     return null;
   }
-  const out: Mapping[] = [];
-  let previous: Mapping | null = null;
+  const out: MappingRow[] = [];
+  let previous: MappingRow | null = null;
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (!m) continue;
@@ -31,7 +25,7 @@ export function readMappings(pid: number): Mapping[] | null {
     const executable = m[3][2] === 'x';
     const offset = parseInt(m[4], 16);
     const path = m[5];
-    let mapping: Mapping | null = null;
+    let mapping: MappingRow | null = null;
     if (path.startsWith('/')) mapping = { start, end, offset, path: path.replace(/ \(deleted\)$/, ''), buildId: null, executable };
     else if (path === '' && previous && previous.end === start) {
       const offsetInFile: number = previous.offset + (start - previous.start);
@@ -63,10 +57,10 @@ export class MappingTracker {
   }
 
   /** New mappings, and those seen before whose permissions are now known (the store fills them in). */
-  poll(): Mapping[] {
-    const fresh: Mapping[] = [];
+  poll(): MappingRow[] {
+    const fresh: MappingRow[] = [];
     const procMaps = this.stillTheTarget() ? (readMappings(this.pid) ?? []) : [];
-    const watched: Mapping[] = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null })) : [];
+    const watched: MappingRow[] = this.watcher ? this.watcher.read().map((m) => ({ ...m, buildId: null })) : [];
     for (const m of [...watched, ...procMaps]) {
       const key = `${m.start}:${m.path}`;
       const known = this.seen.get(key);

@@ -1,5 +1,5 @@
 import { KernelSymbols } from './kallsyms';
-import type { RunStore } from './store';
+import type { RunStore } from '../runfile/writer';
 import { UserSymbolizer } from './symbolize';
 
 /**

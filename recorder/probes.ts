@@ -1,3 +1,4 @@
+import type { MutexProgram } from '../bpf/programs';
 import { Func } from '../core/events';
 import { findFunction, readFunctionCode, type ElfObject } from './elf';
 import { afterRefusedEntry, chooseProbeSite, entrySite, type ArgRegister, type ProbeInsn, type ProbeSite } from './probe_offsets';
@@ -6,13 +7,16 @@ import { afterRefusedEntry, chooseProbeSite, entrySite, type ArgRegister, type P
 interface ProbeSpec {
   symbol: string;
   func: number;
-  entryProgram: string;
-  returnProgram: string | null;
+  entryProgram: UserProgram;
+  returnProgram: UserProgram | null;
   args: ArgRegister[]; // what the entry program reads: must still hold the arguments at the probe
   /** The entry instruction is the lock's own atomic (a LOCK prefix, which cannot be probed): the
    * probes go after it, in either placement, and the programs expect that (spin_lock_entry). */
   pastLockedEntry?: boolean;
 }
+
+/** The programs of the pthread functions' uprobes (bench/'s empty.bpf.c has them by the same names). */
+export type UserProgram = Extract<MutexProgram, `${'mutex' | 'cond' | 'rwlock' | 'spin'}_${string}_${'entry' | 'return'}`>;
 
 /** Where probes go: the first instruction the kernel emulates (recorder/probe_offsets.ts), or +0. */
 export type ProbePlacement = 'emulated' | 'entry';
@@ -44,13 +48,13 @@ const USER_PROBES: ProbeSpec[] = [
 ];
 
 /** A lock function whose entry program reads the lock (rdi) and whose return program records the call. */
-function lockProbes(symbol: string, func: number, program: string): ProbeSpec[] {
-  return [{ symbol, func, entryProgram: `${program}_entry`, returnProgram: `${program}_return`, args: ['rdi'] }];
+function lockProbes<P extends string>(symbol: string, func: number, program: P & (`${P}_entry` extends UserProgram ? unknown : never)): ProbeSpec[] {
+  return [{ symbol, func, entryProgram: `${program}_entry` as UserProgram, returnProgram: `${program}_return` as UserProgram, args: ['rdi'] }];
 }
 
 /** A uprobe to attach: program, object, file offset. */
 export interface PlannedProbe {
-  program: string;
+  program: UserProgram;
   func: number;
   symbol: string;
   object: string;
@@ -113,4 +117,4 @@ export function plannedSite(symbol: string, code: Uint8Array, placement: ProbePl
 export const PROBED_SYMBOLS: readonly string[] = USER_PROBES.map((s) => s.symbol);
 
 /** Programs that keep thread names right; attached by their section name in every recording. */
-export const THREAD_PROGRAMS = ['on_task_rename', 'on_thread_exit'];
+export const THREAD_PROGRAMS: MutexProgram[] = ['on_task_rename', 'on_thread_exit'];

@@ -3,7 +3,7 @@ import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
 
 import { UserError } from '../core/errors';
-import { addon, newEventColumns, type BpfSession, type EventBatch } from './addon';
+import { addon, newEventColumns, type BpfObject, type EventBatch, type MutexSession } from './addon';
 import type { ElfObject } from './elf';
 import { KernelSymbols } from './kallsyms';
 import type { KernelMethod } from '../core/kernel_methods';
@@ -14,8 +14,8 @@ import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
 import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
 import { RunNamer } from './naming';
-import { checkOutputPath } from './runpath';
-import { isDiskFull, RunStore } from './store';
+import { checkOutputPath } from '../runfile/create';
+import { isDiskFull, RunStore } from '../runfile/writer';
 import { StopRequests, yieldToSignals } from './stopping';
 import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
@@ -34,7 +34,7 @@ export interface RecordOptions {
   libs: string[];
   ringBufferBytes: number;
   stackDepth: number; // 0: --no-stacks
-  syntheticSource: boolean; // benchmark only
+  benchObject: string | null; // benchmark only: a BPF object loaded beside the session (recorder/loader.ts)
   pollMs: number;
   writeAtStop: boolean; // keep events raw while recording, write their rows at the stop
   probePlacement?: ProbePlacement; // default 'emulated'
@@ -83,7 +83,8 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
   const needsPthread = opts.user;
   const target = !hasTarget ? null : opts.command ? launchStopped(opts.command, opts.libs, needsPthread) : attachTarget(opts.pid!, opts.libs, needsPthread);
-  let session: BpfSession | null = null;
+  let session: MutexSession | null = null;
+  let benchObject: BpfObject | null = null;
   try {
     const output = opts.output ?? defaultOutputName(target?.pid ?? null);
     if (!opts.output) checkOutputPath(output, opts.force);
@@ -99,15 +100,16 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
         kernel: kernelScope ? { method: opts.kernelProbe, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
         ringBufferBytes: opts.ringBufferBytes,
         stackDepth: opts.stackDepth,
-        syntheticSource: opts.syntheticSource,
+        benchObject: opts.benchObject,
       },
       ksyms,
     );
     session = loaded.session;
+    benchObject = loaded.benchObject;
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
-    const store = RunStore.create(output, opts.force, opts.writeAtStop);
+    const store = RunStore.create(output, { force: opts.force, writeAtStop: opts.writeAtStop, lockFile: addon.lockFile });
     // Every probe is attached: the recording window opens now, and the run's times start with it.
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
@@ -156,6 +158,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     if (target?.launched) killQuietly(target.pid);
     throw err;
   } finally {
+    benchObject?.close();
     session?.close();
   }
 }
@@ -178,8 +181,8 @@ function validate(opts: RecordOptions): void {
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
   if (!hasTarget && !opts.allKernel) throw new UserError('nothing to record: give --pid PID or -- CMD ARGS (or --all for kernel mutexes of every task)');
   if (!hasTarget && opts.user) throw new UserError('--user needs a target: give --pid PID or -- CMD ARGS');
-  if (opts.syntheticSource && !hasTarget) throw new UserError('--synthetic-source needs a target: -- CMD');
-  if (!opts.user && !opts.kernel && !opts.allKernel && !opts.syntheticSource) throw new UserError('nothing selected: give --user, --kernel or --all');
+  if (opts.benchObject && !hasTarget) throw new UserError('--bench-object needs a target: -- CMD');
+  if (!opts.user && !opts.kernel && !opts.allKernel && !opts.benchObject) throw new UserError('nothing selected: give --user, --kernel or --all');
 }
 
 function attachTarget(pid: number, libs: string[], needsPthread: boolean): Target {
@@ -212,7 +215,7 @@ class RecordingWindow {
   private endNs: bigint | null;
 
   constructor(
-    private readonly session: BpfSession,
+    private readonly session: MutexSession,
     readonly startNs: bigint,
     durationSec: number | undefined,
   ) {
@@ -251,7 +254,7 @@ const TARGET_GRACE_MS = 2000;
 
 /** Drains the ring buffer into the store until a stop condition, then flushes and finishes. */
 async function pump(
-  session: BpfSession,
+  session: MutexSession,
   store: RunStore,
   target: Target | null,
   mappings: MappingTracker | null,
@@ -365,7 +368,7 @@ async function pump(
   const counters = session.counters();
   const dropped = counters.dropped;
   // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
-  write(() => store.finish(stopReason, endTs, dropped, targetExit), true);
+  write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit }), true);
   write(() => store.setProbeFailures(counters), true);
   const { threads, locks } = store.counts();
   if (!store.close()) {

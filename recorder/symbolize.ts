@@ -4,13 +4,7 @@ import { basename } from 'node:path';
 import { DEFAULT_DEBUG_DIRS, findDebugFile, withDebugSymbols } from './debuginfo';
 import { readElf, type ElfObject } from './elf';
 import { findMapping } from '../core/mappings';
-import type { Mapping } from './mappings';
-
-export interface SymbolName {
-  name: string; // function+0xoffset, global+0xoffset, or module+0xfileoffset when no symbol covers it
-  module: string | null;
-  kind: 'code' | 'data';
-}
+import type { MappingRow, SymbolRow } from '../runfile/rows';
 
 interface SortedSymbols {
   starts: number[];
@@ -36,11 +30,11 @@ const BSS_REACH = 64 << 20;
  * so it works after the target exited. C++ names are demangled with c++filt when it is installed.
  */
 export class UserSymbolizer {
-  private mappings: Mapping[] = [];
+  private mappings: MappingRow[] = [];
   private readonly objects = new Map<string, LoadedObject | null>();
   private readonly debugDirs: readonly string[];
 
-  constructor(mappings: Mapping[], opts: { debugDirs?: readonly string[] } = {}) {
+  constructor(mappings: MappingRow[], opts: { debugDirs?: readonly string[] } = {}) {
     this.setMappings(mappings);
     this.debugDirs = opts.debugDirs ?? DEFAULT_DEBUG_DIRS;
   }
@@ -51,7 +45,7 @@ export class UserSymbolizer {
   }
 
   /** The mappings known now (they grow while recording); objects already read are kept. */
-  setMappings(mappings: Mapping[]): void {
+  setMappings(mappings: MappingRow[]): void {
     this.mappings = [...mappings].sort((a, b) => a.start - b.start);
   }
 
@@ -62,8 +56,8 @@ export class UserSymbolizer {
     return out;
   }
 
-  symbolize(code: number[], data: number[]): Map<number, SymbolName> {
-    const out = new Map<number, SymbolName>();
+  symbolize(code: number[], data: number[]): Map<number, SymbolRow> {
+    const out = new Map<number, SymbolRow>();
     for (const address of code) {
       const n = this.name(address, 'code');
       if (n) out.set(address, n);
@@ -76,7 +70,7 @@ export class UserSymbolizer {
     return out;
   }
 
-  private name(address: number, kind: 'code' | 'data'): SymbolName | null {
+  private name(address: number, kind: 'code' | 'data'): SymbolRow | null {
     const mapping = findMapping(this.mappings, address) ?? (kind === 'data' ? this.mappingBelow(address) : null);
     if (!mapping) return null;
     const module = basename(mapping.path);
@@ -97,10 +91,10 @@ export class UserSymbolizer {
    * does not), and a target that lives a few ms may be gone before that is read; the object's
    * segments (ElfObject.addressOfOffset, through p_memsz) say whether the address is its .bss.
    */
-  private mappingBelow(address: number): Mapping | null {
+  private mappingBelow(address: number): MappingRow | null {
     let lo = 0;
     let hi = this.mappings.length - 1;
-    let below: Mapping | null = null;
+    let below: MappingRow | null = null;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       if (this.mappings[mid].start <= address) {
@@ -152,7 +146,7 @@ function lookup(table: SortedSymbols, vaddr: number, kind: 'code' | 'data'): str
 }
 
 /** Demangles C++ names (_Z...) in place with one c++filt run; leaves them as they are without it. */
-function demangle(names: Map<number, SymbolName>): void {
+function demangle(names: Map<number, SymbolRow>): void {
   const mangled = [...names.values()].filter((s) => s.name.startsWith('_Z'));
   if (mangled.length === 0) return;
   const split = mangled.map((s) => {

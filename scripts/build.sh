@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the BPF object, the native addon and the TypeScript. Make-like: skips what is up to date.
+# Builds the TypeScript, the BPF objects, the native addon and what they generate for each other. Make-like: skips what is up to date.
 # --unit: only what the unit tests need (the SQLite extension and the TypeScript): no clang,
 # bpftool or kernel headers, no root.
 set -euo pipefail
@@ -15,12 +15,6 @@ newer() { # target is missing or older than any of the sources
   return 1
 }
 
-# The SQLite extension the recorder loads into better-sqlite3, built against its own SQLite headers.
-ext=build/spool_rows.so
-if newer "$ext" recorder/sqlite/spool_rows.c node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
-  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -o "$ext" recorder/sqlite/spool_rows.c
-fi
-
 # Compiled files whose source is gone (a module moved into a directory of the same name, say) would
 # shadow the new one for require(): remove them before compiling.
 prune_dist() {
@@ -34,10 +28,19 @@ prune_dist() {
 }
 prune_dist
 
-if $unit; then
-  npx tsc -p .
-  exit 0
+# The TypeScript first: runfile/generate.ts makes, from the run file's one declaration of its
+# events (runfile/format.ts), the C headers the SQLite extension, the BPF programs and the addon
+# include, and schema.sql.
+npx tsc -p .
+node dist/runfile/generate.js build/gen schema.sql
+
+# The SQLite extension the run-file writer loads into better-sqlite3, built against its own SQLite headers.
+ext=build/spool_rows.so
+if newer "$ext" runfile/sqlite/spool_rows.c build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
+  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -I build/gen -o "$ext" runfile/sqlite/spool_rows.c
 fi
+
+$unit && exit 0
 
 # vmlinux.h from the running kernel's BTF; CO-RE relocations make the object portable to others.
 if [[ ! -s build/vmlinux.h ]]; then
@@ -45,17 +48,27 @@ if [[ ! -s build/vmlinux.h ]]; then
   mv build/vmlinux.h.tmp build/vmlinux.h
 fi
 
+# Each object and its libbpf skeleton (bpftool gen skeleton): the addon embeds mutex.bpf.o's and
+# uses it; every skeleton's program names become bpf/programs.ts, so a program renamed in C and not
+# in TypeScript fails the build below, not an attach. synthetic, empty and probe_cost are bench/'s.
 for src in bpf/*.bpf.c; do
-  obj=build/$(basename "${src%.c}").o
-  if newer "$obj" "$src" bpf/*.h; then
-    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I bpf -c "$src" -o "$obj"
+  name=$(basename "${src%.bpf.c}")
+  obj=build/$name.bpf.o
+  if newer "$obj" "$src" bpf/*.h build/gen/runfile_*.h; then
+    clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I build -I build/gen -I bpf -c "$src" -o "$obj"
+  fi
+  if newer "build/gen/$name.skel.h" "$obj"; then
+    bpftool gen skeleton "$obj" name "${name}_bpf" > "build/gen/$name.skel.h.tmp"
+    mv "build/gen/$name.skel.h.tmp" "build/gen/$name.skel.h"
   fi
 done
+programs=$(cksum < bpf/programs.ts)
+node dist/bpf/generate-programs.js bpf/programs.ts build/gen/*.skel.h
+[[ $(cksum < bpf/programs.ts) == "$programs" ]] || npx tsc -p .
 
 addon=recorder/addon/build/Release/mutexbpf.node
-if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/mutex.h; then
+if newer "$addon" recorder/addon/src/* recorder/addon/binding.gyp bpf/*.h build/gen/runfile_*.h build/gen/mutex.skel.h; then
   (cd recorder/addon && npx node-gyp rebuild --silent)
 fi
 
-npx tsc -p .
 chmod +x dist/recorder/cli.js dist/analyzer/cli.js 2>/dev/null || true

@@ -228,7 +228,7 @@ describe('16. messages that said the wrong thing', () => {
 
   test('a file still being recorded says so', async () => {
     const path = damaged('live', 'UPDATE run SET end_reason = NULL');
-    // as a recorder holds it: a flock on the run file's -wal (core/filelocks.ts)
+    // as a recorder holds it: a flock on the run file's -wal (runfile/filelock.ts)
     const holder = spawn('flock', ['--no-fork', `${path}-wal`, 'sleep', '20'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
     try {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 
 import { Func } from '../core/events';
 import { buildBlockers, type BlockersReport } from '../analyzer/blockers';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
 import { ScratchRuns } from './lib/synthetic';

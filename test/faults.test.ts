@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { Func, Stage } from '../core/events';
 import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
 import { MUTEX_REC, collect, mutexAnalyze, mutexRec, waitFor, type RunResult } from './lib/tools';

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildPage } from '../analyzer/html/model';
 import { renderPage } from '../analyzer/html/page';
 import { buildReport } from '../analyzer/report';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { LockScript } from './lib/lockscript';
 import { ScratchRuns, type SyntheticRunOptions } from './lib/synthetic';
 import { mutexAnalyze, REPO } from './lib/tools';

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { Func } from '../core/events';
 import { elementaryCycles } from '../analyzer/cycles';
 import { buildLockOrder, type LockOrderReport } from '../analyzer/lockorder';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
 import { ScratchRuns } from './lib/synthetic';

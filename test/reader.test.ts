@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { readEventChunks } from '../analyzer/reader';
+import { readEventChunks } from '../runfile/reader';
 import { Func, Stage } from '../core/events';
 import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
 import { scratchDir } from './lib/workloads';

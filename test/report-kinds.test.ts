@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { buildReport, renderReport, KIND_FAMILIES, type Report } from '../analyzer/report';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { ETIMEDOUT, Func, MutexFlag, Stage, type KindFamily } from '../core/events';
 import { ScratchRuns, type SyntheticEvent } from './lib/synthetic';
 import { mutexAnalyze } from './lib/tools';

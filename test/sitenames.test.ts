@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { SiteNamer } from '../analyzer/sitenames';
 import { Func, Stage } from '../core/events';
 import { writeRunFile } from './lib/synthetic';

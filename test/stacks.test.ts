@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, test } from 'node:test';
 
 import type { Report } from '../analyzer/report';
-import { RunFile } from '../analyzer/runfile';
+import { RunFile } from '../runfile/runfile';
 import { TRUNCATED_FRAME } from '../analyzer/sitenames';
 import { StackReader } from '../analyzer/stacks';
 import { LockScript } from './lib/lockscript';

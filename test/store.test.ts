@@ -7,9 +7,10 @@ import { after, test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { encodeSpool, newEventColumns } from '../core/columns';
-import type { EventBatch } from '../recorder/addon';
-import { RunStore, SPOOL_ROWS_PATH } from '../recorder/store';
+import { encodeSpool, newEventColumns } from '../runfile/columns';
+import { addon } from '../recorder/addon';
+import type { EventBatch } from '../runfile/rows';
+import { RunStore, SPOOL_ROWS_PATH } from '../runfile/writer';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ function batch(count: number): EventBatch {
     c.flags[i] = 0xffff_ffff;
   }
   c.ts.fill(-1, count); // garbage after count must not become rows
-  return { ...c, count, more: false, threads: [{ ts: 1, pid: 4_000_000_000, tid: 100, comm: 'worker' }] };
+  return { ...c, count, threads: [{ ts: 1, pid: 4_000_000_000, tid: 100, comm: 'worker' }] };
 }
 
 function expectedRows(b: EventBatch): Row[] {
@@ -56,7 +57,7 @@ function rowsOf(path: string): { rows: Row[]; types: string[]; threads: unknown[
 }
 
 function record(path: string, writeAtStop: boolean, batches: EventBatch[]): void {
-  const store = RunStore.create(path, false, writeAtStop);
+  const store = RunStore.create(path, { force: false, writeAtStop, lockFile: addon.lockFile });
   for (const b of batches) store.append(b);
   if (writeAtStop) store.writeSpooled();
   store.close();
@@ -81,7 +82,7 @@ test('--write-at-stop: the rows written at the stop equal the rows written live'
 
 test('spool_rows refuses a column whose BLOB does not hold count values, and missing arguments', () => {
   const path = joinPath(dir, 'refuse.db');
-  const store = RunStore.create(path, false);
+  const store = RunStore.create(path, { force: false, lockFile: addon.lockFile });
   store.close();
   const db = new Database(path);
   db.loadExtension(SPOOL_ROWS_PATH);
@@ -94,7 +95,7 @@ test('spool_rows refuses a column whose BLOB does not hold count values, and mis
 });
 
 test('a mapping seen first without permissions (the mmap watcher) gets them when seen again; known ones stay', () => {
-  const store = RunStore.create(joinPath(dir, 'mappings.db'), false);
+  const store = RunStore.create(joinPath(dir, 'mappings.db'), { force: false, lockFile: addon.lockFile });
   const code = { start: 0x1000, end: 0x2000, offset: 0, path: '/lib/libx.so', buildId: null };
   const data = { ...code, start: 0x3000, end: 0x4000, offset: 0x2000 };
   store.addMappings([{ ...code, executable: null }, { ...data, executable: false }], 5);

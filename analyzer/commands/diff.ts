@@ -1,22 +1,13 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 
 import { UserError } from '../../core/errors';
-import { buildDiff, digestRun, failExitCode, renderDiff, type Correction } from '../diff';
-import type { Format } from '../report';
+import { buildDiff, digestRun, failExitCode, renderDiff } from '../diff';
+import { FORMATS } from '../render';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { sharedProbeCost, type ProbeCost } from '../../core/probe_cost';
+import { nonNegative, probability } from '../../core/cli_options';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
-
-interface DiffCliOptions {
-  vs?: string[];
-  alpha: number;
-  threshold: number;
-  correction: Correction;
-  format: Format;
-  failOnRegression?: boolean;
-  raw?: boolean;
-}
 
 export function registerDiff(program: Command, run: ActionRunner): void {
   program
@@ -24,13 +15,13 @@ export function registerDiff(program: Command, run: ActionRunner): void {
     .description('did locking get worse? per lock and overall: wait and hold p50/p99, wait per second, contention, with a verdict')
     .argument('<runs...>', 'BASE.db NEW.db; or, with --vs, the base runs')
     .option('--vs <runs...>', 'the new runs, compared with the base runs given before --vs')
-    .option('--alpha <p>', 'significance level of the corrected p-values', probability, 0.05)
+    .option('--alpha <p>', 'significance level of the corrected p-values', probability('--alpha'), 0.05)
     .option('--threshold <pct>', 'noise threshold: smaller changes (in %) are never a regression', nonNegative('--threshold'), 5)
-    .addOption(new Option('--correction <method>', 'correction for testing many locks and metrics at once').choices(['holm', 'bh', 'none']).default('holm'))
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+    .addOption(new Option('--correction <method>', 'correction for testing many locks and metrics at once').choices(['holm', 'bh', 'none'] as const).default('holm' as const))
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('table' as const))
     .option('--fail-on-regression', 'exit 1 when any lock (or the overall row) regressed; 3 when none did but a lock that matters (≥1% of the wait or hold) changed beyond the threshold in a metric too few samples could test (?)')
     .option(RAW_FLAG, `${RAW_HELP}; also when some of the runs have no measured probe cost, so both sides compare alike`)
-    .action((positional: string[], o: DiffCliOptions) =>
+    .action((positional, o) =>
       run(async () => {
         const { base, after } = sides(positional, o.vs);
         const files = openAll([...base, ...after]);
@@ -84,18 +75,4 @@ function openAll(paths: string[]): RunFile[] {
     throw err;
   }
   return files;
-}
-
-function probability(value: string): number {
-  const p = Number(value);
-  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('--alpha must be a probability between 0 and 1 (exclusive)');
-  return p;
-}
-
-function nonNegative(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isFinite(n) && n >= 0)) throw new InvalidArgumentError(`${name} must be a number >= 0`);
-    return n;
-  };
 }

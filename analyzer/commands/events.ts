@@ -1,10 +1,11 @@
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 
 import { printEvents } from '../events';
 import { UserError } from '../../core/errors';
 import { writeStdout } from '../output';
-import { RunFile } from '../runfile';
-import { integer, lockAddress, RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
+import { RunFile } from '../../runfile/runfile';
+import { integer, lockAddress, seconds } from '../../core/cli_options';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 export function registerEvents(program: Command, run: ActionRunner): void {
   program
@@ -16,7 +17,7 @@ export function registerEvents(program: Command, run: ActionRunner): void {
     .option('--from <seconds>', 'only acquisitions requested at or after this time', seconds('--from'))
     .option('--to <seconds>', 'only acquisitions requested at or before this time', seconds('--to'))
     .option(RAW_FLAG, RAW_HELP)
-    .action((path: string, o: { tid?: number; lock?: number; from?: number; to?: number; raw?: boolean }) =>
+    .action((path, o) =>
       run(async () => {
         if (o.from !== undefined && o.to !== undefined && o.from > o.to) {
           throw new UserError(`--from ${o.from} is after --to ${o.to}: give the earlier time with --from`);

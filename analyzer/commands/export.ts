@@ -1,21 +1,14 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 
 import { chromeTraceSizeWarning, writeChromeTrace } from '../export/chrome';
 import { writeFolded } from '../export/folded';
 import { buildPprof, encodePprof } from '../export/pprof';
 import { UserError } from '../../core/errors';
 import { TextOutput } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { runWarnings } from '../runinfo';
-import { RAW_FLAG, RAW_HELP, seconds, type ActionRunner } from './options';
-
-interface ExportCliOptions {
-  format: 'folded' | 'chrome' | 'pprof';
-  output?: string;
-  raw?: boolean;
-  from?: number;
-  to?: number;
-}
+import { seconds } from '../../core/cli_options';
+import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
 export function registerExport(program: Command, run: ActionRunner): void {
   program
@@ -24,14 +17,14 @@ export function registerExport(program: Command, run: ActionRunner): void {
     .argument('<run.db>', 'run file written by mutex-rec')
     .addOption(
       new Option('--format <format>', 'folded: flamegraph.pl / speedscope; chrome: Chrome trace-event JSON; pprof: gzipped protobuf (Go mutex profile)')
-        .choices(['folded', 'chrome', 'pprof'])
+        .choices(['folded', 'chrome', 'pprof'] as const)
         .makeOptionMandatory(),
     )
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option(RAW_FLAG, RAW_HELP)
     .option('--from <seconds>', 'chrome: only the slices that end at or after this time (seconds since the run start)', seconds('--from'))
     .option('--to <seconds>', 'chrome: only the slices that begin at or before this time', seconds('--to'))
-    .action((path: string, o: ExportCliOptions) =>
+    .action((path, o) =>
       run(async () => {
         if ((o.from !== undefined || o.to !== undefined) && o.format !== 'chrome') {
           throw new UserError('--from and --to cut a Chrome trace to a time window: use them with --format chrome');

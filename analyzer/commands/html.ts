@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 
 import { buildPage } from '../html/model';
 import { renderPage } from '../html/page';
 import { TextOutput } from '../output';
-import { RunFile } from '../runfile';
+import { RunFile } from '../../runfile/runfile';
 import { compareAlike } from './diff';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
@@ -17,7 +17,7 @@ export function registerHtml(program: Command, run: ActionRunner): void {
     .option('--vs <runs...>', 'compare with these runs (the new side; this run is the base), as `diff RUN --vs RUNS` does')
     .option('-o, --output <file>', 'write the page here (default: the run file\'s name with .html; - for stdout)')
     .option(RAW_FLAG, `${RAW_HELP}; with --vs, also when some of the runs have no measured probe cost, as diff does`)
-    .action((path: string, o: { vs?: string[]; output?: string; raw?: boolean }) =>
+    .action((path, o) =>
       run(async () => {
         const output = o.output ?? `${path.replace(/\.db$/, '')}.html`;
         const files = [RunFile.open(path)];

@@ -1,9 +1,10 @@
-import { Command, Option } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 
 import { buildLockOrder, renderLockOrder } from '../lockorder';
 import { warnOnStderr, writeStdout } from '../output';
-import { RunFile } from '../runfile';
-import { integer, type ActionRunner } from './options';
+import { RunFile } from '../../runfile/runfile';
+import { integer } from '../../core/cli_options';
+import type { ActionRunner } from './options';
 
 export function registerLockOrder(program: Command, run: ActionRunner): void {
   program
@@ -12,8 +13,8 @@ export function registerLockOrder(program: Command, run: ActionRunner): void {
     .argument('<run.db>', 'run file written by mutex-rec')
     .option('--max-cycles <n>', 'list at most N cycles', integer('--max-cycles', 1), 100)
     .option('--fail-on-cycle', 'exit with code 1 when there is a cycle')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((path: string, o: { maxCycles: number; failOnCycle?: boolean; format: 'text' | 'json' }) =>
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
+    .action((path, o) =>
       run(async () => {
         const runFile = RunFile.open(path);
         try {

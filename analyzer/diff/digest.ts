@@ -1,7 +1,7 @@
 import { analyze, type GroupStats } from '../aggregate';
 import { isLockClass, rowIdentities, type LockIdentity } from '../identity';
 import { runJson, runWarnings } from '../runinfo';
-import type { RunFile } from '../runfile';
+import type { RunFile } from '../../runfile/runfile';
 import { SiteNamer } from '../sitenames';
 import { quantile } from '../stats/quantiles';
 

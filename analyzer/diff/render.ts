@@ -1,4 +1,4 @@
-import type { Format } from '../report';
+import { renderAs, type Csv, type Format } from '../render';
 import { runHeader } from '../runinfo';
 import { formatChange, formatCount, formatDuration, formatPercent, renderTable, type ColumnAlignment } from '../stats/units';
 import { changePct, type Diff, type DiffRow, type MetricChange } from './compare';
@@ -15,9 +15,7 @@ const METRIC_LABELS: Record<Metric, string> = {
 };
 
 export function renderDiff(diff: Diff, format: Format): string {
-  if (format === 'json') return `${JSON.stringify(diff, null, 2)}\n`;
-  if (format === 'csv') return renderCsv(diff);
-  return renderText(diff);
+  return renderAs(format, diff, { text: renderText, csv: csvOf });
 }
 
 const COLUMNS: [Metric, string][] = [
@@ -120,28 +118,19 @@ function verdictText(row: DiffRow): string {
   return parts.length > 0 ? parts.join('; ') : (row.verdict ?? '');
 }
 
-function renderCsv(d: Diff): string {
+function csvOf(d: Diff): Csv {
   const header = [
     'lock', 'match', 'status', 'runs_base', 'runs_new', 'acquisitions_base', 'acquisitions_new', 'metric', 'base', 'new', 'change_pct',
     'unit', 'n_base', 'n_new', 'p_value', 'p_adjusted', 'verdict', 'row_verdict',
   ];
-  const lines = [header.join(',')];
-  const cell = (v: number | string | null | undefined): string => (v === null || v === undefined ? '' : String(v));
-  for (const row of d.rows) {
-    for (const metric of METRICS) {
+  const rows = d.rows.flatMap((row) =>
+    METRICS.map((metric) => {
       const c = row.metrics[metric];
-      lines.push(
-        [
-          csvText(row.lock), row.match, row.status, row.runs.base, row.runs.new, row.acquisitions.base, row.acquisitions.new, metric,
-          cell(c.base), cell(c.new), cell(c.changePct), cell(c.test?.unit), cell(c.test?.nBase), cell(c.test?.nNew), cell(c.test?.pValue),
-          cell(c.test?.pAdjusted), cell(c.verdict), cell(row.verdict),
-        ].join(','),
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function csvText(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      return [
+        row.lock, row.match, row.status, row.runs.base, row.runs.new, row.acquisitions.base, row.acquisitions.new, metric,
+        c.base, c.new, c.changePct, c.test?.unit, c.test?.nBase, c.test?.nNew, c.test?.pValue, c.test?.pAdjusted, c.verdict, row.verdict,
+      ];
+    }),
+  );
+  return { header, rows };
 }

@@ -1,7 +1,7 @@
 import { countAnomalies } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { TextOutput } from '../output';
-import type { RunFile } from '../runfile';
+import type { RunFile } from '../../runfile/runfile';
 import { SiteNamer } from '../sitenames';
 
 /** The outermost frame of a stack cut where its frame-pointer walk left the mapped code. */

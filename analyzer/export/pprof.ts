@@ -6,7 +6,7 @@ import { Function as PprofFunction, Label, Location, Mapping, Profile, Sample, S
 import { findMapping } from '../../core/mappings';
 import { countAnomalies, type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
-import type { RunFile, RunMapping } from '../runfile';
+import type { RunFile, RunMapping } from '../../runfile/runfile';
 import { runWarnings } from '../runinfo';
 import { SiteNamer } from '../sitenames';
 import { TRUNCATED_ROOT } from './folded';

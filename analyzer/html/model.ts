@@ -8,7 +8,7 @@ import { callSiteOf } from '../callsites';
 import { LockGraphBuilder } from '../lockgraph';
 import { lockOrderReport, type LockOrderReport } from '../lockorder';
 import { groupLabels, toRow, type ReportRow } from '../report';
-import type { RunFile } from '../runfile';
+import type { RunFile } from '../../runfile/runfile';
 import { runJson, runWarnings } from '../runinfo';
 import { SiteNamer } from '../sitenames';
 import { BUCKETS_PER_DECADE, emptyShare, LockDetailSink, type LockDetail, type Share } from './lockdetail';

@@ -1,6 +1,6 @@
 /*
  * Event source for the ingest benchmark: calls getppid() COUNT times at RATE calls per second
- * (0: as fast as it goes); under mutex-rec --synthetic-source each call is one recorded event.
+ * (0: as fast as it goes); under mutex-rec --bench-object build/synthetic.bpf.o each call is one recorded event.
  * Prints "calls=N elapsed_ns=T".
  *
  *   getppid_rate COUNT RATE

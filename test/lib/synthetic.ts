@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { isWaitOnly, Stage, type RawEvent } from '../../core/events';
+import { renderSchema } from '../../runfile/schema';
 import { scratchDir } from './workloads';
 
-const SCHEMA = join(__dirname, '..', '..', '..', 'schema.sql');
+
 
 export type SyntheticEvent = Omit<RawEvent, 'id' | 'pid' | 'caller'> & { pid?: number; caller?: number; stackId?: number };
 
@@ -50,7 +50,7 @@ export function* recorderForm(events: Iterable<SyntheticEvent>): Generator<Synth
 export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opts: SyntheticRunOptions = {}): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.exec(readFileSync(SCHEMA, 'utf8'));
+  db.exec(renderSchema());
   db.prepare(
     `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns, target_pid, target_comm,
        target_cmdline, launched, end_reason, drop_count, end_ts)

@@ -1,10 +1,11 @@
 #include <napi.h>
 #include <time.h>
 
-#include "bpf_session.h"
+#include "bpf_object.h"
 #include "calibration.h"
 #include "libbpf_errors.h"
 #include "mmap_watcher.h"
+#include "mutex_session.h"
 #include "process.h"
 
 static Napi::Value ClockPair(const Napi::CallbackInfo& info) {
@@ -25,12 +26,13 @@ static Napi::Value SetVerbose(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfPrinter();
-  exports.Set("BpfSession", BpfSession::Define(env));
+  exports.Set("MutexSession", MutexSession::Define(env));
+  exports.Set("BpfObject", BpfObject::Define(env));
   exports.Set("MmapWatcher", MmapWatcher::Define(env));
   exports.Set("clockPair", Napi::Function::New(env, ClockPair));
   exports.Set("runLockPairs", Napi::Function::New(env, RunLockPairs));
   exports.Set("setVerbose", Napi::Function::New(env, SetVerbose));
-  exports.Set("maxDrain", Napi::Number::New(env, double(BpfSession::kMaxDrainEvents)));
+  exports.Set("maxDrain", Napi::Number::New(env, double(MutexSession::kMaxDrainEvents)));
   DefineProcessFunctions(env, exports);
   return exports;
 }

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 
 /**
- * The mutex-rec writing a run file: the process holding the flock on its -wal (recorder/runpath.ts)
+ * The mutex-rec writing a run file: the process holding the flock on its -wal (runfile/create.ts)
  * until it has finished it. The lock is on the -wal, not the database: on NFS and 9p the kernel
  * turns flock into a whole-file POSIX lock, which would conflict with SQLite's own byte-range
  * locks on the database; SQLite never locks the -wal.

@@ -1,14 +1,15 @@
 /*
  * spool_rows: a SQLite table-valued function that turns one drained batch of events, a BLOB per
- * column (core/columns.ts: SPOOL_COLUMNS, the event_spool row format), into event rows:
+ * column (runfile/columns.ts, the event_spool row format), into event rows:
  *
  *   INSERT INTO events (ts, request_ts, ...) SELECT ts, request_ts, ... FROM spool_rows(?, ?, ...)
  *
- * Binding 13 values per row from JS, one N-API call each, was most of the recorder's cost per
- * event; this binds 14 values per batch and makes the rows inside SQLite. The values are the ones
- * the JS path bound: the float64 columns as REAL (the events table's INTEGER affinity stores an
- * integral REAL as INTEGER, exactly as for a bound JS number), the integer columns as INTEGER,
- * NULL for a NaN request_ts or cond and a negative stack_id.
+ * Binding 12 values per row from JS, one N-API call each, was most of the recorder's cost per
+ * event; this binds one value per column and the count per batch and makes the rows inside
+ * SQLite. The values are the ones the JS path bound: the float64 columns as REAL (the events
+ * table's INTEGER affinity stores an integral REAL as INTEGER, exactly as for a bound JS number),
+ * the integer columns as INTEGER, NULL for a NaN and for a nullable integer column's negative value.
+ * The columns, their kinds and order are runfile/format.ts's (runfile_columns.h, generated).
  */
 #include <math.h>
 #include <stdint.h>
@@ -17,28 +18,27 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include "runfile_columns.h"
+
 enum kind { F64, U32, I32, U16, U8 };
 
-/* The output columns, in the order of the events table's columns after id. */
-enum out_col { C_TS, C_REQUEST_TS, C_STAGE, C_FUNC, C_PID, C_TID, C_LOCK, C_RET, C_CALLER, C_CPU, C_FLAGS, C_STACK_ID, C_COND, N_OUT };
+/* The output columns, in the order of the events table's columns after id; then (hidden) the
+ * arguments: count and a BLOB per column, in the same order. */
+#define OUT_ENUM(field, key, kind, conversion, nullable) C_##field,
+enum out_col { RUNFILE_EVENT_COLUMNS(OUT_ENUM) N_OUT };
 
+#define OUT_SPEC(field, key, kind, conversion, nullable) { #field, kind, nullable },
 static const struct {
 	const char *name;
 	enum kind kind;
-} OUT[N_OUT] = {
-	[C_TS] = { "ts", F64 },         [C_REQUEST_TS] = { "request_ts", F64 }, [C_STAGE] = { "stage", U8 },
-	[C_FUNC] = { "func", U8 },      [C_PID] = { "pid", U32 },               [C_TID] = { "tid", U32 },
-	[C_LOCK] = { "lock", F64 },     [C_RET] = { "ret", I32 },               [C_CALLER] = { "caller", F64 },
-	[C_CPU] = { "cpu", U16 },       [C_FLAGS] = { "flags", U32 },           [C_STACK_ID] = { "stack_id", I32 },
-	[C_COND] = { "cond", F64 },
-};
+	int nullable; /* an integer column's negative value is NULL (F64: NaN always is) */
+} OUT[N_OUT] = { RUNFILE_EVENT_COLUMNS(OUT_SPEC) };
 
-/* The arguments (hidden columns after the output ones): count, then the BLOBs in SPOOL_COLUMNS order. */
-static const enum out_col SPOOL_ORDER[N_OUT] = {
-	C_TS, C_REQUEST_TS, C_LOCK, C_CALLER, C_PID, C_TID, C_RET, C_STACK_ID, C_CPU, C_STAGE, C_FUNC, C_FLAGS, C_COND,
-};
 #define N_ARGS (1 + N_OUT)
-#define ARG_COL(i) (N_OUT + (i)) /* column number of argument i (0: count) */
+
+#define OUT_NAME(field, key, kind, conversion, nullable) #field ", "
+#define ARG_NAME(field, key, kind, conversion, nullable) ", a_" #field " HIDDEN"
+static const char VTAB_SQL[] = "CREATE TABLE x(" RUNFILE_EVENT_COLUMNS(OUT_NAME) "count HIDDEN" RUNFILE_EVENT_COLUMNS(ARG_NAME) ")";
 
 static int kind_size(enum kind k)
 {
@@ -58,11 +58,7 @@ typedef struct {
 
 static int x_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
 {
-	int rc = sqlite3_declare_vtab(db,
-				      "CREATE TABLE x(ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, cond,"
-				      " count HIDDEN, a_ts HIDDEN, a_request_ts HIDDEN, a_lock HIDDEN, a_caller HIDDEN, a_pid HIDDEN,"
-				      " a_tid HIDDEN, a_ret HIDDEN, a_stack_id HIDDEN, a_cpu HIDDEN, a_stage HIDDEN, a_func HIDDEN,"
-				      " a_flags HIDDEN, a_cond HIDDEN)");
+	int rc = sqlite3_declare_vtab(db, VTAB_SQL);
 	if (rc != SQLITE_OK)
 		return rc;
 	*out = sqlite3_malloc(sizeof(**out));
@@ -95,7 +91,7 @@ static int x_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
 	}
 	if (seen != N_ARGS) {
 		sqlite3_free(vtab->zErrMsg);
-		vtab->zErrMsg = sqlite3_mprintf("spool_rows takes %d arguments: count, then the 13 BLOBs of event_spool", N_ARGS);
+		vtab->zErrMsg = sqlite3_mprintf("spool_rows takes %d arguments: count, then the %d BLOBs of event_spool", N_ARGS, N_OUT);
 		return SQLITE_ERROR;
 	}
 	info->idxNum = 1;
@@ -138,9 +134,8 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, 
 	sqlite3_int64 count = sqlite3_value_int64(argv[0]);
 	if ((count_type != SQLITE_INTEGER && count_type != SQLITE_FLOAT) || count < 0 || (double)count != sqlite3_value_double(argv[0]))
 		return fail(cur, sqlite3_mprintf("spool_rows: count must be a non-negative integer"));
-	for (int i = 0; i < N_OUT; i++) {
-		enum out_col col = SPOOL_ORDER[i];
-		sqlite3_value *v = argv[1 + i];
+	for (int col = 0; col < N_OUT; col++) {
+		sqlite3_value *v = argv[1 + col];
 		/* a zero-length BLOB may come as NULL data: only a batch of no events has one */
 		const unsigned char *data = sqlite3_value_blob(v);
 		sqlite3_int64 bytes = sqlite3_value_bytes(v);
@@ -195,7 +190,7 @@ static int x_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		return SQLITE_OK;
 	}
 	sqlite3_int64 v = integer_at(kind, p);
-	if (col == C_STACK_ID && v < 0)
+	if (OUT[col].nullable && v < 0)
 		sqlite3_result_null(ctx);
 	else
 		sqlite3_result_int64(ctx, v);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import { UserError } from '../core/errors';
+import { ARRAY_TYPES, type AnalyzedColumns } from './columns';
+import { columnBytes, EVENT_COLUMNS, typeRange, type ColumnKey, type ColumnType, type ColumnSpec } from './format';
 
 /**
  * Fast reading of a run file's events table in id order, in chunks of typed columns.
@@ -16,24 +18,12 @@ import { UserError } from '../core/errors';
  * That reads ~2 M rows/s in one thread; worker threads read chunks in parallel into shared memory.
  */
 
-/** Events of one chunk, in id order: the first `count` entries of each column. */
-export interface EventChunk {
+/** Events of one chunk, in id order: the first `count` entries of each column (the analyzed ones, runfile/format.ts). */
+export type EventChunk = AnalyzedColumns & {
   count: number;
   id: Float64Array;
-  ts: Float64Array;
-  requestTs: Float64Array; // NaN: NULL
-  lock: Float64Array; // signed 64-bit addresses: exact for canonical x86-64 addresses
-  caller: Float64Array;
-  pid: Uint32Array;
-  tid: Uint32Array;
-  flags: Uint32Array;
-  ret: Int32Array;
-  stackId: Int32Array; // -1: NULL
-  stage: Uint8Array;
-  func: Uint8Array;
-  cond: Float64Array; // NaN: NULL (and every row of a file from before the column, schema 4)
   invalid: Uint8Array; // INVALID_* bits: a time SQL says is not a valid integer, or a request after its return
-}
+};
 
 /** A row's ts is NULL, text, real (1e300), negative or past 2^53. */
 export const INVALID_TIME = 1;
@@ -84,29 +74,86 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 // Starting the reader threads takes ~30 ms, the time to read ~250K events in the calling thread.
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
-const BYTES_PER_ROW = 6 * 8 + 5 * 4 + 3; // EventChunk's columns
-
-// unhex() of a row's printf is ROW_BYTES big-endian bytes: id, ts, request_ts, lock, caller, ret,
-// cond as 64-bit (%x of a negative value prints its 64-bit two's complement; request_ts and cond
-// NULL as INT64_MIN),
-// pid, tid, flags, stack_id + 1 as 32-bit (printf prints NULL as 0, so stack_id NULL decodes as
-// -1), stage, func and the INVALID_* bits as 8-bit. printf makes any value a number (NULL and text
-// 0, a real its integer part): the validity bits are what tells.
-const ROW_BYTES = 7 * 8 + 4 * 4 + 3;
-const VALIDITY =
-  "(CASE WHEN typeof(ts) != 'integer' OR ts < 0 OR ts >= 9007199254740992 THEN 1 ELSE 0 END) | " +
-  "(CASE WHEN request_ts IS NOT NULL AND (typeof(request_ts) != 'integer' OR request_ts < 0 OR request_ts > ts) THEN 2 ELSE 0 END)";
-const NULL_TS = -(2 ** 63);
-/** The chunk query; `cond` is the column, or NULL for a file from before it (schema 4). */
-const chunkSql = (cond: string): string =>
-  "SELECT unhex(group_concat(printf('%016x%016x%016x%016x%016x%016x%016x%08x%08x%08x%08x%02x%02x%02x', " +
-  `id, ts, coalesce(request_ts, -9223372036854775808), lock, caller, ret, coalesce(${cond}, -9223372036854775808), pid, tid, flags, stack_id + 1, stage, func, ${VALIDITY}), '')) ` +
-  'FROM events WHERE id BETWEEN ? AND ?';
-
-/** Whether the events table has the cond column (schema 5 on). */
-export function hasCondColumn(db: Database.Database): boolean {
-  return (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some((c) => c.name === 'cond');
+/**
+ * How a chunk's rows travel from SQLite: unhex() of each row's printf is ROW_BYTES big-endian
+ * bytes, a field per analyzed column (id first, the INVALID_* bits last). %x of a negative value
+ * prints its 64-bit two's complement, so signed columns take 64 bits; printf makes any value a
+ * number (NULL and text 0, a real its integer part): the validity bits are what tells. A NULL
+ * time travels as INT64_MIN, a nullable s32 (stack_id) as its value + 1 (NULL: 0, so -1).
+ */
+interface Field {
+  key: string; // of EventChunk
+  sql: string; // the printf argument
+  hexDigits: number;
+  decode: 'int64' | 'int64OrNaN' | 'uint32' | 'uint32Less1' | 'uint16' | 'uint8';
+  range: [number, number] | null; // what the encoding holds: a value outside makes its field too wide (outOfRange says which)
+  rangeSql: string;
 }
+
+const NULL_TS = -(2 ** 63);
+
+function fieldOf(c: ColumnSpec): Field {
+  const nullable = c.nullable;
+  const [min, max] = c.range ?? typeRange(c.type);
+  const plain = { key: c.key, sql: c.sql, rangeSql: c.sql, range: [min, max] as [number, number] };
+  switch (c.type) {
+    case 'u64':
+      return nullable
+        ? { ...plain, hexDigits: 16, decode: 'int64OrNaN', sql: `coalesce(${c.sql}, ${NULL_TS.toFixed()})`, range: null }
+        : { ...plain, hexDigits: 16, decode: 'int64', range: null };
+    case 's32':
+      return nullable
+        ? { ...plain, hexDigits: 8, decode: 'uint32Less1', sql: `${c.sql} + 1`, range: [-1, max - 1], rangeSql: `coalesce(${c.sql}, 0)` }
+        : { ...plain, hexDigits: 16, decode: 'int64' };
+    case 'u32':
+      return { ...plain, hexDigits: 8, decode: 'uint32' };
+    case 'u16':
+      return { ...plain, hexDigits: 4, decode: 'uint16' };
+    case 'u8':
+      return { ...plain, hexDigits: 2, decode: 'uint8' };
+  }
+}
+
+const col = (key: ColumnKey): string => EVENT_COLUMNS.find((c) => c.key === key)!.sql;
+const [TS, REQUEST_TS] = [col('ts'), col('requestTs')];
+const VALIDITY =
+  `(CASE WHEN typeof(${TS}) != 'integer' OR ${TS} < 0 OR ${TS} >= 9007199254740992 THEN ${INVALID_TIME} ELSE 0 END) | ` +
+  `(CASE WHEN ${REQUEST_TS} IS NOT NULL AND (typeof(${REQUEST_TS}) != 'integer' OR ${REQUEST_TS} < 0 OR ${REQUEST_TS} > ${TS}) THEN ${INVALID_REQUEST} ELSE 0 END)`;
+
+const ANALYZED = EVENT_COLUMNS.filter((c) => c.analyzed);
+const FIELDS: Field[] = [
+  { key: 'id', sql: 'id', hexDigits: 16, decode: 'int64', range: null, rangeSql: 'id' },
+  ...ANALYZED.map(fieldOf),
+  { key: 'invalid', sql: VALIDITY, hexDigits: 2, decode: 'uint8', range: null, rangeSql: '' },
+];
+const FIELD_OFFSETS: number[] = [];
+const ROW_BYTES = FIELDS.reduce((at, f) => (FIELD_OFFSETS.push(at), at + f.hexDigits / 2), 0);
+/** A column added by a later schema (format.ts `since`, nullable) that this file's events table lacks reads as none. */
+const LATER_COLUMNS = new Set<string>(EVENT_COLUMNS.filter((c: ColumnSpec) => c.since !== undefined).map((c) => c.sql));
+
+/** The chunk query for a file whose events table has these columns. */
+function chunkSql(present: ReadonlySet<string>): string {
+  const args = FIELDS.map((f) => (LATER_COLUMNS.has(f.rangeSql) && !present.has(f.rangeSql) ? NULL_TS.toFixed() : f.sql));
+  return `SELECT unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${args.join(', ')}), '')) FROM events WHERE id BETWEEN ? AND ?`;
+}
+
+/** The events table's columns in this file. */
+export function eventTableColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+}
+
+type Column = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
+type ColumnMaker = new (buffer: ArrayBufferLike, offset: number, length: number) => Column;
+
+/** A chunk's typed arrays, widest elements first (each view aligned, whatever the capacity). */
+const CHUNK_ARRAYS: { key: keyof EventChunk; make: ColumnMaker; bytes: number }[] = [
+  { key: 'id' as keyof EventChunk, type: 'u64' as ColumnType },
+  ...ANALYZED.map((c) => ({ key: c.key as keyof EventChunk, type: c.type as ColumnType })),
+  { key: 'invalid' as keyof EventChunk, type: 'u8' as ColumnType },
+]
+  .map(({ key, type }) => ({ key, make: ARRAY_TYPES[type] as ColumnMaker, bytes: columnBytes(type) }))
+  .sort((a, b) => b.bytes - a.bytes);
+const BYTES_PER_ROW = CHUNK_ARRAYS.reduce((sum, a) => sum + a.bytes, 0);
 
 export function openReadOnly(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -142,29 +189,13 @@ function plan(db: Database.Database, rows: number): ChunkPlan {
 
 /** Typed-array views of a chunk of `capacity` rows at `offset` of `buffer`, `count` rows long. */
 export function chunkView(buffer: ArrayBufferLike, offset: number, capacity: number, count: number): EventChunk {
+  const chunk: Record<string, unknown> = { count };
   let at = offset;
-  const column = <T>(make: new (b: ArrayBufferLike, offset: number, length: number) => T, bytes: number): T => {
-    const view = new make(buffer, at, count);
+  for (const { key, make, bytes } of CHUNK_ARRAYS) {
+    chunk[key] = new make(buffer, at, count);
     at += capacity * bytes;
-    return view;
-  };
-  return {
-    count,
-    id: column(Float64Array, 8),
-    ts: column(Float64Array, 8),
-    requestTs: column(Float64Array, 8),
-    lock: column(Float64Array, 8),
-    caller: column(Float64Array, 8),
-    cond: column(Float64Array, 8),
-    pid: column(Uint32Array, 4),
-    tid: column(Uint32Array, 4),
-    flags: column(Uint32Array, 4),
-    ret: column(Int32Array, 4),
-    stackId: column(Int32Array, 4),
-    stage: column(Uint8Array, 1),
-    func: column(Uint8Array, 1),
-    invalid: column(Uint8Array, 1),
-  };
+  }
+  return chunk as EventChunk;
 }
 
 /** Bytes of a chunk buffer of `capacity` rows (a multiple of 8, so buffers can follow each other). */
@@ -174,7 +205,7 @@ export function chunkBytes(capacity: number): number {
 
 /** Reads chunk k of the plan into `into` (a view of the plan's capacity). */
 export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number, into: EventChunk) => void {
-  const stmt = db.prepare(chunkSql(hasCondColumn(db) ? 'cond' : 'NULL')).pluck();
+  const stmt = db.prepare(chunkSql(eventTableColumns(db))).pluck();
   return (k, into) => {
     const blob = stmt.get(plan.from[k], plan.to[k]) as Buffer | null;
     const count = plan.count[k];
@@ -186,50 +217,50 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
       throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
     }
     const v = new DataView(blob.buffer, blob.byteOffset, blob.length);
-    const int64 = (o: number): number => v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
-    let previousId = plan.from[k] - 1;
-    for (let i = 0, o = 0; i < count; i++, o += ROW_BYTES) {
-      const id = int64(o);
-      // group_concat's order is the scan's, by id, but SQLite does not promise it: check
-      if (id <= previousId) throw new Error(`${where}: rows out of id order`);
-      previousId = into.id[i] = id;
-      into.ts[i] = int64(o + 8);
-      const requestTs = int64(o + 16);
-      into.requestTs[i] = requestTs === NULL_TS ? NaN : requestTs;
-      into.lock[i] = int64(o + 24);
-      into.caller[i] = int64(o + 32);
-      into.ret[i] = v.getInt32(o + 44);
-      const cond = int64(o + 48);
-      into.cond[i] = cond === NULL_TS ? NaN : cond;
-      into.pid[i] = v.getUint32(o + 56);
-      into.tid[i] = v.getUint32(o + 60);
-      into.flags[i] = v.getUint32(o + 64);
-      into.stackId[i] = v.getInt32(o + 68) - 1;
-      into.stage[i] = v.getUint8(o + 72);
-      into.func[i] = v.getUint8(o + 73);
-      into.invalid[i] = v.getUint8(o + 74);
+    FIELDS.forEach((f, j) => decodeField(v, f.decode, FIELD_OFFSETS[j], count, (into as unknown as Record<string, Column>)[f.key]));
+    // group_concat's order is the scan's, by id, but SQLite does not promise it: check
+    for (let i = 0, previousId = plan.from[k] - 1; i < count; previousId = into.id[i++]) {
+      if (into.id[i] <= previousId) throw new Error(`${where}: rows out of id order`);
     }
   };
 }
 
-/** The columns' ranges (schema.sql) the chunk encoding relies on. */
-const COLUMN_RANGES: [string, number, number][] = [
-  ['stage', 0, 2],
-  ['func', 0, 255],
-  ['pid', 0, 2 ** 32 - 1],
-  ['tid', 0, 2 ** 32 - 1],
-  ['flags', 0, 2 ** 32 - 1],
-  ['ret', -(2 ** 31), 2 ** 31 - 1],
-  ['coalesce(stack_id, 0)', -1, 2 ** 31 - 2],
-];
+/** One field of every row of a chunk's blob into its column: a loop per field, each over one kind of value. */
+function decodeField(v: DataView, decode: Field['decode'], at: number, count: number, out: Column): void {
+  switch (decode) {
+    case 'int64':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
+      return;
+    case 'int64OrNaN':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) {
+        const value = v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
+        out[i] = value === NULL_TS ? NaN : value;
+      }
+      return;
+    case 'uint32':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint32(o);
+      return;
+    case 'uint32Less1':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint32(o) - 1;
+      return;
+    case 'uint16':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint16(o);
+      return;
+    case 'uint8':
+      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint8(o);
+      return;
+  }
+}
 
 /** The first value of events from..to out of its column's range, said in words; null if none. */
 function outOfRange(db: Database.Database, from: number, to: number): string | null {
-  for (const [column, min, max] of COLUMN_RANGES) {
-    const row = db.prepare(`SELECT id, ${column} FROM events WHERE id BETWEEN ? AND ? AND NOT (${column} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
+  for (const { rangeSql, range } of FIELDS) {
+    if (!range) continue;
+    const [min, max] = range;
+    const row = db.prepare(`SELECT id, ${rangeSql} FROM events WHERE id BETWEEN ? AND ? AND NOT (${rangeSql} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
       | [number, unknown]
       | undefined;
-    if (row) return `event ${row[0]} has ${column.replace(/coalesce\((\w+), 0\)/, '$1')} ${String(row[1])}, outside ${min} to ${max}`;
+    if (row) return `event ${row[0]} has ${rangeSql.replace(/coalesce\((\w+), 0\)/, '$1')} ${String(row[1])}, outside ${min} to ${max}`;
   }
   return null;
 }

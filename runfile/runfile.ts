@@ -4,50 +4,27 @@ import { basename } from 'node:path';
 import { UserError } from '../core/errors';
 import { escapeControl } from '../core/escape';
 import { Stage, type RawEvent } from '../core/events';
-import { recorderOf } from '../core/filelocks';
 import { Joiner, type JoinSink } from '../core/join';
 import type { ProbeCost } from '../core/probe_cost';
-import { decodeSpool, fillEvent, SPOOL_COLUMNS } from '../core/columns';
-import type { FileMapping } from '../core/mappings';
-import { openRunDatabase, checkRunTables } from './openrun';
-import { Progress } from './progress';
-import { hasCondColumn, INVALID_TIME, readEventChunks } from './reader';
+import { Progress } from '../core/progress';
+import { decodeSpool, fillEvent } from './columns';
+import { recorderOf } from './filelock';
+import { EVENT_COLUMNS, type ColumnSpec } from './format';
+import { readHeader, type RunMeta } from './header';
+import { checkRunTables, openRunDatabase } from './open';
+import { eventTableColumns, INVALID_TIME, readEventChunks } from './reader';
+import type { MappingRow, SymbolRow } from './rows';
+import { SCHEMA_VERSION } from './schema';
 
-/** Newest run-file schema this analyzer reads (schema.sql's PRAGMA user_version). */
-export const SUPPORTED_SCHEMA = 5;
+export type { RunMeta } from './header';
+
+/** Oldest schema this analyzer reads: schema 3 has no probe cost (its waits and holds are shown as recorded). */
+const OLDEST_SCHEMA = 3;
 /** First with the events' cond column: condition variables, rwlocks and spin locks recorded. */
 export const COND_SCHEMA = 5;
-/** Oldest: schema 3 has no probe cost (its waits and holds are shown as recorded). */
-const OLDEST_SCHEMA = 3;
-
-export interface RunMeta {
-  path: string;
-  schemaVersion: number;
-  toolVersion: string;
-  host: string;
-  kernelRelease: string;
-  startRealtimeNs: bigint;
-  startMonotonicNs: bigint;
-  endTs: number | null;
-  targetPid: number | null;
-  targetComm: string | null;
-  targetCmdline: string[];
-  launched: boolean;
-  targetExit: string | null;
-  endReason: string | null; // null: the recorder did not finish (killed), or is still recording
-  recorderPid: number | null; // the recorder still writing the file (it holds its flock), if any
-  eventCount: number;
-  spooledEvents: number; // still raw in event_spool: the recorder (--write-at-stop) stopped before writing them
-  dropCount: number;
-  userProbes: boolean;
-  kernelProbe: 'fentry' | 'kprobe' | 'tracepoint' | null;
-  kernelScope: 'target' | 'all' | null;
-  probeCost: ProbeCost | null; // measured at the start of the recording; null: not measured (schema 3, kernel only)
-  probeFailures: { stackFailed: number; pendingFull: number } | null; // counted by the BPF programs; null: not known
-}
 
 /** A file mapping of the target; executable null when the run file does not say. */
-export type RunMapping = FileMapping & { executable: boolean | null; buildId: string | null };
+export type RunMapping = MappingRow;
 
 /** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
 export type RunEvent = RawEvent & { stackId: number | null };
@@ -85,42 +62,27 @@ export class RunFile {
     const version = db.pragma('user_version', { simple: true }) as number;
     const hasRunTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").get() !== undefined;
     if (!hasRunTable || version === 0) throw new UserError(`${path} is a SQLite file but not a mutex-rec run file (no run table): give a file written by mutex-rec -o`);
-    if (version > SUPPORTED_SCHEMA) {
-      throw new UserError(`${path} has run-file schema ${version}, newer than this mutex-analyze reads (${SUPPORTED_SCHEMA}): upgrade mutex-analyze`);
+    if (version > SCHEMA_VERSION) {
+      throw new UserError(`${path} has run-file schema ${version}, newer than this mutex-analyze reads (${SCHEMA_VERSION}): upgrade mutex-analyze`);
     }
     if (version < OLDEST_SCHEMA) {
-      throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SUPPORTED_SCHEMA}): record it again`);
+      throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SCHEMA_VERSION}): record it again`);
     }
     checkRunTables(db, path);
-    this.hasCond = hasCondColumn(db);
+    this.hasCond = eventTableColumns(db).has('cond');
     if (version >= COND_SCHEMA && !this.hasCond) throw new UserError(`${path} has schema ${version} but its events have no cond column: the file is damaged: record again`);
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
-    const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    const header = readHeader(row);
     this.meta = {
+      ...header,
       path,
       schemaVersion: version,
-      toolVersion: String(row.tool_version),
-      host: String(row.host),
-      kernelRelease: String(row.kernel_release),
-      startRealtimeNs: row.start_realtime_ns as bigint,
-      startMonotonicNs: row.start_monotonic_ns as bigint,
-      endTs: num(row.end_ts),
-      targetPid: num(row.target_pid),
-      targetComm: row.target_comm === null || row.target_comm === undefined ? null : escapeControl(String(row.target_comm)),
-      targetCmdline: row.target_cmdline ? (JSON.parse(String(row.target_cmdline)) as string[]) : [],
-      launched: Number(row.launched) === 1,
-      targetExit: (row.target_exit as string | null) ?? null,
-      endReason: (row.end_reason as string | null) ?? null,
-      eventCount: Number(row.event_count),
-      recorderPid: row.end_reason === null ? recorderOf(path) : null,
+      targetComm: header.targetComm === null ? null : escapeControl(header.targetComm),
+      targetCmdline: header.targetCmdline ?? [],
+      options: header.options ?? {},
+      recorderPid: header.endReason === null ? recorderOf(path) : null,
       spooledEvents: hasTable(db, 'event_spool') ? (db.prepare('SELECT coalesce(sum(count), 0) FROM event_spool').pluck().get() as number) : 0,
-      dropCount: Number(row.drop_count),
-      userProbes: Number(row.user_probes) === 1,
-      kernelProbe: (row.kernel_probe as RunMeta['kernelProbe']) ?? null,
-      kernelScope: (row.kernel_scope as RunMeta['kernelScope']) ?? null,
-      probeCost: row.probe_cost ? (JSON.parse(String(row.probe_cost)) as ProbeCost) : null,
-      probeFailures: row.probe_failures ? (JSON.parse(String(row.probe_failures)) as RunMeta['probeFailures']) : null,
     };
     // The header's count is updated once a second while recording: after a kill (or in a file being
     // recorded) it is stale, so count the rows themselves.
@@ -148,7 +110,7 @@ export class RunFile {
 
   /**
    * Events in id order (per-thread time order, causal across threads), one reused object. Read in
-   * chunks of typed columns by reader threads (analyzer/reader.ts): row-by-row reading through
+   * chunks of typed columns by reader threads (runfile/reader.ts): row-by-row reading through
    * better-sqlite3 was the analyzer's bottleneck.
    */
   *events(): Generator<RunEvent> {
@@ -197,8 +159,9 @@ export class RunFile {
   /** Events still raw in event_spool, after the rows (they arrived after them). */
   private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
-    const hasCond = (this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).some((c) => c.name === 'cond');
-    const columns = SPOOL_COLUMNS.map((c) => (c.key === 'cond' && !hasCond ? 'NULL' : c.sql));
+    // A column a later schema added (format.ts `since`) that this file's spool lacks: none for every event.
+    const present = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
+    const columns = EVENT_COLUMNS.map((c: ColumnSpec) => (c.since !== undefined && !present.has(c.sql) ? 'NULL' : c.sql));
     const rows = this.db.prepare(`SELECT count, ${columns.join(', ')} FROM event_spool ORDER BY id`).raw(true);
     for (const row of rows.iterate() as IterableIterator<unknown[]>) {
       const [count, ...blobs] = row as [number, ...(Buffer | null)[]];
@@ -217,8 +180,8 @@ export class RunFile {
   }
 
   /** Names of addresses resolved at record time: code as function+offset, global locks by symbol. */
-  symbols(): Map<number, { name: string; module: string | null; kind: 'code' | 'data' }> {
-    const rows = this.db.prepare('SELECT address, name, module, kind FROM symbols').all() as { address: number; name: string; module: string | null; kind: 'code' | 'data' }[];
+  symbols(): Map<number, SymbolRow> {
+    const rows = this.db.prepare('SELECT address, name, module, kind FROM symbols').all() as (SymbolRow & { address: number })[];
     return new Map(rows.map((r) => [r.address, { name: escapeControl(String(r.name)), module: r.module === null ? null : escapeControl(String(r.module)), kind: r.kind }]));
   }
 
@@ -242,12 +205,11 @@ export class RunFile {
   mappings(): RunMapping[] {
     if (!hasTable(this.db, 'mappings')) return [];
     const hasExecutable = (this.db.prepare('PRAGMA table_info(mappings)').all() as { name: string }[]).some((c) => c.name === 'executable');
-    const rows = this.db.prepare(`SELECT start, end, offset, path, build_id AS buildId, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (FileMapping & { executable: number | null; buildId: string | null })[];
+    const rows = this.db.prepare(`SELECT start, end, offset, path, build_id AS buildId, ${hasExecutable ? 'executable' : 'NULL AS executable'} FROM mappings ORDER BY start`).all() as (Omit<MappingRow, 'executable'> & { executable: number | null })[];
     return rows.map((r) => ({ ...r, path: escapeControl(String(r.path)), executable: r.executable === null ? null : r.executable === 1 }));
   }
 
-  /** The recording's length in ns (end of recording, or the last event for a killed recorder). */
-  /** Until the recording ended, or (recorder killed) its last event. */
+  /** The recording's length in ns: until it ended, or (recorder killed) its last event. */
   durationNs(): number {
     if (this.meta.endTs !== null) return this.meta.endTs;
     let last = (this.db.prepare('SELECT max(ts) FROM events').pluck().get() as number | null) ?? 0;

@@ -2,8 +2,10 @@ import { accessSync, closeSync, constants, fchownSync, fstatSync, lstatSync, ope
 import { dirname } from 'node:path';
 
 import { UserError } from '../core/errors';
-import { recorderOf } from '../core/filelocks';
-import { addon } from './addon';
+import { recorderOf } from './filelock';
+
+/** Takes an exclusive flock on fd's file: false when another process holds one. Node has none: the recorder's addon's. */
+export type FileLocker = (fd: number) => boolean;
 
 /** The files SQLite keeps beside a database. */
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
@@ -54,7 +56,7 @@ export interface CreatedRunFile {
  * ends, so neither --force nor another recorder can take the run away. With force, an existing
  * file (not one another recorder holds) is removed first.
  */
-export function createRunFile(path: string, force: boolean): CreatedRunFile {
+export function createRunFile(path: string, force: boolean, lockFile: FileLocker): CreatedRunFile {
   checkOutputPath(path, force);
   if (force) for (const file of [path, ...SIDE_FILES.map((s) => path + s)]) if (lstatOrNull(file)) unlinkSync(file);
   const created: string[] = [];
@@ -63,7 +65,7 @@ export function createRunFile(path: string, force: boolean): CreatedRunFile {
     created.push(path);
     const lockFd = createExclusive(path + '-wal');
     created.push(path + '-wal');
-    if (!addon.lockFile(lockFd)) throw new UserError(`${path} is being written by another mutex-rec: choose another file with -o`);
+    if (!lockFile(lockFd)) throw new UserError(`${path} is being written by another mutex-rec: choose another file with -o`);
     closeSync(createExclusive(path + '-shm'));
     created.push(path + '-shm');
     return { fd, lockFd };

@@ -1,39 +1,22 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
-import type { EventBatch, EventColumns, PendingCall, ThreadRecord } from './addon';
-import { decodeSpoolColumn, encodeSpool, SPOOL_COLUMNS } from '../core/columns';
-import type { Mapping } from './mappings';
-import type { SymbolName } from './symbolize';
-import type { ProbeRecord } from './loader';
-import type { ProbeCost } from '../core/probe_cost';
-import { checkSameFile, createRunFile } from './runpath';
+import { decodeSpoolColumn, encodeSpool } from './columns';
+import { checkSameFile, createRunFile, type FileLocker } from './create';
+import { EVENT_COLUMNS, type ColumnKey } from './format';
+import { runColumns, type RunEnd, type RunStart } from './header';
+import type { EventBatch, MappingRow, ProbeFailures, ProbeRow, SymbolRow, ThreadRow, WaitingCall } from './rows';
+import { renderSchema } from './schema';
 
-const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');
-/** recorder/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
+/** runfile/sqlite/spool_rows.c, built by scripts/build.sh: makes a batch's rows inside SQLite. */
 export const SPOOL_ROWS_PATH = join(__dirname, '..', '..', 'build', 'spool_rows.so');
 
-const EVENT_COLUMNS = ['ts', 'request_ts', 'stage', 'func', 'pid', 'tid', 'lock', 'ret', 'caller', 'cpu', 'flags', 'stack_id', 'cond'];
-
-export interface RunInfo {
-  toolVersion: string;
-  host: string;
-  kernelRelease: string;
-  startRealtimeNs: bigint;
-  startMonotonicNs: bigint;
-  targetPid: number | null;
-  targetComm: string | null;
-  targetCmdline: string[];
-  launched: boolean;
-  userProbes: boolean;
-  kernelProbe: string | null;
-  kernelScope: 'target' | 'all' | null;
-  probeCost: ProbeCost | null;
-  options: Record<string, unknown>;
-}
+const EVENT_SQL = EVENT_COLUMNS.map((c) => c.sql);
+/** spool_rows()'s arguments from an event_spool row `s`. */
+const SPOOL_ARGS = ['s.count', ...EVENT_SQL.map((c) => `s.${c}`)].join(', ');
 
 /** SQLite ran out of space on the run file's device (or the file hit the size limit). */
 export function isDiskFull(err: unknown): boolean {
@@ -69,9 +52,9 @@ export class RunStore {
   private addressedUpTo = { event: 0, spool: 0 }; // ids addresses() has gone through
 
   /** writeAtStop: append() keeps batches raw in event_spool; writeSpooled() makes them rows. */
-  static create(path: string, force: boolean, writeAtStop = false): RunStore {
+  static create(path: string, opts: { force: boolean; writeAtStop?: boolean; lockFile: FileLocker }): RunStore {
     if (!existsSync(SPOOL_ROWS_PATH)) throw new UserError(`${SPOOL_ROWS_PATH} is missing: build mutex-rec with scripts/build.sh`);
-    const created = createRunFile(path, force);
+    const created = createRunFile(path, opts.force, opts.lockFile);
     const { lockFd } = created;
     let fd: number | null = created.fd; // until SQLite has the file open (checkSameFile)
     const discard = (db: Database.Database | null): void => {
@@ -104,35 +87,33 @@ export class RunStore {
       throw new UserError(`cannot load ${SPOOL_ROWS_PATH} (${(err as Error).message}): rebuild it with scripts/build.sh`);
     }
     try {
-      db.exec(readFileSync(SCHEMA_PATH, 'utf8'));
+      db.exec(renderSchema());
     } catch (err) {
       discard(db);
       if (isDiskFull(err)) throw new UserError(`cannot create ${path}: the disk is full: free some space or choose another device with -o`);
       throw err;
     }
-    return new RunStore(db, writeAtStop, lockFd);
+    return new RunStore(db, opts.writeAtStop ?? false, lockFd);
   }
 
   private constructor(
     db: Database.Database,
     private readonly writeAtStop: boolean,
-    private readonly lockFd: number, // the -wal's, holding the recorder's flock until close() (recorder/runpath.ts)
+    private readonly lockFd: number, // the -wal's, holding the recorder's flock until close() (runfile/create.ts)
   ) {
     this.db = db;
-    const insert = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) `;
-    this.insertEvent = db.prepare(`${insert} VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
-    const rowsOf = (spool: string) => `SELECT ${EVENT_COLUMNS.map((c) => `r.${c}`).join(', ')} FROM spool_rows(${spool}) AS r`;
-    this.insertBatch = db.prepare(insert + rowsOf(['?', ...SPOOL_COLUMNS.map(() => '?')].join(', ')));
-    this.insertSpooledBatch = db.prepare(
-      `${insert} ${rowsOf(['s.count', ...SPOOL_COLUMNS.map((c) => `s.${c.sql}`)].join(', '))}, event_spool AS s WHERE s.id = ?`,
-    );
+    const insert = `INSERT INTO events (${EVENT_SQL.join(', ')}) `;
+    this.insertEvent = db.prepare(`${insert} VALUES (${EVENT_SQL.map(() => '?').join(', ')})`);
+    const rowsOf = (spool: string) => `SELECT ${EVENT_SQL.map((c) => `r.${c}`).join(', ')} FROM spool_rows(${spool}) AS r`;
+    this.insertBatch = db.prepare(insert + rowsOf(['?', ...EVENT_SQL.map(() => '?')].join(', ')));
+    this.insertSpooledBatch = db.prepare(`${insert} ${rowsOf(SPOOL_ARGS)}, event_spool AS s WHERE s.id = ?`);
     this.upsertThread = db.prepare(
       `INSERT INTO threads (tid, pid, comm, first_ts, last_ts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(tid) DO UPDATE SET comm = excluded.comm, last_ts = max(last_ts, excluded.last_ts)`,
     );
     this.touchThread = db.prepare('UPDATE threads SET last_ts = max(last_ts, ?) WHERE tid = ?');
     this.insertSpool = db.prepare(
-      `INSERT INTO event_spool (count, ${SPOOL_COLUMNS.map((c) => c.sql).join(', ')}) VALUES (?, ${SPOOL_COLUMNS.map(() => '?').join(', ')})`,
+      `INSERT INTO event_spool (count, ${EVENT_SQL.join(', ')}) VALUES (?, ${EVENT_SQL.map(() => '?').join(', ')})`,
     );
     // A mapping seen again (the mmap watcher first, /proc/PID/maps later) only gets its permissions.
     this.insertMapping = db.prepare(
@@ -141,20 +122,10 @@ export class RunStore {
     );
   }
 
-  writeRun(info: RunInfo, probes: ProbeRecord[]): void {
+  writeRun(start: RunStart, probes: ProbeRow[]): void {
+    const { columns, values } = runColumns(start);
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns,
-             target_pid, target_comm, target_cmdline, launched, user_probes, kernel_probe, kernel_scope, options, probe_cost)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          info.toolVersion, info.host, info.kernelRelease, info.startRealtimeNs, info.startMonotonicNs,
-          info.targetPid, info.targetComm, JSON.stringify(info.targetCmdline), info.launched ? 1 : 0,
-          info.userProbes ? 1 : 0, info.kernelProbe, info.kernelScope, JSON.stringify(info.options),
-          info.probeCost ? JSON.stringify(info.probeCost) : null,
-        );
+      this.db.prepare(`INSERT INTO run (id, ${columns.join(', ')}) VALUES (1, ${columns.map(() => '?').join(', ')})`).run(...values);
       const insertProbe = this.db.prepare('INSERT INTO probes (func, object, build_id, offset, func_offset, insn, kind) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const p of probes) insertProbe.run(p.func, p.object, p.buildId, p.offset, p.funcOffset, p.insn, p.kind);
     })();
@@ -202,27 +173,29 @@ export class RunStore {
   }
 
   /** The calls still waiting at the stop, as request rows (stage 0) after every event. */
-  addWaitingRequests(calls: PendingCall[]): void {
+  addWaitingRequests(calls: WaitingCall[]): void {
     if (calls.length === 0) return;
     this.db.transaction(() => {
       for (const c of calls) {
-        this.insertEvent.run([
-          c.ts, null, Stage.Request, c.func, c.pid, c.tid, c.lock, 0, c.caller, -1, c.flags, c.stackId >= 0 ? c.stackId : null, c.cond !== 0 ? c.cond : null,
-        ]);
+        const row: Record<ColumnKey, number | null> = {
+          ts: c.ts, requestTs: null, lock: c.lock, caller: c.caller, pid: c.pid, tid: c.tid, ret: 0,
+          stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, cond: c.cond !== 0 ? c.cond : null,
+        };
+        this.insertEvent.run(EVENT_COLUMNS.map((col) => row[col.key]));
       }
     })();
     this.eventCount += calls.length;
   }
 
-  addMappings(mappings: Mapping[], ts: number): void {
+  addMappings(mappings: MappingRow[], ts: number): void {
     if (mappings.length === 0) return;
     this.db.transaction(() => {
       for (const m of mappings) this.insertMapping.run(m.start, m.end, m.offset, m.path, m.buildId, ts, m.executable === null ? null : Number(m.executable));
     })();
   }
 
-  mappings(): Mapping[] {
-    const rows = this.db.prepare('SELECT start, end, offset, path, build_id AS buildId, executable FROM mappings').all() as (Omit<Mapping, 'executable'> & { executable: number | null })[];
+  mappings(): MappingRow[] {
+    const rows = this.db.prepare('SELECT start, end, offset, path, build_id AS buildId, executable FROM mappings').all() as (Omit<MappingRow, 'executable'> & { executable: number | null })[];
     return rows.map((r) => ({ ...r, executable: r.executable === null ? null : r.executable === 1 }));
   }
 
@@ -275,7 +248,7 @@ export class RunStore {
     const list = (column: string): number[] => {
       const rows = this.db.prepare(`SELECT DISTINCT ${column} FROM events WHERE id > ? AND id <= ? AND ${column} != 0`).pluck().all(from.event, lastEvent) as number[];
       const spooled = this.db
-        .prepare(`SELECT DISTINCT r.${column} FROM event_spool AS s, spool_rows(${['s.count', ...SPOOL_COLUMNS.map((c) => `s.${c.sql}`)].join(', ')}) AS r WHERE s.id > ? AND s.id <= ? AND r.${column} != 0`)
+        .prepare(`SELECT DISTINCT r.${column} FROM event_spool AS s, spool_rows(${SPOOL_ARGS}) AS r WHERE s.id > ? AND s.id <= ? AND r.${column} != 0`)
         .pluck()
         .all(from.spool, lastSpool) as number[];
       return rows.concat(spooled);
@@ -288,25 +261,28 @@ export class RunStore {
   }
 
   updateCounts(dropped: number): void {
-    this.db.prepare('UPDATE run SET event_count = ?, drop_count = ? WHERE id = 1').run(this.eventCount, dropped);
+    this.updateRun({ eventCount: this.eventCount, dropCount: dropped });
   }
 
-  finish(endReason: string, endTs: number, dropped: number, targetExit: string | null): void {
-    this.db
-      .prepare('UPDATE run SET end_reason = ?, end_ts = ?, event_count = ?, drop_count = ?, target_exit = ? WHERE id = 1')
-      .run(endReason, endTs, this.eventCount, dropped, targetExit);
+  finish(end: Omit<RunEnd, 'eventCount' | 'probeFailures'>): void {
+    this.updateRun({ ...end, eventCount: this.eventCount });
   }
 
-  addSymbols(symbols: Map<number, SymbolName>): void {
+  /** What the BPF programs counted going wrong, besides drops. */
+  setProbeFailures(failures: ProbeFailures): void {
+    this.updateRun({ probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull } });
+  }
+
+  private updateRun(fields: Partial<RunEnd>): void {
+    const { columns, values } = runColumns(fields);
+    this.db.prepare(`UPDATE run SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`).run(...values);
+  }
+
+  addSymbols(symbols: Map<number, SymbolRow>): void {
     const insert = this.db.prepare('INSERT OR REPLACE INTO symbols (address, name, module, kind) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const [address, s] of symbols) insert.run(address, s.name, s.module, s.kind);
     })();
-  }
-
-  /** What the BPF programs counted going wrong (bpf/mutex.h mutex_counter), besides drops. */
-  setProbeFailures(counters: { stackFailed: number; pendingFull: number }): void {
-    this.db.prepare('UPDATE run SET probe_failures = ? WHERE id = 1').run(JSON.stringify({ stackFailed: counters.stackFailed, pendingFull: counters.pendingFull }));
   }
 
   counts(): { threads: number; locks: number } {
@@ -343,7 +319,7 @@ export class RunStore {
     return folded;
   }
 
-  private recordThread(t: ThreadRecord): void {
+  private recordThread(t: ThreadRow): void {
     this.upsertThread.run(t.tid, t.pid, t.comm, t.ts, t.ts);
   }
 }
