@@ -101,7 +101,16 @@ CREATE TABLE events (
                                          -- are glibc's pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3
                                          -- adaptive, |16 robust, |32 PI, ...), bit 17 another thread held the
                                          -- mutex at the call's entry, bit 18 the thread slept inside the call
-                                         -- (MUTEX_F_*)
+                                         -- (MUTEX_F_*); rwlock calls: the low bits its __flags (preference),
+                                         -- bit 17 held by a writer (or, for a write request, readers); rwlock
+                                         -- unlock: bit 19 the caller was its writer; spin lock calls: bit 17
+                                         -- it was locked; cond signal/broadcast: bit 16 + the waiters it had
+  cond       INTEGER,                    -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock
+                                         -- is the mutex it was called with; the release is its entry, the
+                                         -- acquired row its return, request_ts its entry, ret its result) and
+                                         -- of a cond signal or broadcast (funcs 32, 33: stage 2, a point
+                                         -- event, lock the cond too); NULL otherwise. Files before schema 5
+                                         -- have none, and a cond wait's request_ts there is its return
   holder     INTEGER                     -- futex waits (contention mode): the tid credited with holding the
                                          -- lock (flags say whether the lock's memory named it or it woke the
                                          -- waiter); NULL: none
@@ -115,7 +124,8 @@ CREATE TABLE events (
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: event_spool
 -- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
 -- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
--- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; holder uint32, 0: none.
+-- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; cond float64 signed 64-bit
+-- address, NaN: none; holder uint32, 0: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
@@ -131,6 +141,7 @@ CREATE TABLE event_spool (
   stage BLOB NOT NULL,
   func BLOB NOT NULL,
   flags BLOB NOT NULL,
+  cond BLOB NOT NULL,
   holder BLOB NOT NULL
 );
 -- END generated: event_spool
@@ -178,6 +189,20 @@ INSERT INTO funcs VALUES
   (6, 'pthread_cond_wait', 'user'),
   (7, 'pthread_cond_timedwait', 'user'),
   (8, 'pthread_cond_clockwait', 'user'),
+  (32, 'pthread_cond_signal', 'user'),
+  (33, 'pthread_cond_broadcast', 'user'),
+  (34, 'pthread_rwlock_rdlock', 'user'),
+  (35, 'pthread_rwlock_tryrdlock', 'user'),
+  (36, 'pthread_rwlock_timedrdlock', 'user'),
+  (37, 'pthread_rwlock_clockrdlock', 'user'),
+  (38, 'pthread_rwlock_wrlock', 'user'),
+  (39, 'pthread_rwlock_trywrlock', 'user'),
+  (40, 'pthread_rwlock_timedwrlock', 'user'),
+  (41, 'pthread_rwlock_clockwrlock', 'user'),
+  (42, 'pthread_rwlock_unlock', 'user'),
+  (43, 'pthread_spin_lock', 'user'),
+  (44, 'pthread_spin_trylock', 'user'),
+  (45, 'pthread_spin_unlock', 'user'),
   (16, 'mutex_lock', 'kernel'),
   (17, 'mutex_lock_interruptible', 'kernel'),
   (18, 'mutex_lock_killable', 'kernel'),

@@ -1,4 +1,5 @@
-import { isWaitOnly, lockKind } from '../core/events';
+import { isWaitOnly, kindFamily, type KindFamily } from '../core/events';
+import { lockRowKey } from './lockkey';
 import { countAnomalies, type Acquisition, type FailedAttempt, type JoinSink, type OpenItem } from '../core/join';
 import { SiteTally } from './identity';
 import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
@@ -38,6 +39,7 @@ export interface AnalyzeOptions {
   tid?: number; // only this thread's acquisitions
   keepWaits?: boolean; // also collect the raw wait/hold samples of every group (default: yes)
   sampleTimes?: boolean; // also keep when each wait and hold sample was acquired (for per-window statistics)
+  kinds?: ReadonlySet<KindFamily>; // only locks of these kinds (report --kind)
 }
 
 export interface Analysis {
@@ -90,9 +92,9 @@ export function mergeGroup(into: GroupStats, from: GroupStats): void {
 /** What the join reports about one call: an acquisition, a failed attempt or an open item. */
 export type JoinedItem = Pick<Acquisition, 'lock' | 'tid' | 'requestCaller' | 'requestStackId'>;
 
-/** Sorts the join's results into groups: the key of each item, or null to leave it out. */
+/** Sorts the join's results into groups: the key of each item (`kind`: its lock's kind), or null to leave it out. */
 export interface Grouping {
-  keyOf(item: JoinedItem, what: 'acquisition' | 'failed' | OpenItem['kind']): number | null;
+  keyOf(item: JoinedItem, what: 'acquisition' | 'failed' | OpenItem['kind'], kind: string): number | null;
   sampleTimes?: boolean;
 }
 
@@ -100,9 +102,9 @@ export interface Grouping {
 export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink[] = []): { groups: Map<number, GroupStats>[]; anomalies: Map<string, number> } {
   const groups = groupings.map(() => new Map<number, GroupStats>());
   const anomalies = new Map<string, number>();
-  const each = (item: JoinedItem, what: Parameters<Grouping['keyOf']>[1], add: (g: GroupStats) => void): void => {
+  const each = (item: JoinedItem, what: Parameters<Grouping['keyOf']>[1], kind: string, add: (g: GroupStats) => void): void => {
     groupings.forEach((grouping, i) => {
-      const key = grouping.keyOf(item, what);
+      const key = grouping.keyOf(item, what, kind);
       if (key === null) return;
       let g = groups[i].get(key);
       if (!g) groups[i].set(key, (g = newGroup(key, grouping.sampleTimes ?? false)));
@@ -111,9 +113,9 @@ export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink
   };
   run.join([
     {
-      acquisition: (a: Acquisition) => each(a, 'acquisition', (g) => addAcquisition(g, a)),
-      failed: (f: FailedAttempt) => each(f, 'failed', (g) => addFailed(g, f)),
-      open: (o: OpenItem) => each(o, o.kind, (g) => addOpen(g, o)),
+      acquisition: (a: Acquisition) => each(a, 'acquisition', a.kind, (g) => addAcquisition(g, a)),
+      failed: (f: FailedAttempt) => each(f, 'failed', f.kind, (g) => addFailed(g, f)),
+      open: (o: OpenItem) => each(o, o.kind, o.lockKind, (g) => addOpen(g, o)),
       anomaly: countAnomalies(anomalies),
     },
     ...sinks,
@@ -121,13 +123,14 @@ export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink
   return { groups, anomalies };
 }
 
-/** Per lock or per thread, optionally of one lock or one thread only. */
+/** Per lock (an rwlock's read and write sides apart: analyzer/lockkey.ts) or per thread, optionally of one lock or one thread only. */
 export function lockOrThreadGrouping(opts: AnalyzeOptions): Grouping {
   return {
-    keyOf: (item) => {
+    keyOf: (item, _what, kind) => {
       if (opts.lock !== undefined && item.lock !== opts.lock) return null;
       if (opts.tid !== undefined && item.tid !== opts.tid) return null;
-      return opts.groupBy === 'lock' ? item.lock : item.tid;
+      if (opts.kinds && !opts.kinds.has(kindFamily(kind))) return null;
+      return opts.groupBy === 'lock' ? lockRowKey(item.lock, kind) : item.tid;
     },
     sampleTimes: opts.sampleTimes,
   };
@@ -166,6 +169,7 @@ export function addAcquisition(g: GroupStats, a: Acquisition): void {
 }
 
 export function addFailed(g: GroupStats, f: FailedAttempt): void {
+  if (g.kind === '') g.kind = f.kind;
   g.failed.set(f.ret, (g.failed.get(f.ret) ?? 0) + 1);
   g.failedTime += f.returnTs - f.requestTs;
 }
@@ -173,7 +177,7 @@ export function addFailed(g: GroupStats, f: FailedAttempt): void {
 export function addOpen(g: GroupStats, o: OpenItem): void {
   // A lock seen only at the run's edges (a deadlock's locks) still gets its kind; a contention
   // tracepoint's kind needs its flags, which only its acquisitions carry.
-  if (g.kind === '' && !isWaitOnly(o.func)) g.kind = lockKind(o.func, 0);
+  if (g.kind === '' && !isWaitOnly(o.func)) g.kind = o.lockKind;
   if (o.kind === 'held-at-end') g.open.heldAtEnd++;
   else if (o.kind === 'waiting-at-end') g.open.waitingAtEnd++;
   else if (o.kind === 'held-at-start') g.open.heldAtStart++;

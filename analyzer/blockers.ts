@@ -104,8 +104,8 @@ export function buildBlockers(run: RunFile, opts: { top: number; lock?: number }
     tally,
     {
       acquisition: (a) => lockNames.acquired(a),
-      failed: (f) => lockNames.seen(f.lock),
-      open: (o) => lockNames.seen(o.lock),
+      failed: (f) => lockNames.seen(f.lock, f.kind),
+      open: (o) => lockNames.seen(o.lock, o.lockKind),
       anomaly: countAnomalies(anomalies),
     },
   ]);

@@ -1,3 +1,4 @@
+import { kindFamily, type KindFamily } from '../core/events';
 import { mergeGroup, newGroup, type Analysis, type GroupStats, type Grouping } from './aggregate';
 import type { SiteNamer } from './sitenames';
 
@@ -23,12 +24,13 @@ export interface SiteAnalysis extends Analysis {
  * lock wrappers are known. Releases without a seen acquisition have no request site and are left
  * out. `stacks` names the keys.
  */
-export function siteGrouping(opts: { lock?: number }): Grouping & { stacks: () => Map<number, StackSite> } {
+export function siteGrouping(opts: { lock?: number; kinds?: ReadonlySet<KindFamily> }): Grouping & { stacks: () => Map<number, StackSite> } {
   const stacks = new StackSites();
   return {
-    keyOf: (item, what) => {
+    keyOf: (item, what, kind) => {
       if (what === 'held-at-start') return null; // no request, so no call site
       if (opts.lock !== undefined && item.lock !== opts.lock) return null;
+      if (opts.kinds && !opts.kinds.has(kindFamily(kind))) return null;
       return stacks.key(item.requestStackId, item.requestCaller);
     },
     stacks: () => stacks.all(),

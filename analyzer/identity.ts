@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { formatAddress } from '../core/events';
+import { classPrefix, rowLock, rwMode } from './lockkey';
 import type { SiteNamer } from './sitenames';
 
 /**
@@ -35,6 +36,8 @@ export interface RequestSite {
 export interface ClassUse {
   lock: number;
   sites: RequestSite[];
+  prefix?: string; // what a class is called after: mutex (the default), rwlock, spin, cond (analyzer/lockkey.ts)
+  mode?: 'R' | 'W' | null; // one side of an rwlock: its identity's key and name end in `:R` or `:W`
 }
 
 /** Sites with a smaller share of a lock's acquisitions are never part of its class. */
@@ -64,6 +67,19 @@ export class SiteTally {
     else this.counts.set(key, { site: { caller, stackId }, n: 1 });
   }
 
+  /** A tally of this one's sites and another's. */
+  plus(other: SiteTally): SiteTally {
+    const out = new SiteTally();
+    for (const tally of [this, other]) {
+      for (const [key, { site, n }] of tally.counts) {
+        const entry = out.counts.get(key);
+        if (entry) entry.n += n;
+        else out.counts.set(key, { site, n });
+      }
+    }
+    return out;
+  }
+
   /** The main sites of the lock (its class), most frequent first (on a tie, the one seen first). */
   classSites(): RequestSite[] {
     const entries = [...this.counts.values()];
@@ -81,8 +97,8 @@ export class SiteTally {
 }
 
 /** A group of one lock's acquisitions (analyzer/aggregate.ts), as the sites of its class. */
-export function classUse(g: { key: number; sites: SiteTally }): ClassUse {
-  return { lock: g.key, sites: g.sites.classSites() };
+export function classUse(g: { key: number; sites: SiteTally; kind: string }): ClassUse {
+  return { lock: rowLock(g.key), sites: g.sites.classSites(), prefix: classPrefix(g.kind), mode: rwMode(g.kind) };
 }
 
 export function isLockClass(identity: LockIdentity): boolean {
@@ -90,9 +106,16 @@ export function isLockClass(identity: LockIdentity): boolean {
 }
 
 export function lockIdentity(sites: SiteNamer, use: ClassUse): LockIdentity {
+  const id = classIdentity(sites, use);
+  if (!use.mode) return id;
+  const side = `:${use.mode}`;
+  return { ...id, key: `${id.key}${side}`, name: `${id.name}${side}` };
+}
+
+function classIdentity(sites: SiteNamer, use: ClassUse): LockIdentity {
   const object = sites.named(use.lock);
   if (object) return { key: object, name: object, strength: 'object' };
-  const parts = use.sites.map((site) => siteIdentity(sites, site)).filter((p): p is LockIdentity => p !== null);
+  const parts = use.sites.map((site) => siteIdentity(sites, site, use.prefix ?? 'mutex')).filter((p): p is LockIdentity => p !== null);
   if (parts.length === 0) return { key: formatAddress(use.lock), name: formatAddress(use.lock), strength: 'address' };
   // In an order of their own, not by frequency (which may differ between recordings): the class
   // is named by the first of its sites, with how many more it has.
@@ -103,11 +126,11 @@ export function lockIdentity(sites: SiteNamer, use: ClassUse): LockIdentity {
   return { key: parts.map((p) => p.key).join(' | '), name, strength, ...(frames ? { frames } : {}) };
 }
 
-/** One request site as (part of) a class: `mutex@SITE`, keyed by its whole stack when it has one. */
-function siteIdentity(sites: SiteNamer, { caller, stackId }: RequestSite): LockIdentity | null {
+/** One request site as (part of) a class: `mutex@SITE` (or rwlock@, spin@, cond@), keyed by its whole stack when it has one. */
+function siteIdentity(sites: SiteNamer, { caller, stackId }: RequestSite, prefix: string): LockIdentity | null {
   const site = caller ? sites.named(caller) : null;
   if (!site) return null;
-  const name = `mutex@${site}`;
+  const name = `${prefix}@${site}`;
   if (stackId === null) return { key: name, name, strength: 'callsite' };
   // The frames as names, not addresses: stable across ASLR and restarts. Where the walk was cut
   // does not count: the garbage past it must not make two classes of one.
@@ -117,6 +140,28 @@ function siteIdentity(sites: SiteNamer, { caller, stackId }: RequestSite): LockI
 
 export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number, LockIdentity> {
   return new Map(locks.map((use) => [use.lock, lockIdentity(sites, use)]));
+}
+
+/**
+ * The identities of lock rows (analyzer/aggregate.ts groups by lock), by row key. An rwlock's two
+ * sides are one lock: its class is made of the sites of both, and each side's identity is the
+ * lock's with `:R` or `:W` after it.
+ */
+export function rowIdentities(sites: SiteNamer, groups: Iterable<{ key: number; sites: SiteTally; kind: string }>): Map<number, LockIdentity> {
+  const rows = [...groups];
+  const rwlocks = new Map<number, SiteTally>();
+  for (const g of rows) {
+    if (!rwMode(g.kind)) continue;
+    const lock = rowLock(g.key);
+    rwlocks.set(lock, (rwlocks.get(lock) ?? new SiteTally()).plus(g.sites));
+  }
+  return new Map(
+    rows.map((g) => {
+      const use = classUse(g);
+      if (use.mode) use.sites = rwlocks.get(use.lock)!.classSites();
+      return [g.key, lockIdentity(sites, use)];
+    }),
+  );
 }
 
 /**
@@ -132,7 +177,7 @@ export function lockIdentities(sites: SiteNamer, locks: ClassUse[]): Map<number,
 export function identityLabels(identities: Iterable<LockIdentity>): Map<string, string> {
   const bySite = new Map<string, Map<string, LockIdentity>>(); // `mutex@SITE` -> key -> identity
   for (const id of identities) {
-    const site = id.name.replace(/ \(\+\d+\)$/, ''); // a class of several sites by its first
+    const site = id.name.replace(/:[RW]$/, '').replace(/ \(\+\d+\)$/, ''); // a class of several sites by its first
     let keys = bySite.get(site);
     if (!keys) bySite.set(site, (keys = new Map()));
     keys.set(id.key, id);
@@ -159,11 +204,12 @@ export function identityLabels(identities: Iterable<LockIdentity>): Map<string, 
 /** `mutex@FRAME`: FRAME the first frame out from the call site at which no other class of the group has this stack. */
 function throughWrapper(id: LockIdentity, group: LockIdentity[]): string {
   const frames = id.frames;
-  if (!frames || frames.length < 3 || !id.name.startsWith(`mutex@${frames[1]}`)) return id.name;
+  const prefix = id.name.slice(0, id.name.indexOf('@') + 1); // mutex@, rwlock@, ...
+  if (!frames || frames.length < 3 || !prefix || !id.name.startsWith(`${prefix}${frames[1]}`)) return id.name;
   const others = group.filter((o) => o !== id && o.frames).map((o) => o.frames!);
   for (let depth = 2; depth < frames.length; depth++) {
     const shared = others.some((o) => o.length > depth && frames.slice(0, depth + 1).every((f, i) => o[i] === f));
-    if (!shared) return `mutex@${frames[depth]}${id.name.slice(`mutex@${frames[1]}`.length)}`;
+    if (!shared) return `${prefix}${frames[depth]}${id.name.slice(`${prefix}${frames[1]}`.length)}`;
   }
   return id.name;
 }

@@ -38,8 +38,8 @@ export function buildLockGraph(run: RunFile): LockGraph {
     builder,
     {
       acquisition: (a) => lockNames.acquired(a),
-      failed: (f) => lockNames.seen(f.lock),
-      open: (o) => lockNames.seen(o.lock),
+      failed: (f) => lockNames.seen(f.lock, f.kind),
+      open: (o) => lockNames.seen(o.lock, o.lockKind),
       anomaly: countAnomalies(anomalies),
     },
   ]);

@@ -2,7 +2,10 @@ import { errnoName, formatAddress } from '../core/events';
 import { groupJoined, lockOrThreadGrouping, summaries, type Analysis, type GroupBy, type GroupStats, type Grouping } from './aggregate';
 import { foldCallSites, siteGrouping, type SiteAnalysis, type SiteGrouping, type StackSite } from './callsites';
 import { LockNameCollector } from './locknames';
-import { classUse, lockIdentities, lockNames, lockWrappers } from './identity';
+import { CondTally, condNames, condRow, type CondRow } from './conds';
+import { KIND_FAMILIES, type KindFamily } from '../core/events';
+import { lockNames, lockWrappers, rowIdentities } from './identity';
+import { rowKeyText } from './lockkey';
 import { meaningLine, runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
@@ -24,7 +27,11 @@ export interface ReportOptions {
   top: number;
   lock?: number;
   format: Format;
+  kinds?: ReadonlySet<KindFamily>; // report --kind: only these (default: all)
 }
+
+/** What `report --kind` chooses from: mutexes (pthread and kernel), rwlocks (pthread, and the kernel's rwsems and rwlocks), spin locks, condition variables. */
+export { KIND_FAMILIES } from '../core/events';
 
 /** One row of the report: a lock, a thread, a call site or a stack. Times in ns. */
 export interface ReportRow {
@@ -55,23 +62,33 @@ export interface Report {
   warnings: string[];
   by: ReportBy;
   sort: SortKey;
+  kinds: KindFamily[]; // the kinds shown
   groups: number; // how many locks (threads, call sites, stacks) in all
   rows: ReportRow[]; // the top ones
   lock?: { key: string; waitHistogram: Histogram; holdHistogram: Histogram; threads: ReportRow[]; callsites: ReportRow[] };
+  /** Condition variables (kind pthread_cond): null when not shown (--kind, --stack) or the run predates their recording (schema 5). */
+  conds: { groups: number; rows: CondRow[] } | null;
+  /** --lock of a cond: its wait histogram, its threads' and call sites' waits. */
+  cond?: { key: string; waitHistogram: Histogram; threads: CondRow[]; callsites: CondRow[] };
 }
 
 export function buildReport(run: RunFile, opts: ReportOptions): Report {
   // One pass: the rows' grouping and, with --lock, that lock's threads and call sites with it.
   const by = opts.by;
-  const sites = by === 'callsite' || by === 'stack' ? siteGrouping({ lock: opts.lock }) : null;
-  const lockSites = opts.lock !== undefined ? siteGrouping({ lock: opts.lock }) : null;
-  const groupings: Grouping[] = [sites ?? lockOrThreadGrouping({ groupBy: by === 'thread' ? 'thread' : 'lock', lock: opts.lock })];
+  const kinds = opts.kinds && KIND_FAMILIES.some((k) => !opts.kinds!.has(k)) ? opts.kinds : undefined; // undefined: all
+  const sites = by === 'callsite' || by === 'stack' ? siteGrouping({ lock: opts.lock, kinds }) : null;
+  const lockSites = opts.lock !== undefined ? siteGrouping({ lock: opts.lock, kinds }) : null;
+  const groupings: Grouping[] = [sites ?? lockOrThreadGrouping({ groupBy: by === 'thread' ? 'thread' : 'lock', lock: opts.lock, kinds })];
   if (lockSites) {
-    groupings.push(lockOrThreadGrouping({ groupBy: 'thread', lock: opts.lock }), lockSites, lockOrThreadGrouping({ groupBy: 'lock', lock: opts.lock }));
+    groupings.push(lockOrThreadGrouping({ groupBy: 'thread', lock: opts.lock, kinds }), lockSites, lockOrThreadGrouping({ groupBy: 'lock', lock: opts.lock, kinds }));
   }
-  // Call-site rows go through lock wrappers, which the lock classes of the whole run tell.
-  const classes = by === 'callsite' || lockSites ? new LockNameCollector() : null;
-  const { groups, anomalies } = groupJoined(run, groupings, classes ? [classes.sink()] : []);
+  // Condition variables: rows of their own, for every grouping but whole stacks.
+  const conds = run.hasCond && (!kinds || kinds.has('cond')) && by !== 'stack' ? new CondTally(by, opts.lock) : null;
+  const condDetail = conds && opts.lock !== undefined ? [new CondTally('thread', opts.lock), new CondTally('callsite', opts.lock)] : [];
+  // Call-site rows go through lock wrappers, which the lock classes of the whole run tell; a cond's mutexes are named as locks are.
+  const classes = by === 'callsite' || lockSites || conds ? new LockNameCollector() : null;
+  const sinks = [...(classes ? [classes.sink()] : []), ...(conds ? [conds] : []), ...condDetail];
+  const { groups, anomalies } = groupJoined(run, groupings, sinks);
   const namer = new SiteNamer(run);
   const wrappers = classes ? lockWrappers(classes.identities(run).values()) : new Map<string, number>();
   const callSites = (grouped: Map<number, GroupStats>, stacks: Map<number, StackSite>): SiteAnalysis => {
@@ -89,19 +106,41 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
     warnings: runWarnings(run, anomalies),
     by: opts.by,
     sort: opts.sort,
+    kinds: KIND_FAMILIES.filter((k) => !kinds || kinds.has(k)),
     groups: rows.length,
     rows: rows.slice(0, opts.top),
+    conds: null,
   };
-  if (opts.lock !== undefined) {
+  if (conds) {
+    const mutexNames = classes!.names(run);
+    const mutexName = (lock: number) => ({ key: formatAddress(lock), name: mutexNames.get(lock) ?? formatAddress(lock) });
+    const label = condLabels(run, conds, namer);
+    const condRows = [...conds.groups.values()].map((g) => condRow(g, label(g.key), mutexName)).sort(condComparator(opts.sort));
+    report.conds = { groups: condRows.length, rows: condRows.slice(0, opts.top) };
+    if (condDetail.length > 0 && conds.groups.size > 0) {
+      const [threads, callsites] = condDetail;
+      const threadLabel = condLabels(run, threads, namer);
+      const siteLabel = condLabels(run, callsites, namer);
+      const whole = [...conds.groups.values()].flatMap((g) => Array.from(g.waits.values()));
+      report.cond = {
+        key: formatAddress(opts.lock!),
+        waitHistogram: histogram(whole),
+        threads: [...threads.groups.values()].map((g) => condRow(g, threadLabel(g.key), mutexName)).sort(condComparator(opts.sort)),
+        callsites: [...callsites.groups.values()].map((g) => condRow(g, siteLabel(g.key), mutexName)).sort(condComparator('wait')).slice(0, opts.top),
+      };
+    }
+  }
+  if (opts.lock !== undefined && groups[3].size > 0) {
     const perThread: Analysis = { groups: groups[1], anomalies };
     const threadLabels = groupLabels(run, perThread, 'thread');
     const perSite = callSites(groups[2], lockSites!.stacks());
     const siteLabels = groupLabels(run, perSite, 'callsite');
-    const whole = groups[3].get(opts.lock);
+    // an rwlock's two sides together
+    const all = [...groups[3].values()];
     report.lock = {
       key: formatAddress(opts.lock),
-      waitHistogram: histogram(whole ? Array.from(whole.waits.sorted()) : []),
-      holdHistogram: histogram(whole ? Array.from(whole.holds.sorted()) : []),
+      waitHistogram: histogram(all.flatMap((g) => Array.from(g.waits.values()))),
+      holdHistogram: histogram(all.flatMap((g) => Array.from(g.holds.values()))),
       threads: [...perThread.groups.values()].map((g) => toRow(g, threadLabels(g.key))).sort(comparator(opts.sort)),
       callsites: [...perSite.groups.values()].map((g) => toRow(g, siteLabels(g.key))).sort(comparator('wait')).slice(0, opts.top),
     };
@@ -111,12 +150,35 @@ export function buildReport(run: RunFile, opts: ReportOptions): Report {
 
 export type GroupLabels = (key: number) => { key: string; name: string };
 
+/** The key and name of each cond row: the cond's address and name, the thread, or the call site. */
+function condLabels(run: RunFile, tally: CondTally, sites: SiteNamer): GroupLabels {
+  switch (tally.by) {
+    case 'lock': {
+      const names = condNames(run, tally.groups);
+      return (key) => ({ key: formatAddress(key), name: names.get(key) ?? formatAddress(key) });
+    }
+    case 'thread':
+      return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });
+    case 'callsite':
+      return (key) => ({ key: formatAddress(key), name: sites.site(key) });
+  }
+}
+
+function condComparator(sort: SortKey): (a: CondRow, b: CondRow) => number {
+  // A cond has no hold and no contention of its own: it sorts by its total wait, or its waits.
+  const value = (r: CondRow): number => (sort === 'count' || sort === 'contended' ? r.waits : (r.wait?.total ?? 0));
+  return (a, b) => value(b) - value(a) || a.key.localeCompare(b.key);
+}
+
 /** The key and name shown for each group of an analysis grouped by `by`. */
 export function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by: ReportBy): GroupLabels {
   switch (by) {
     case 'lock': {
-      const names = lockNames(lockIdentities(new SiteNamer(run), [...analysis.groups.values()].map(classUse)));
-      return (key) => ({ key: formatAddress(key), name: names.get(key) ?? formatAddress(key) });
+      const names = lockNames(rowIdentities(new SiteNamer(run), analysis.groups.values()));
+      return (key) => {
+        const text = rowKeyText(key, analysis.groups.get(key)?.kind ?? '');
+        return { key: text, name: names.get(key) ?? text };
+      };
     }
     case 'thread':
       return (key) => ({ key: String(key), name: run.threadNames.get(key) ?? '?' });
@@ -205,8 +267,14 @@ function renderText(r: Report): string {
   const lines = textPreamble(r.warnings, r.run, meaningLine(r.run.mode));
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
-  lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope} by ${sortLabel(r.sort)}:`);
-  lines.push(...rowsTable(r.rows, r.by));
+  const kinds = r.kinds.length < KIND_FAMILIES.length ? ` (--kind ${r.kinds.join(',')})` : '';
+  const lockKinds = r.kinds.some((k) => k !== 'cond');
+  if (lockKinds && r.groups === 0 && kinds) {
+    if (!r.cond) lines.push(`No ${what}${scope}${kinds} in this run.`);
+  } else if (lockKinds && !(r.cond && r.groups === 0)) {
+    lines.push(`Top ${Math.min(r.rows.length, r.groups)} of ${r.groups} ${what}${scope}${kinds} by ${sortLabel(r.sort)}:`);
+    lines.push(...rowsTable(r.rows, r.by));
+  }
   const openCount = (o: GroupStats['open']): number => o.heldAtStart + o.heldAtEnd + o.waitingAtEnd + o.cut;
   if (r.rows.some((row) => openCount(row.open) > 0)) {
     lines.push('');
@@ -224,7 +292,60 @@ function renderText(r: Report): string {
     lines.push('', `Threads on lock ${r.lock.key}:`, ...rowsTable(r.lock.threads, 'thread'));
     lines.push('', `Top call sites of lock ${r.lock.key} by total wait:`, ...rowsTable(r.lock.callsites, 'callsite'));
   }
+  lines.push(...condLines(r, kinds));
   return `${lines.join('\n')}\n`;
+}
+
+/** The condition variables' part of the table output. */
+function condLines(r: Report, kinds: string): string[] {
+  if (!r.kinds.includes('cond')) return [];
+  const lines = [''];
+  if (r.by === 'stack') return [...lines, 'Condition variables are not grouped by whole stack: `--by callsite` without --stack shows where they were waited on.'];
+  if (!r.conds) return [...lines, 'Condition variables: not recorded in this run (recorded by mutex-rec from run-file schema 5 on).'];
+  if (r.conds.groups === 0 && r.lock) return [];
+  if (r.conds.groups === 0) return [...lines, 'Condition variables: none waited on or signalled in this run.'];
+  const what = { lock: 'condition variables', thread: 'threads waiting on condition variables', callsite: 'call sites of cond waits and signals' }[r.by];
+  lines.push(
+    `Top ${r.conds.rows.length} of ${r.conds.groups} ${what}${r.cond ? ` of cond ${r.cond.key}` : ''}${kinds} by ${r.sort === 'count' || r.sort === 'contended' ? 'waits' : 'total wait'}:`,
+    'cond wait = pthread_cond_*wait entry -> return (its mutex\'s holds exclude it); TIMEOUTS: returned ETIMEDOUT; NO WAITER: signals and broadcasts that found no thread waiting.',
+  );
+  lines.push(...condTable(r.conds.rows, r.by));
+  const waiting = r.conds.rows.filter((c) => c.open.waitingAtEnd > 0);
+  if (waiting.length > 0) lines.push(`Still waiting when the recording stopped (not in the distributions): ${waiting.map((c) => `${c.key} ${c.open.waitingAtEnd}`).join(', ')}.`);
+  if (r.cond) {
+    lines.push('', `Wait on cond ${r.cond.key}:`, ...histogramLines(r.cond.waitHistogram));
+    lines.push('', `Threads waiting on cond ${r.cond.key}:`, ...condTable(r.cond.threads, 'thread'));
+    lines.push('', `Top call sites of cond ${r.cond.key} by total wait:`, ...condTable(r.cond.callsites, 'callsite'));
+  }
+  return lines;
+}
+
+const COND_LEAD_HEADERS: Record<CondRowsBy, string[]> = {
+  lock: ['COND', 'NAME'],
+  thread: ['TID', 'COMM'],
+  callsite: ['CALLER', 'CALL SITE'],
+};
+type CondRowsBy = 'lock' | 'thread' | 'callsite';
+
+function condTable(rows: CondRow[], by: ReportBy): string[] {
+  const lead = COND_LEAD_HEADERS[by as CondRowsBy];
+  const headers = [...lead, 'WAITS', 'TIMEOUTS', 'FAILED', 'SIGNALS', 'BROADCASTS', 'NO WAITER'];
+  const align: ColumnAlignment[] = [...lead.map((): ColumnAlignment => 'l'), 'r', 'r', 'r', 'r', 'r', 'r'];
+  for (const [name] of STAT_COLUMNS) {
+    headers.push(name === 'total' ? 'WAIT:total' : name);
+    align.push('r');
+  }
+  headers.push('MUTEX');
+  align.push('l');
+  const cells = rows.map((row) => {
+    const failed = Object.entries(row.failed).map(([name, n]) => `${n} ${name}`).join(', ');
+    const mutex = row.mutexes.length === 0 ? '-' : `${row.mutexes[0].name}${row.mutexCount > 1 ? ` (+${row.mutexCount - 1})` : ''}`;
+    return [
+      row.key, row.name, formatCount(row.waits), formatCount(row.timeouts), failed || '0', formatCount(row.signals), formatCount(row.broadcasts),
+      formatCount(row.wakesWithoutWaiters), ...statCells(row.wait), mutex,
+    ];
+  });
+  return renderTable(headers, cells, align);
 }
 
 function sortLabel(sort: SortKey): string {
@@ -295,12 +416,26 @@ function csvOf(r: Report): Csv {
     'open_held_at_end',
     'open_waiting_at_end',
     'open_cut',
+    // condition variables (kind pthread_cond): their waits are wait_*; a lock row leaves these empty
+    'timeouts',
+    'signals',
+    'broadcasts',
+    'wakes_without_waiters',
+    'top_mutex',
+    'mutexes',
   ];
   const stat = (s: SampleSummary | null): CsvCell[] => (s ? [s.count, s.total, s.mean, s.min, s.p50, s.p90, s.p99, s.p999, s.max] : Array<CsvCell>(9).fill(''));
-  const rows = r.rows.map((row) => [
+  const sum = (failed: Record<string, number>): number => Object.values(failed).reduce((a, b) => a + b, 0);
+  const rows: CsvCell[][] = r.rows.map((row) => [
     row.key, row.name, row.kind, row.acquisitions, row.contended, row.contendedPct.toFixed(3), row.contendedWaitNs, row.condReacquisitions,
-    Object.values(row.failed).reduce((a, b) => a + b, 0), row.failedTimeNs, ...stat(row.wait), ...stat(row.hold),
-    row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut,
+    sum(row.failed), row.failedTimeNs, ...stat(row.wait), ...stat(row.hold),
+    row.open.heldAtStart, row.open.heldAtEnd, row.open.waitingAtEnd, row.open.cut, '', '', '', '', '', '',
   ]);
+  for (const c of r.conds?.rows ?? []) {
+    rows.push([
+      c.key, c.name, c.kind, '', '', '', '', '', sum(c.failed), '', ...stat(c.wait), ...stat(null), '', '', c.open.waitingAtEnd, '',
+      c.timeouts, c.signals, c.broadcasts, c.wakesWithoutWaiters, c.mutexes[0]?.lock ?? '', c.mutexCount,
+    ]);
+  }
   return { header, rows };
 }

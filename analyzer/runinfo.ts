@@ -1,3 +1,4 @@
+import { PROBE_FAMILIES, type FamilyCost, type ProbeFamily } from '../core/probe_cost';
 import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
 import type { RunFile } from '../runfile/runfile';
 import { formatCount, formatDuration } from './stats/units';
@@ -116,5 +117,13 @@ export function runHeader(r: ReturnType<typeof runJson>): string[] {
 function probeCostLine({ measured, subtracted }: ReturnType<typeof runJson>['probeCost']): string {
   if (!measured) return 'probe cost: not measured in this run: pthread waits and holds include the probes\' own cost';
   const cost = `${formatDuration(measured.waitNs)} per lock call, ${formatDuration(measured.holdNs)} per hold`;
-  return subtracted ? `probe cost: ${cost} subtracted from pthread waits and holds (--raw keeps it)` : `probe cost: ${cost} measured, not subtracted`;
+  const line = subtracted ? `probe cost: ${cost} subtracted from pthread waits and holds (--raw keeps it)` : `probe cost: ${cost} measured, not subtracted`;
+  if (!measured.families) return line; // a run from before rwlocks, spin locks and conds were recorded
+  // Each kind's probes are measured on their own (recorder/calibrate.ts).
+  const each = PROBE_FAMILIES.map((f): [ProbeFamily, FamilyCost | undefined] => [f, measured.families![f]]);
+  const own = each
+    .filter((e): e is [ProbeFamily, FamilyCost] => e[1] !== undefined)
+    .map(([f, c]) => (f === 'cond' ? `cond waits ${formatDuration(c.waitNs)}` : `${f} ${formatDuration(c.waitNs)}/${formatDuration(c.holdNs)}`));
+  const missing = each.filter(([, c]) => c === undefined).map(([f]) => f);
+  return `${line}; each kind its own: ${own.join(', ') || 'none'}${missing.length ? `; ${missing.join(', ')}: not measured, shown as recorded` : ''}`;
 }

@@ -69,12 +69,12 @@ static __always_inline __u64 return_address(struct pt_regs *ctx)
 
 /* Remembers the call a thread is inside of, for the return probe (which has no arguments). */
 static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts, __u8 func, __u64 lock, __s32 stack_id,
-					 __u32 flags)
+					 __u32 flags, __u64 cond)
 {
 	__u32 tid = (__u32)id;
 	struct pending_call call = {
 		.ts = ts, .lock = lock, .caller = return_address(ctx), .pid = id >> 32, .tid = tid,
-		.stack_id = stack_id, .flags = flags, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
+		.stack_id = stack_id, .flags = flags, .depth = 0, .func = func, .nvcsw = voluntary_switches(), .cond = cond,
 	};
 	if (bpf_map_update_elem(&pending, &tid, &call, BPF_ANY) != 0)
 		count(CNT_PENDING_FULL);
@@ -115,7 +115,7 @@ static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 l
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), mutex_state_at_entry(lock, (__u32)id));
+	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), mutex_state_at_entry(lock, (__u32)id), 0);
 	return 0;
 }
 
@@ -186,17 +186,19 @@ int BPF_KPROBE(mutex_unlock_entry, void *lock)
 /*
  * pthread_cond_*wait(cond, mutex, ...) unlocks the mutex on entry and locks it again before it
  * returns, through glibc-internal calls the public probes do not see. Entry is recorded as the
- * release; the return as an acquisition requested at the return time (the re-lock's own wait is
- * inside the cond wait and not observable here), with the call stack at the return.
+ * mutex's release; the return as one event that is both the cond wait (request_ts its entry, ret
+ * its result: ETIMEDOUT for a timeout) and the mutex's re-acquisition (its own wait is inside the
+ * cond wait and not observable here). Both events carry the cond; lock is the mutex. The call
+ * stack is taken at the entry, as for lock calls.
  */
-static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 mutex)
+static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 cond, __u64 mutex)
 {
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	__u64 caller = enter_call(ctx, id, ts, func, mutex, -1, 0);
-	emit_release(id, ts, func, mutex, caller);
+	__u64 caller = enter_call(ctx, id, ts, func, mutex, request_stack(ctx, BPF_F_USER_STACK), 0, cond);
+	emit_full(id, ts, 0, STAGE_RELEASED, func, mutex, caller, 0, 0, -1, cond);
 	return 0;
 }
 
@@ -210,29 +212,212 @@ static __always_inline int on_cond_return(struct pt_regs *ctx)
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
 	if (!call)
 		return 0;
-	call->ts = ts;
-	call->stack_id = request_stack(ctx, BPF_F_USER_STACK);
-	/* no MUTEX_F_BLOCKED: sleeping for the condition is not waiting for the mutex */
-	emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1) & ~MUTEX_F_BLOCKED);
+	/* MUTEX_F_BLOCKED here says the thread slept for the condition, never that the mutex was contended */
+	if (!requested_before_window(call))
+		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(cond_wait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_WAIT, (__u64)mutex); }
+int BPF_KPROBE(cond_wait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_WAIT, (__u64)cond, (__u64)mutex); }
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_wait_return) { return on_cond_return(ctx); }
 
 SEC("uprobe")
-int BPF_KPROBE(cond_timedwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_TIMEDWAIT, (__u64)mutex); }
+int BPF_KPROBE(cond_timedwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_TIMEDWAIT, (__u64)cond, (__u64)mutex); }
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_timedwait_return) { return on_cond_return(ctx); }
 
 SEC("uprobe")
-int BPF_KPROBE(cond_clockwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_CLOCKWAIT, (__u64)mutex); }
+int BPF_KPROBE(cond_clockwait_entry, void *cond, void *mutex) { return on_cond_entry(ctx, FN_PTHREAD_COND_CLOCKWAIT, (__u64)cond, (__u64)mutex); }
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_clockwait_return) { return on_cond_return(ctx); }
 
+/* glibc's x86-64 pthread_cond_t: __wrefs at 36 counts the waiters in units of 8 (low bits are flags). */
+#define GLIBC_COND_WREFS_OFFSET 36
+
+/* pthread_cond_signal/broadcast: a point event (stage released) on the cond, with its waiters then. */
+static __always_inline int on_cond_wake(struct pt_regs *ctx, __u8 func, __u64 cond)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	__u32 wrefs = 0, flags = 0;
+	if (bpf_probe_read_user(&wrefs, sizeof(wrefs), (void *)(cond + GLIBC_COND_WREFS_OFFSET)) == 0) {
+		__u32 waiters = wrefs >> 3;
+		flags = MUTEX_F_KIND_KNOWN | (waiters > MUTEX_F_COND_WAITERS_MASK ? MUTEX_F_COND_WAITERS_MASK : waiters);
+	}
+	emit_full(id, ts, 0, STAGE_RELEASED, func, cond, return_address(ctx), 0, flags, -1, cond);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(cond_signal_entry, void *cond) { return on_cond_wake(ctx, FN_PTHREAD_COND_SIGNAL, (__u64)cond); }
+SEC("uprobe")
+int BPF_KPROBE(cond_broadcast_entry, void *cond) { return on_cond_wake(ctx, FN_PTHREAD_COND_BROADCAST, (__u64)cond); }
+
+/*
+ * pthread rwlocks: the same request/acquired/released events as mutexes, on the rwlock's address;
+ * the function says read or write. glibc's x86-64 pthread_rwlock_t (struct __pthread_rwlock_arch_t):
+ * __readers at 0 (bit 1 PTHREAD_RWLOCK_WRLOCKED, the readers from bit 3), __cur_writer (the
+ * writer's tid) at 24, __flags (the preference) at 48.
+ */
+struct glibc_rwlock_head {
+	__u32 readers;
+	__u32 writers;
+	__u32 wrphase_futex;
+	__u32 writers_futex;
+	__u32 pad3;
+	__u32 pad4;
+	int cur_writer;
+	int shared;
+	__u8 elision;
+	__u8 pad1[7];
+	__u64 pad2;
+	__u32 flags;
+};
+#define GLIBC_RWLOCK_WRLOCKED 2U
+#define GLIBC_RWLOCK_READER_SHIFT 3
+
+/* At a rdlock/wrlock call's entry: the rwlock's preference, and whether another thread holds it
+ * in a way this call must wait for (a writer; for a write request, readers too). */
+static __always_inline __u32 rwlock_state_at_entry(__u64 lock, __u32 tid, int write)
+{
+	struct glibc_rwlock_head r;
+	if (bpf_probe_read_user(&r, sizeof(r), (void *)lock) != 0)
+		return 0;
+	__u32 flags = MUTEX_F_KIND_KNOWN | (r.flags & MUTEX_F_KIND_MASK);
+	int writer = (r.readers & GLIBC_RWLOCK_WRLOCKED) && (__u32)r.cur_writer != tid;
+	if (writer || (write && (r.readers >> GLIBC_RWLOCK_READER_SHIFT) > 0))
+		flags |= MUTEX_F_HELD_AT_REQUEST;
+	return flags;
+}
+
+static __always_inline int on_rwlock_entry(struct pt_regs *ctx, __u8 func, __u64 lock, int write)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), rwlock_state_at_entry(lock, (__u32)id, write), 0);
+	return 0;
+}
+
+/* Return of an rwlock or spin lock call (no mutex type to read). */
+static __always_inline int on_other_lock_return(struct pt_regs *ctx)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
+	if (!call)
+		return 0;
+	if (!requested_before_window(call))
+		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 0));
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+#define RWLOCK_PROBES(name, code, write)                                                                          \
+	SEC("uprobe")                                                                                             \
+	int BPF_KPROBE(name##_entry, void *lock) { return on_rwlock_entry(ctx, code, (__u64)lock, write); }        \
+	SEC("uretprobe")                                                                                          \
+	int BPF_KRETPROBE(name##_return) { return on_other_lock_return(ctx); }
+
+RWLOCK_PROBES(rwlock_rdlock, FN_PTHREAD_RWLOCK_RDLOCK, 0)
+RWLOCK_PROBES(rwlock_tryrdlock, FN_PTHREAD_RWLOCK_TRYRDLOCK, 0)
+RWLOCK_PROBES(rwlock_timedrdlock, FN_PTHREAD_RWLOCK_TIMEDRDLOCK, 0)
+RWLOCK_PROBES(rwlock_clockrdlock, FN_PTHREAD_RWLOCK_CLOCKRDLOCK, 0)
+RWLOCK_PROBES(rwlock_wrlock, FN_PTHREAD_RWLOCK_WRLOCK, 1)
+RWLOCK_PROBES(rwlock_trywrlock, FN_PTHREAD_RWLOCK_TRYWRLOCK, 1)
+RWLOCK_PROBES(rwlock_timedwrlock, FN_PTHREAD_RWLOCK_TIMEDWRLOCK, 1)
+RWLOCK_PROBES(rwlock_clockwrlock, FN_PTHREAD_RWLOCK_CLOCKWRLOCK, 1)
+
+/* pthread_rwlock_unlock: released; MUTEX_F_RWLOCK_WRITER when the caller is the writer (glibc's own test). */
+SEC("uprobe")
+int BPF_KPROBE(rwlock_unlock_entry, void *lock)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	int cur_writer = 0;
+	__u32 flags = 0;
+	if (bpf_probe_read_user(&cur_writer, sizeof(cur_writer), (void *)((__u64)lock + 24)) == 0 && (__u32)cur_writer == (__u32)id)
+		flags = MUTEX_F_RWLOCK_WRITER;
+	emit_full(id, ts, 0, STAGE_RELEASED, FN_PTHREAD_RWLOCK_UNLOCK, (__u64)lock, return_address(ctx), 0, flags, -1, 0);
+	return 0;
+}
+
+/*
+ * pthread spin locks. glibc's x86-64 spin lock is an int that is 1 when free (pthread_spin_lock
+ * decrements it to 0; pthread_spin_unlock stores 1), and pthread_spin_init is pthread_spin_unlock
+ * under a second name: an "unlock" of a lock that is already free (an init, or a double unlock) is
+ * not a release and is not recorded.
+ */
+static __always_inline int on_spin_entry(struct pt_regs *ctx, __u8 func, __u64 lock)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	int value = 1;
+	__u32 flags = 0;
+	if (bpf_probe_read_user(&value, sizeof(value), (void *)lock) == 0 && value <= 0)
+		flags = MUTEX_F_HELD_AT_REQUEST;
+	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), flags, 0);
+	return 0;
+}
+
+/*
+ * pthread_spin_lock starts with its `lock decl`, which the kernel refuses to probe: this program
+ * sits on the next instruction (recorder/probes.ts, pastLockedEntry), after the decrement. The
+ * lock is then 0 if the call got it at once, below 0 if it was held; a call that finds it held
+ * spins and, when it sees it free, goes back to the decrement and past this probe again: the
+ * call's first request is kept (the return probe, set once per pass, records it once).
+ */
+SEC("uprobe")
+int BPF_KPROBE(spin_lock_entry, void *lock)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct pending_call *again = bpf_map_lookup_elem(&pending, &tid);
+	if (again && again->func == FN_PTHREAD_SPIN_LOCK && again->lock == (__u64)lock)
+		return 0;
+	int value = 0;
+	__u32 flags = 0;
+	if (bpf_probe_read_user(&value, sizeof(value), lock) == 0 && value < 0)
+		flags = MUTEX_F_HELD_AT_REQUEST;
+	enter_call(ctx, id, ts, FN_PTHREAD_SPIN_LOCK, (__u64)lock, request_stack(ctx, BPF_F_USER_STACK), flags, 0);
+	return 0;
+}
+SEC("uretprobe")
+int BPF_KRETPROBE(spin_lock_return) { return on_other_lock_return(ctx); }
+SEC("uprobe")
+int BPF_KPROBE(spin_trylock_entry, void *lock) { return on_spin_entry(ctx, FN_PTHREAD_SPIN_TRYLOCK, (__u64)lock); }
+SEC("uretprobe")
+int BPF_KRETPROBE(spin_trylock_return) { return on_other_lock_return(ctx); }
+
+SEC("uprobe")
+int BPF_KPROBE(spin_unlock_entry, void *lock)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!wanted(id >> 32) || !in_window(ts))
+		return 0;
+	int value = 0;
+	if (bpf_probe_read_user(&value, sizeof(value), (void *)lock) == 0 && value == 1)
+		return 0; /* free already: pthread_spin_init, or an unlock of a free lock */
+	emit_release(id, ts, FN_PTHREAD_SPIN_UNLOCK, (__u64)lock, return_address(ctx));
+	return 0;
+}
 #include "futex.bpf.h"
 
 /* A thread renamed itself (pthread_setname_np): emit its new comm. */
@@ -287,7 +472,7 @@ static __always_inline int kernel_request(void *ctx, __u8 func, __u64 lock, __u6
 	}
 	struct pending_call call = {
 		.ts = ts, .lock = lock, .caller = caller, .pid = id >> 32, .tid = tid,
-		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func, .nvcsw = voluntary_switches(),
+		.stack_id = request_stack(ctx, 0), .flags = 0, .depth = 0, .func = func, .nvcsw = voluntary_switches(), .cond = 0,
 	};
 	if (bpf_map_update_elem(&kernel_pending, &tid, &call, BPF_ANY) != 0)
 		count(CNT_PENDING_FULL);

@@ -28,6 +28,7 @@ struct mutex_event {
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
 	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); FN_FUTEX_*: FUTEX_F_*; else MUTEX_F_* */
+	__u64 cond;     /* cond waits, signals and broadcasts: the condition variable (a wait's lock is its mutex); 0 otherwise */
 	__u32 holder;   /* futex waits: the thread credited with holding the lock (FUTEX_F_HOLDER_*), 0: none */
 };
 
@@ -47,6 +48,7 @@ struct pending_call {
 	__u8 func;
 	__u8 pad[3];
 	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
+	__u64 cond;     /* a cond wait: its condition variable (lock is the mutex); 0 otherwise */
 };
 
 /* The recording's settings (bpf/recording.h settings, .rodata: set before load). */

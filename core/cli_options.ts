@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 
-import { parseAddress } from './events';
+import { KIND_FAMILIES, parseAddress, type KindFamily } from './events';
 
 /**
  * Option values of both CLIs, parsed and checked here: each parser turns the text into its type or
@@ -41,9 +41,18 @@ export function seconds(name: string) {
 }
 
 export function lockAddress(value: string): number {
-  const n = parseAddress(value);
+  const n = parseAddress(value.replace(/:[RW]$/, '')); // an rwlock's side, as the report prints it: both sides are the lock
   if (n === null) throw new InvalidArgumentError('--lock takes a lock address in hex, as the report prints it (0x7f3a...)');
   return n;
+}
+
+/** report --kind mutex,cond: a comma-separated list of lock kinds (core/events.ts KIND_FAMILIES), or all. */
+export function kinds(value: string): ReadonlySet<KindFamily> {
+  const names = value.split(',').map((k) => k.trim());
+  if (names.includes('all')) return new Set(KIND_FAMILIES);
+  const bad = names.filter((k) => !(KIND_FAMILIES as readonly string[]).includes(k));
+  if (bad.length > 0) throw new InvalidArgumentError(`--kind takes ${KIND_FAMILIES.join(', ')} or all, comma-separated (not ${bad.join(', ')})`);
+  return new Set(names as KindFamily[]);
 }
 
 /** A repeatable option's values. */

@@ -12,13 +12,43 @@ export function isFutexFunc(func: number): boolean {
   return func >= 64 && func < 80;
 }
 
+/** pthread_rwlock_rdlock and its try/timed/clock variants. */
+export function isRwlockRead(func: number): boolean {
+  return func >= Func.PthreadRwlockRdlock && func <= Func.PthreadRwlockClockrdlock;
+}
+
+/** pthread_rwlock_wrlock and its try/timed/clock variants. */
+export function isRwlockWrite(func: number): boolean {
+  return func >= Func.PthreadRwlockWrlock && func <= Func.PthreadRwlockClockwrlock;
+}
+
+/** Any pthread rwlock function, unlock included. */
+export function isRwlockFunc(func: number): boolean {
+  return func >= Func.PthreadRwlockRdlock && func <= Func.PthreadRwlockUnlock;
+}
+
+export function isSpinFunc(func: number): boolean {
+  return func >= Func.PthreadSpinLock && func <= Func.PthreadSpinUnlock;
+}
+
+/** pthread_cond_signal and pthread_cond_broadcast: point events on the cond (stage released). */
+export function isCondWake(func: number): boolean {
+  return func === Func.PthreadCondSignal || func === Func.PthreadCondBroadcast;
+}
+
+/** The pthread mutex functions (lock calls, unlock, and the cond waits that release and re-take it). */
+function isPthreadMutexFunc(func: number): boolean {
+  return func >= Func.PthreadMutexLock && func <= Func.PthreadCondClockwait;
+}
+
 /** A futex wait: an acquired (or request) event whose wait is all that is seen. */
 export function isFutexWait(func: number): boolean {
   return func >= Func.FutexWait && func <= Func.FutexWaitv;
 }
 
+/** Kernel mutexes and the contention tracepoints: 16-31; 32-63 are pthread rwlocks, spin locks and cond signals, 64-79 futex calls. */
 export function isKernelFunc(func: number): boolean {
-  return func >= Func.MutexLock && !isFutexFunc(func);
+  return func >= Func.MutexLock && !(func >= 32 && func < 64) && !isFutexFunc(func);
 }
 
 /** The contention tracepoints and futex waits see a wait but never the release: no hold. */
@@ -51,7 +81,7 @@ function pthreadType(flags: number): string | null {
  * the call, says recursive: recursion is never inferred from the events.
  */
 export function isRecursiveMutex(func: number, flags: number | undefined): boolean {
-  if (isKernelFunc(func) || flags === undefined || !(flags & MutexFlag.KindKnown)) return false;
+  if (!isPthreadMutexFunc(func) || flags === undefined || !(flags & MutexFlag.KindKnown)) return false;
   return (flags & PTHREAD_KIND_MASK) === 1;
 }
 
@@ -110,6 +140,7 @@ export interface RawEvent {
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
   holder?: number; // futex waits: the thread the probes credited with holding the lock (absent or 0: none)
+  cond?: number | null; // cond waits (lock is the mutex), signals and broadcasts: the condition variable (absent or null: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */
@@ -124,9 +155,30 @@ export function parseAddress(text: string): number | null {
   return Number(BigInt.asIntN(64, BigInt(t.startsWith('0x') ? t : `0x${t}`)));
 }
 
+export const RWLOCK_READ = 'pthread_rwlock:R';
+export const RWLOCK_WRITE = 'pthread_rwlock:W';
+export const SPIN = 'pthread_spin';
+export const COND = 'pthread_cond';
+
+/** What `report --kind` selects by: mutexes (pthread and kernel), rwlocks (pthread, and the kernel's rwsems and rwlocks), spin locks, condition variables. */
+export const KIND_FAMILIES = ['mutex', 'rwlock', 'spin', 'cond'] as const;
+export type KindFamily = (typeof KIND_FAMILIES)[number];
+
+export function kindFamily(kind: string): KindFamily {
+  if (kind === COND) return 'cond';
+  if (kind.startsWith('pthread_rwlock') || kind.startsWith('rwsem') || kind.startsWith('rwlock') || kind.startsWith('pcpu-sem')) return 'rwlock';
+  if (kind === SPIN || kind === 'spinlock') return 'spin';
+  return 'mutex';
+}
+
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
   if (isFutexFunc(func)) return futexKind(flags, null).kind;
+  if (isRwlockRead(func)) return RWLOCK_READ;
+  if (isRwlockWrite(func)) return RWLOCK_WRITE;
+  if (func === Func.PthreadRwlockUnlock) return flags & MutexFlag.RwlockWriter ? RWLOCK_WRITE : RWLOCK_READ;
+  if (isSpinFunc(func)) return SPIN;
+  if (isCondWake(func)) return COND;
   if (!isKernelFunc(func)) {
     const type = pthreadType(flags);
     return type && type !== 'normal' ? `pthread_mutex:${type}` : 'pthread_mutex';

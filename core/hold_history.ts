@@ -85,3 +85,57 @@ export class HoldHistory {
     return { tid: holds.tids[i], caller: holds.callers[i] };
   }
 }
+
+/** Finished read holds are kept this long, and at most this many per rwlock. */
+const READS_HORIZON_NS = MAX_HORIZON_NS;
+const MAX_KEPT_READS = 1 << 16;
+/** Releases on different CPUs reach the ring buffer a little out of time order: how far back a scan looks past its time. */
+const RELEASE_ORDER_SLACK_NS = 1e6;
+
+export interface Reader {
+  tid: number;
+  caller: number; // where it had acquired its read lock
+  releasedTs: number; // Infinity: still held
+}
+
+/**
+ * Finished read holds of each rwlock, for "which readers held it at time t?" (a writer's wait is
+ * seen only when it ends, by which time its readers have let go). Read holds overlap, so the
+ * candidates are every hold released after t: kept in release order, they are scanned back from
+ * the newest until the releases are well before t, so a query costs the read holds released
+ * during the wait. Kept READS_HORIZON_NS after their release and at most MAX_KEPT_READS per
+ * lock (not the mutexes' horizon of twice the longest wait so far: a writer's first long wait is
+ * seen only after its readers' holds would have been forgotten); a time before what was forgotten
+ * cannot be answered ('unknown').
+ */
+export class ReadHoldHistory {
+  private readonly locks = new Map<number, LockHolds & { forgottenUntil: number }>();
+
+  add(lock: number, tid: number, acquiredTs: number, releasedTs: number, caller: number): void {
+    let holds = this.locks.get(lock);
+    if (!holds) this.locks.set(lock, (holds = Object.assign(new LockHolds(), { forgottenUntil: -Infinity })));
+    holds.push(tid, acquiredTs, releasedTs, caller);
+    const n = holds.released.length;
+    while (holds.head < n && (n - holds.head > MAX_KEPT_READS || holds.released[holds.head] < releasedTs - READS_HORIZON_NS)) {
+      holds.forgottenUntil = Math.max(holds.forgottenUntil, holds.released[holds.head]);
+      holds.head++;
+    }
+    if (holds.head > 1024 && holds.head * 2 > n) {
+      for (const column of [holds.acquired, holds.released, holds.tids, holds.callers]) column.splice(0, holds.head);
+      holds.head = 0;
+    }
+  }
+
+  /** The other threads' read holds that covered ts, or 'unknown' when holds that might have were forgotten. */
+  readersAt(lock: number, ts: number, self: number): Reader[] | 'unknown' {
+    const holds = this.locks.get(lock);
+    if (!holds) return [];
+    const out: Reader[] = [];
+    for (let i = holds.released.length - 1; i >= holds.head && holds.released[i] > ts - RELEASE_ORDER_SLACK_NS; i--) {
+      if (holds.acquired[i] <= ts && holds.released[i] > ts && holds.tids[i] !== self) {
+        out.push({ tid: holds.tids[i], caller: holds.callers[i], releasedTs: holds.released[i] });
+      }
+    }
+    return out.length === 0 && holds.forgottenUntil > ts ? 'unknown' : out;
+  }
+}

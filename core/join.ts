@@ -1,7 +1,10 @@
-import { HoldHistory } from './hold_history';
-import { Stage, acquiredLock, isCondWait, isFutexFunc, isFutexWait, isKernelFunc, isRecursiveMutex, isWaitOnly, lockKind, waitedPerProbes, type RawEvent } from './events';
+import { HoldHistory, ReadHoldHistory, type Reader } from './hold_history';
+import {
+  Func, MutexFlag, Stage, acquiredLock, isCondWait, isCondWake, isFutexFunc, isFutexWait, isKernelFunc, isRecursiveMutex, isRwlockRead,
+  isRwlockWrite, isSpinFunc, isWaitOnly, lockKind, waitedPerProbes, type RawEvent,
+} from './events';
 import { FutexFlag, isEventWaitKind } from './futex';
-import { netOf, type ProbeCost } from './probe_cost';
+import { familyCost, netOf, type ProbeCost, type ProbeFamily } from './probe_cost';
 
 /**
  * Joins raw acquired/released events into acquisitions. Events must arrive in run-file id order
@@ -39,6 +42,17 @@ import { netOf, type ProbeCost } from './probe_cost';
  *   contended, their blocker the holder the probes credited (the owner the lock's memory named,
  *   else the thread whose wake ended the wait), its call site that of its wake on the word; a
  *   condition variable's waits are waits for an event, never contention.
+ * - pthread rwlocks: a write lock is held as a mutex is (one holder); read locks are held per
+ *   reader, each its own hold (a reader that takes it again nests, as a recursive mutex). The
+ *   unlock says which it gave up (the event's RwlockWriter flag: glibc's own test). A write request
+ *   is contended by a writer or by the readers holding it at its request (its blockers: the one
+ *   that released last is blockerTid); a read request only by a writer.
+ * - pthread spin locks are held as mutexes are; pthread_spin_init is pthread_spin_unlock under a
+ *   second name, so an unlock that ends no hold is not a lock held at the start: it is ignored.
+ * - Condition variables (schema 5 on: the events carry the cond): a cond wait's return is also
+ *   the cond's wait (condWait, from its entry, ret ETIMEDOUT a timeout), a signal or broadcast a
+ *   condSignal, a cond wait still in progress at the stop a condOpen; none of them is a lock
+ *   acquisition.
  */
 
 export interface Acquisition {
@@ -60,6 +74,7 @@ export interface Acquisition {
   requestStackId: number | null;
   releaseCaller: number;
   kind: string; // pthread_mutex, mutex, spinlock, rwsem:R, ... (core/events lockKind)
+  blockerTids?: number[]; // a write request blocked by readers: every reader that held it at the request (blockerTid among them)
 }
 
 export interface FailedAttempt {
@@ -74,6 +89,7 @@ export interface FailedAttempt {
   blockerTid: number | null;
   requestCaller: number;
   requestStackId: number | null;
+  kind: string;
 }
 
 /** Something the run's edges cut: still held, still waited for, or released without a seen acquire. */
@@ -86,6 +102,46 @@ export interface OpenItem {
   ts: number; // acquiredTs, requestTs, releasedTs, acquiredTs respectively
   requestCaller: number; // 0 for held-at-start (no request was seen)
   requestStackId: number | null;
+  lockKind: string; // of the lock (pthread_rwlock:R for a read hold, ...)
+}
+
+/** A pthread_cond_*wait call that returned: the cond's wait, from the call's entry to its return. */
+export interface CondWait {
+  pid: number;
+  tid: number;
+  cond: number;
+  mutex: number; // the mutex it was called with
+  func: number;
+  requestTs: number; // entry
+  returnTs: number;
+  wait: number; // returnTs - requestTs, net of the cond probes' cost
+  ret: number; // 0, ETIMEDOUT (a timeout), EINVAL, ...
+  slept: boolean; // the thread slept inside the call
+  caller: number;
+  stackId: number | null;
+}
+
+/** A pthread_cond_signal or pthread_cond_broadcast call. */
+export interface CondSignal {
+  pid: number;
+  tid: number;
+  cond: number;
+  broadcast: boolean;
+  ts: number;
+  waiters: number | null; // the cond's waiters at the call (glibc's count), null when not read
+  caller: number;
+}
+
+/** A cond wait still in progress when the recording stopped. */
+export interface CondOpen {
+  pid: number;
+  tid: number;
+  cond: number;
+  mutex: number;
+  func: number;
+  ts: number; // its entry
+  caller: number;
+  stackId: number | null;
 }
 
 /** A lock its thread holds, and where it was requested. */
@@ -126,6 +182,9 @@ export interface JoinSink {
   anomaly?(kind: string, e: RawEvent): void;
   /** Lock nesting, for the lock-order graph; the join keeps each thread's holds only when a sink asks. */
   nested?(n: NestedAcquisition): void;
+  condWait?(w: CondWait): void;
+  condSignal?(s: CondSignal): void;
+  condOpen?(o: CondOpen): void;
 }
 
 /** A sink's anomaly method that counts them by kind into `counts` (for the run's warnings). */
@@ -144,6 +203,7 @@ function fanOut(sinks: JoinSink[]): Required<JoinSink> {
   };
   return {
     acquisition: each('acquisition'), wake: each('wake'), failed: each('failed'), open: each('open'), anomaly: each('anomaly'), nested: each('nested'),
+    condWait: each('condWait'), condSignal: each('condSignal'), condOpen: each('condOpen'),
   };
 }
 
@@ -156,6 +216,7 @@ interface PendingRequest {
   contended: boolean;
   blockerTid: number | null;
   blockerCaller: number | null;
+  blockerTids?: number[];
   kind: string;
 }
 
@@ -184,6 +245,7 @@ interface Hold {
   contended: boolean;
   blockerTid: number | null;
   blockerCaller: number | null;
+  blockerTids?: number[];
   requestCaller: number;
   requestStackId: number | null;
   depth: number;
@@ -191,12 +253,23 @@ interface Hold {
   kind: string;
 }
 
+/** Whose probes a function's waits and holds carry (core/probe_cost.ts): null for kernel functions, never corrected. */
+function costFamily(func: number): ProbeFamily | 'mutex' | null {
+  if (isKernelFunc(func)) return null;
+  if (isRwlockRead(func)) return 'rwlock:R';
+  if (isRwlockWrite(func)) return 'rwlock:W';
+  if (isSpinFunc(func)) return 'spin';
+  return 'mutex';
+}
+
 export class Joiner {
   private readonly requests = new Map<number, PendingRequest>(); // by tid: request rows
   // Contention-tracepoint waits nest (a lock contended inside another's slow path): by tid and lock.
   private readonly waitOnlyRequests = new Map<string, PendingRequest & { tid: number }>();
-  private readonly holds = new Map<number, Hold>(); // by lock
+  private readonly holds = new Map<number, Hold>(); // by lock: its one holder (a mutex, a spin lock, an rwlock's writer)
+  private readonly readHolds = new Map<number, Map<number, Hold>>(); // by rwlock, then reader tid
   private readonly pastHolds = new HoldHistory();
+  private readonly pastReads = new ReadHoldHistory();
   private readonly condSavedDepth = new Map<number, number>(); // by tid: recursion depth a cond wait gave up
   private readonly acquirers = new Map<number, Set<number>>(); // by lock: threads that acquired it in the run
   private readonly heldAtStart = new Map<number, Set<number>>(); // by lock: threads releasing a hold from before the start
@@ -206,14 +279,12 @@ export class Joiner {
   private readonly wakeSites = new Map<string, number>(); // `${lock}:${tid}`: the call site of that thread's last wake of that word
   private readonly kindOf: (e: RawEvent) => string;
 
-  private readonly waitCostNs: number;
-  private readonly holdCostNs: number;
+  private readonly probeCost: ProbeCost | null;
 
   /** One pass over the events serves every sink. futexKind names a futex event's lock kind (its
    * stack's innermost function can tell it; default: from the layout the probe saw). */
   constructor(sinks: JoinSink | JoinSink[], opts: { probeCost?: ProbeCost | null; futexKind?: (e: RawEvent) => string } = {}) {
-    this.waitCostNs = opts.probeCost?.waitNs ?? 0;
-    this.holdCostNs = opts.probeCost?.holdNs ?? 0;
+    this.probeCost = opts.probeCost ?? null;
     const futexKind = opts.futexKind;
     this.kindOf = (e) => (futexKind && isFutexFunc(e.func) ? futexKind(e) : lockKind(e.func, e.flags ?? 0));
     const all = Array.isArray(sinks) ? sinks : [sinks];
@@ -222,6 +293,9 @@ export class Joiner {
   }
 
   push(e: RawEvent): void {
+    if (e.cond != null && (isCondWait(e.func) || isCondWake(e.func))) {
+      if (this.onCond(e)) return;
+    }
     if (e.stage === Stage.Request) this.onRequest(e);
     else if (e.stage === Stage.Acquired) this.onAcquired(e);
     else if (e.stage === Stage.Released) this.onReleased(e);
@@ -232,11 +306,8 @@ export class Joiner {
   finish(): void {
     for (const w of this.futexWaits.values()) this.emitFutexWait(w);
     this.futexWaits.clear();
-    for (const [lock, h] of this.holds) {
-      this.sink.open({
-        kind: 'held-at-end', pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs, requestCaller: h.requestCaller, requestStackId: h.requestStackId,
-      });
-    }
+    for (const [lock, h] of this.holds) this.openHold('held-at-end', lock, h);
+    for (const [lock, readers] of this.readHolds) for (const h of readers.values()) this.openHold('held-at-end', lock, h);
     if (this.heldByThread) {
       for (const [tid, r] of this.requests) {
         if (isCondWait(r.func)) continue; // it waits for its condition, not for the mutex
@@ -246,11 +317,50 @@ export class Joiner {
     }
     const waiting = [...this.requests].map(([tid, r]) => ({ ...r, tid })).concat([...this.waitOnlyRequests.values()]);
     for (const r of waiting) {
-      this.sink.open({ kind: 'waiting-at-end', pid: 0, tid: r.tid, lock: r.lock, func: r.func, ts: r.ts, requestCaller: r.caller, requestStackId: r.stackId });
+      this.sink.open({
+        kind: 'waiting-at-end', pid: 0, tid: r.tid, lock: r.lock, func: r.func, ts: r.ts, requestCaller: r.caller, requestStackId: r.stackId, lockKind: r.kind,
+      });
     }
     this.holds.clear();
+    this.readHolds.clear();
     this.requests.clear();
     this.waitOnlyRequests.clear();
+  }
+
+  private openHold(kind: 'held-at-end' | 'hold-cut', lock: number, h: Hold): void {
+    this.sink.open({
+      kind, pid: h.pid, tid: h.tid, lock, func: h.func, ts: h.acquiredTs, requestCaller: h.requestCaller, requestStackId: h.requestStackId, lockKind: h.kind,
+    });
+  }
+
+  /**
+   * The cond's side of a cond wait, signal or broadcast. Returns true when the event is done with
+   * (a signal; a cond wait still in progress at the stop, which is not waiting for its mutex); a
+   * cond wait's entry and return go on to the mutex's release and re-acquisition.
+   */
+  private onCond(e: RawEvent): boolean {
+    const cond = e.cond!;
+    if (isCondWake(e.func)) {
+      const flags = e.flags ?? 0;
+      this.sink.condSignal({
+        pid: e.pid, tid: e.tid, cond, broadcast: e.func === Func.PthreadCondBroadcast, ts: e.ts, caller: e.caller,
+        waiters: flags & MutexFlag.KindKnown ? flags & MutexFlag.CondWaitersMask : null,
+      });
+      return true;
+    }
+    if (e.stage === Stage.Request) {
+      this.sink.condOpen({ pid: e.pid, tid: e.tid, cond, mutex: e.lock, func: e.func, ts: e.ts, caller: e.caller, stackId: e.stackId ?? null });
+      return true;
+    }
+    if (e.stage === Stage.Acquired && e.requestTs != null) {
+      const cost = familyCost(this.probeCost, 'cond');
+      this.sink.condWait({
+        pid: e.pid, tid: e.tid, cond, mutex: e.lock, func: e.func, requestTs: e.requestTs, returnTs: e.ts,
+        wait: cost ? netOf(e.ts - e.requestTs, cost.waitNs) : e.ts - e.requestTs, ret: e.ret, slept: ((e.flags ?? 0) & MutexFlag.Blocked) !== 0,
+        caller: e.caller, stackId: e.stackId ?? null,
+      });
+    }
+    return false;
   }
 
   private onRequest(e: RawEvent): void {
@@ -292,12 +402,13 @@ export class Joiner {
       Object.assign(request, this.futexBlocker(e.tid, e.lock, request.kind, e.holder ?? 0));
     } else if (!isCondWait(e.func)) {
       this.findBlocker(request, e.tid);
+      if (isRwlockWrite(e.func) && !request.contended) this.findReaders(request, e.tid);
       if (waitedPerProbes(e.func, e.flags)) request.contended = true;
     }
     return request;
   }
 
-  /** Who held the lock at the request time, if another thread did. */
+  /** Who held the lock at the request time, if another thread did (an rwlock: its writer). */
   private findBlocker(request: PendingRequest, tid: number): void {
     const holder = this.holds.get(request.lock);
     const other = holder && holder.tid !== tid ? { tid: holder.tid, caller: holder.requestCaller } : null;
@@ -310,13 +421,30 @@ export class Joiner {
     if (blocker !== 'unknown') Object.assign(request, { blockerTid: blocker.tid, blockerCaller: blocker.caller });
   }
 
+  /** A write request: the readers that held the rwlock at its request, those still holding it included. */
+  private findReaders(request: PendingRequest, tid: number): void {
+    const past = this.pastReads.readersAt(request.lock, request.ts, tid);
+    const current: Reader[] = [...(this.readHolds.get(request.lock)?.values() ?? [])]
+      .filter((h) => h.tid !== tid && h.acquiredTs <= request.ts)
+      .map((h) => ({ tid: h.tid, caller: h.requestCaller, releasedTs: Infinity }));
+    if (past === 'unknown' && current.length === 0) {
+      request.contended = true;
+      return;
+    }
+    const readers = [...(past === 'unknown' ? [] : past), ...current];
+    if (readers.length === 0) return;
+    const last = readers.reduce((a, b) => (b.releasedTs > a.releasedTs ? b : a));
+    Object.assign(request, { contended: true, blockerTid: last.tid, blockerCaller: last.caller, blockerTids: [...new Set(readers.map((r) => r.tid))] });
+  }
+
   /** The request an acquired event answers: its own requestTs, or its thread's request row. */
   private takeRequest(e: RawEvent): PendingRequest | null {
     if (e.requestTs != null) {
       // The recorder's form: request rows only for calls still waiting at the stop, so usually none.
       if (this.requests.size > 0) this.requests.delete(e.tid);
       if (this.waitOnlyRequests.size > 0 && isWaitOnly(e.func)) this.waitOnlyRequests.delete(waitOnlyKey(e));
-      return this.pendingRequest(e, e.requestTs);
+      // A cond wait's request_ts is its entry (schema 5): the mutex is re-taken at its return.
+      return this.pendingRequest(e, isCondWait(e.func) ? e.ts : e.requestTs);
     }
     if (isWaitOnly(e.func)) {
       const key = waitOnlyKey(e);
@@ -381,12 +509,12 @@ export class Joiner {
       this.sink.anomaly('return-without-request', e);
       return;
     }
-    this.pastHolds.sawWait(e.ts - request.ts);
+    if (!isCondWait(e.func)) this.pastHolds.sawWait(e.ts - request.ts);
     const contended = request.contended;
     if (!acquiredLock(e.func, e.ret)) {
       this.sink.failed({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, returnTs: e.ts, ret: e.ret,
-        contended, blockerTid: request.blockerTid, requestCaller: request.caller, requestStackId: request.stackId,
+        contended, blockerTid: request.blockerTid, requestCaller: request.caller, requestStackId: request.stackId, kind: request.kind,
       });
       return;
     }
@@ -399,6 +527,10 @@ export class Joiner {
       });
       return;
     }
+    if (isRwlockRead(e.func)) {
+      this.readAcquired(e, request);
+      return;
+    }
     const current = this.holds.get(e.lock);
     if (current && current.tid === e.tid && isRecursiveMutex(e.func, e.flags)) {
       current.depth++;
@@ -406,6 +538,7 @@ export class Joiner {
       return;
     }
     if (current) this.cut(e.lock, current, e);
+    if (isRwlockWrite(e.func)) this.cutReaders(e);
     this.sawAcquirer(e.lock, e.tid);
     let depth = 1;
     if (isCondWait(e.func)) {
@@ -413,26 +546,62 @@ export class Joiner {
       this.condSavedDepth.delete(e.tid);
     }
     if (this.heldByThread) this.startHolding(e.tid, e.lock, e.func, request.caller);
-    this.holds.set(e.lock, {
+    this.holds.set(e.lock, this.newHold(e, request, depth));
+  }
+
+  private newHold(e: RawEvent, request: PendingRequest, depth: number): Hold {
+    return {
       pid: e.pid,
       tid: e.tid,
       func: e.func,
       requestTs: request.ts,
       acquiredTs: e.ts,
-      wait: isCondWait(e.func) ? null : this.net(e.func, e.ts - request.ts, this.waitCostNs),
-      contended,
+      wait: isCondWait(e.func) ? null : this.net(e.func, e.ts - request.ts, 'waitNs'),
+      contended: request.contended,
       blockerTid: request.blockerTid,
       blockerCaller: request.blockerCaller,
+      ...(request.blockerTids ? { blockerTids: request.blockerTids } : {}),
       requestCaller: request.caller,
       requestStackId: request.stackId,
       depth,
       recursiveEntries: 0,
       kind: request.kind,
-    });
+    };
   }
 
-  private net(func: number, rawNs: number, costNs: number): number {
-    return isKernelFunc(func) ? rawNs : netOf(rawNs, costNs);
+  /** A read lock taken: a hold of its own per reader; the same reader again nests. */
+  private readAcquired(e: RawEvent, request: PendingRequest): void {
+    let readers = this.readHolds.get(e.lock);
+    const mine = readers?.get(e.tid);
+    if (mine) {
+      mine.depth++;
+      mine.recursiveEntries++;
+      return;
+    }
+    const writer = this.holds.get(e.lock);
+    if (writer) this.cut(e.lock, writer, e); // no read lock while a writer holds it: its release was lost
+    this.sawAcquirer(e.lock, e.tid);
+    if (this.heldByThread) this.startHolding(e.tid, e.lock, e.func, request.caller);
+    if (!readers) this.readHolds.set(e.lock, (readers = new Map()));
+    readers.set(e.tid, this.newHold(e, request, 1));
+  }
+
+  /** A write lock taken while readers hold it by our books: their releases were lost. */
+  private cutReaders(by: RawEvent): void {
+    const readers = this.readHolds.get(by.lock);
+    if (!readers) return;
+    for (const h of readers.values()) {
+      if (this.heldByThread) this.stopHolding(h.tid, by.lock);
+      this.sink.anomaly('hold-cut', by);
+      this.openHold('hold-cut', by.lock, h);
+    }
+    this.readHolds.delete(by.lock);
+  }
+
+  private net(func: number, rawNs: number, which: 'waitNs' | 'holdNs'): number {
+    const family = costFamily(func);
+    const cost = family === null ? null : familyCost(this.probeCost, family);
+    return cost ? netOf(rawNs, cost[which]) : rawNs;
   }
 
   private startHolding(tid: number, lock: number, func: number, caller: number): void {
@@ -453,9 +622,7 @@ export class Joiner {
     this.holds.delete(lock);
     if (this.heldByThread) this.stopHolding(hold.tid, lock);
     this.sink.anomaly('hold-cut', by);
-    this.sink.open({
-      kind: 'hold-cut', pid: hold.pid, tid: hold.tid, lock, func: hold.func, ts: hold.acquiredTs, requestCaller: hold.requestCaller, requestStackId: hold.requestStackId,
-    });
+    this.openHold('hold-cut', lock, hold);
   }
 
   private sawAcquirer(lock: number, tid: number): void {
@@ -467,6 +634,8 @@ export class Joiner {
 
   /** A release with no hold open: a hold from before the start, or one whose acquire was lost. */
   private releasedUnheld(e: RawEvent): void {
+    // pthread_spin_init is pthread_spin_unlock: an unlock of a spin lock nobody holds may be an init.
+    if (isSpinFunc(e.func)) return;
     if (this.acquirers.get(e.lock)?.has(e.tid)) {
       this.sink.anomaly('release-without-hold', e);
       return;
@@ -475,10 +644,16 @@ export class Joiner {
     if (!tids) this.heldAtStart.set(e.lock, (tids = new Set()));
     if (tids.has(e.tid)) return; // a recursive mutex's outer levels, or a cond wait's re-take
     tids.add(e.tid);
-    this.sink.open({ kind: 'held-at-start', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts, requestCaller: 0, requestStackId: null });
+    this.sink.open({
+      kind: 'held-at-start', pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, ts: e.ts, requestCaller: 0, requestStackId: null, lockKind: lockKind(e.func, e.flags ?? 0),
+    });
   }
 
   private onReleased(e: RawEvent): void {
+    if (e.func === Func.PthreadRwlockUnlock && !((e.flags ?? 0) & MutexFlag.RwlockWriter)) {
+      this.readReleased(e);
+      return;
+    }
     const hold = this.holds.get(e.lock);
     if (!hold) {
       this.releasedUnheld(e);
@@ -494,6 +669,29 @@ export class Joiner {
     this.holds.delete(e.lock);
     if (this.heldByThread) this.stopHolding(hold.tid, e.lock);
     this.pastHolds.add(e.lock, hold.tid, hold.acquiredTs, e.ts, hold.requestCaller);
+    this.released(e, hold);
+  }
+
+  /** pthread_rwlock_unlock of a read lock: the reader's own hold. */
+  private readReleased(e: RawEvent): void {
+    const readers = this.readHolds.get(e.lock);
+    const hold = readers?.get(e.tid);
+    if (!hold) {
+      this.releasedUnheld(e);
+      return;
+    }
+    if (hold.depth > 1) {
+      hold.depth--;
+      return;
+    }
+    readers!.delete(e.tid);
+    if (readers!.size === 0) this.readHolds.delete(e.lock);
+    if (this.heldByThread) this.stopHolding(e.tid, e.lock);
+    this.pastReads.add(e.lock, e.tid, hold.acquiredTs, e.ts, hold.requestCaller);
+    this.released(e, hold);
+  }
+
+  private released(e: RawEvent, hold: Hold): void {
     this.sink.acquisition({
       pid: hold.pid,
       tid: hold.tid,
@@ -503,10 +701,11 @@ export class Joiner {
       acquiredTs: hold.acquiredTs,
       releasedTs: e.ts,
       wait: hold.wait,
-      hold: this.net(hold.func, e.ts - hold.acquiredTs, this.holdCostNs),
+      hold: this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs'),
       contended: hold.contended,
       blockerTid: hold.blockerTid,
       blockerCaller: hold.blockerCaller,
+      ...(hold.blockerTids ? { blockerTids: hold.blockerTids } : {}),
       recursiveEntries: hold.recursiveEntries,
       releasedByTid: e.tid,
       requestCaller: hold.requestCaller,

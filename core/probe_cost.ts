@@ -3,13 +3,30 @@
  * (recorder/calibrate.ts) and kept in the run file (run.probe_cost). The analyzer subtracts it from
  * every pthread lock call's wait and every hold, unless asked for raw times.
  */
-export interface ProbeCost {
+export interface ProbeCost extends FamilyCost {
+  bareNsPerPair: number; // the same lock/unlock pair without probes
+  /** The other kinds' own probes, measured the same way (schema 5 on); a family missing here is not corrected. */
+  families?: Partial<Record<ProbeFamily, FamilyCost>>;
+}
+
+/** What one kind's probes add: pthread mutexes are the ProbeCost itself. */
+export interface FamilyCost {
   waitNs: number; // added to every lock call's wait (entry -> return)
-  holdNs: number; // added to every hold (return -> next unlock entry)
-  pairs: number; // calibration pairs measured
+  holdNs: number; // added to every hold (return -> next unlock entry); 0 for cond waits (no hold)
+  pairs: number; // calibration pairs (or calls) measured
   waitIqrNs: [number, number]; // the calibration's recorded waits, interquartile range (before subtraction)
   holdIqrNs: [number, number];
-  bareNsPerPair: number; // the same lock/unlock pair without probes
+}
+
+/** Kinds calibrated apart from pthread mutexes: their functions are probed by programs (and at sites) of their own. */
+export const PROBE_FAMILIES = ['rwlock:R', 'rwlock:W', 'spin', 'cond'] as const;
+export type ProbeFamily = (typeof PROBE_FAMILIES)[number];
+
+/** The cost subtracted from a family's waits and holds: none (raw) when the run did not calibrate it. */
+export function familyCost(cost: ProbeCost | null, family: ProbeFamily | 'mutex'): { waitNs: number; holdNs: number } | null {
+  if (!cost) return null;
+  if (family === 'mutex') return cost;
+  return cost.families?.[family] ?? null;
 }
 
 /** One cost for several runs compared with each other: the median of their wait and hold costs. */
@@ -20,7 +37,14 @@ export function sharedProbeCost(costs: ProbeCost[]): ProbeCost | null {
     const mid = sorted.length >> 1;
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   };
-  return { ...costs[0], waitNs: median(costs.map((c) => c.waitNs)), holdNs: median(costs.map((c) => c.holdNs)) };
+  const families: Partial<Record<ProbeFamily, FamilyCost>> = {};
+  for (const f of PROBE_FAMILIES) {
+    const each = costs.map((c) => c.families?.[f]);
+    if (each.every((c): c is FamilyCost => c !== undefined)) {
+      families[f] = { ...each[0], waitNs: median(each.map((c) => c.waitNs)), holdNs: median(each.map((c) => c.holdNs)) };
+    }
+  }
+  return { ...costs[0], waitNs: median(costs.map((c) => c.waitNs)), holdNs: median(costs.map((c) => c.holdNs)), families };
 }
 
 /** A wait or hold net of the probes' cost: never below 0. */

@@ -78,8 +78,8 @@ interface Addon {
   BpfObject: new (objectPath: string) => BpfObject;
   MmapWatcher: new (pid: number) => MmapWatcher;
   clockPair(): { monotonicNs: bigint; realtimeNs: bigint };
-  /** Uncontended lock/unlock pairs of a private mutex on a new thread (recorder/calibrate.ts). */
-  runLockPairs(pairs: number): { tid: number; ns: number };
+  /** Uncontended lock/unlock pairs of a private lock of that kind (default a mutex) on a new thread, or invalid cond waits (recorder/calibrate.ts). */
+  runLockPairs(pairs: number, kind?: 'mutex' | 'rwlock:R' | 'rwlock:W' | 'spin' | 'cond'): { tid: number; ns: number };
   /** libbpf's info and warning messages on stderr (mutex-rec --verbose). */
   setVerbose(on: boolean): void;
   spawnStopped(path: string, argv: string[], env: string[]): { pid: number; execErrorFd: number };

@@ -11,7 +11,7 @@ import { record } from './session';
 const VERSION: string = require('../../package.json').version;
 
 const program = new Command('mutex-rec')
-  .description('Record every pthread mutex request, acquisition and release of a process into a SQLite run file.')
+  .description('Record every pthread mutex, rwlock and spin lock request, acquisition and release, and every condition-variable wait and signal, of a process into a SQLite run file; or, with --contention, only its contended futex waits.')
   .usage('[options] [--contention] (--pid PID | -- CMD [ARGS...] | --all)')
   .option('-p, --pid <pid>', 'attach to this running process (all its threads, current and future)', positiveNumber('--pid'))
   .option(
@@ -19,7 +19,7 @@ const program = new Command('mutex-rec')
     "contention mode: only the target's contended waits, from its futex calls (no probe on any lock call: production-safe; any futex-based lock: pthread, Rust, Go's runtime, custom); no holds",
     false,
   )
-  .option('--user', 'record the pthread mutexes of the target (the default when neither --kernel nor --all nor --contention is given)', false)
+  .option('--user', 'record the pthread mutexes, rwlocks, spin locks and condition variables of the target (the default when neither --kernel nor --all nor --contention is given)', false)
   .option('--kernel', "record the kernel mutexes taken by the target's tasks (with --contention: its contended kernel locks, from the lock:contention tracepoints)", false)
   .option('--all', 'record kernel mutexes of every task (system-wide; no target needed)', false)
   .addOption(

@@ -159,6 +159,21 @@ export function chooseProbeSite(code: Uint8Array, keep: readonly ArgRegister[]):
   return chosen;
 }
 
+/**
+ * A function whose first instruction the kernel refuses to probe (glibc's x86-64 pthread_spin_lock
+ * starts with `lock decl (%rdi)`, the lock itself): the site of its second instruction, where the
+ * programs see the lock after that operation, and which the function's retry loop reaches again
+ * (the programs keep a re-entered call's first request). Null when the entry can be probed.
+ */
+export function afterRefusedEntry(code: Uint8Array): ProbeSite | null {
+  const [first, second] = [...decode(code.subarray(0, MAX_PREFIX_BYTES), 2)];
+  if (!first || !second || kernelHandling(code.subarray(0, first.length)) !== 'refused') return null;
+  const x = decoderLibrary();
+  if (first.flow !== x.FlowControl.Next || [...first.writesRegisters].some((r) => r === x.Register.RSP || r === x.Register.RBP || r === x.Register.RDI)) return null;
+  if (kernelHandling(code.subarray(second.offset, second.offset + second.length)) === 'refused') return null;
+  return { offset: second.offset, insn: handlingOf(code, second), text: second.text };
+}
+
 function handlingOf(code: Uint8Array, d: Decoded): ProbeInsn {
   // A refused instruction cannot be probed at all; at the entry, attaching reports it.
   return kernelHandling(code.subarray(d.offset, d.offset + d.length)) === 'emulated' ? 'emulated' : 'single-stepped';

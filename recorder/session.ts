@@ -3,7 +3,6 @@ import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
 
 import { UserError } from '../core/errors';
-import { isCondWait } from '../core/events';
 import { addon, newEventColumns, type BpfObject, type EventBatch, type MutexSession } from './addon';
 import type { ElfObject } from './elf';
 import { KernelSymbols } from './kallsyms';
@@ -157,7 +156,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     );
     const what = [
       contention ? 'contended futex waits and wakes' : '',
-      userPlan.probes.length ? 'pthread mutexes' : '',
+      userPlan.probes.length ? 'pthread locks and conds' : '',
       kernelScope ? `${contention ? 'contended kernel locks' : 'kernel mutexes'} (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '',
     ]
       .filter(Boolean)
@@ -374,9 +373,10 @@ async function pump(
   const endTs = window.close();
   const stopReason = stops.reason!;
   // The lock calls still in progress, read before the target is ended (its threads' exits clear
-  // their entries). A cond wait in progress waits for its condition, not for the mutex: not a
-  // request; a call entered before the window opened (while the probes were calibrated) is not followed.
-  const waiting = session.pendingCalls().filter((c) => !isCondWait(c.func) && c.ts >= 0);
+  // their entries). A cond wait in progress waits for its condition, not for the mutex: its row
+  // carries the cond, and the analysis counts it as the cond's (core/join.ts); a call entered before
+  // the window opened (while the probes were calibrated) is not followed.
+  const waiting = session.pendingCalls().filter((c) => c.ts >= 0);
 
   const stage = (text: string): void => {
     if (tty) process.stderr.write(`\r\x1b[Kmutex-rec: stopping: ${text}`);

@@ -1,5 +1,5 @@
 import type { RawEvent } from '../core/events';
-import { EVENT_COLUMNS, type ColumnKey, type ColumnType, type EventColumnSpec } from './format';
+import { EVENT_COLUMNS, type ColumnKey, type ColumnSpec, type ColumnType, type EventColumnSpec } from './format';
 
 /**
  * Events as columns (runfile/format.ts): the batches the addon drains (EventColumns), one event of
@@ -27,9 +27,15 @@ export function arrayFor(type: ColumnType, buffer: ArrayBuffer): ArrayOf<ColumnT
   return new ARRAY_TYPES[type](buffer);
 }
 
-/** Empty columns for `capacity` events (a drain's reusable buffers). */
+/** Empty columns for `capacity` events (a drain's reusable buffers): 0, or none (NaN, -1) in a nullable column. */
 export function newEventColumns(capacity: number): EventColumns {
-  return Object.fromEntries(EVENT_COLUMNS.map((c) => [c.key, new ARRAY_TYPES[c.type](capacity)])) as EventColumns;
+  return Object.fromEntries(
+    EVENT_COLUMNS.map((c: ColumnSpec) => {
+      const column = new ARRAY_TYPES[c.type](capacity);
+      if (c.nullable) column.fill(c.type === 'u64' ? NaN : -1);
+      return [c.key, column];
+    }),
+  ) as EventColumns;
 }
 
 /** The first `count` entries of each column, as BLOB values in EVENT_COLUMNS order. */
@@ -40,12 +46,17 @@ export function encodeSpool(columns: EventColumns, count: number): Buffer[] {
   });
 }
 
-/** A spool row's BLOBs (EVENT_COLUMNS order) back into columns; a column the file's schema did not have yet (null) is none. */
+/**
+ * A spool row's BLOBs (EVENT_COLUMNS order) back into columns. A column a later schema added
+ * (format.ts `since`) that the file's spool lacks comes as null: none for every event (NaN).
+ */
 export function decodeSpool(blobs: (Buffer | null)[], count: number): EventColumns {
   return Object.fromEntries(
     EVENT_COLUMNS.map((c, i) => {
       const blob = blobs[i];
-      return [c.key, blob === null && 'since' in c ? new ARRAY_TYPES[c.type](count) : decodeSpoolColumn(c.key, blob!, count)];
+      if (blob === null && (c as ColumnSpec).since !== undefined) return [c.key, c.type === 'u64' ? new Float64Array(count).fill(NaN) : new ARRAY_TYPES[c.type](count)];
+      if (blob === null) throw new Error(`event_spool: column ${c.sql} is NULL`);
+      return [c.key, decodeSpoolColumn(c.key, blob, count)];
     }),
   ) as EventColumns;
 }
@@ -81,4 +92,5 @@ export function fillEvent(e: RawEvent, c: AnalyzedColumns, i: number): void {
   e.func = c.func[i];
   e.flags = c.flags[i];
   e.holder = c.holder[i];
+  e.cond = c.cond[i] === c.cond[i] ? c.cond[i] : null; // NaN: none
 }

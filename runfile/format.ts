@@ -22,9 +22,9 @@ export interface ColumnSpec {
   readonly type: ColumnType;
   /** u64 only: ns since the run's start (the ring buffer has CLOCK_MONOTONIC), or a signed 64-bit address. */
   readonly u64?: 'time' | 'address';
-  /** Can be none: in the ring buffer 0 (a time, a u32) or negative (s32); in JavaScript NaN (a time), -1 (s32) or 0 (u32); in SQL NULL. */
+  /** Can be none: in the ring buffer 0 (a time, an address or a u32) or negative (s32); in JavaScript NaN (a time), -1 (s32) or 0 (u32); in SQL NULL. */
   readonly nullable?: boolean;
-  /** The schema version that added it: an older file has none (read as none). */
+  /** The schema version that added it: files from before have none (read as none; nullable only). */
   readonly since?: number;
   /** The analyzer reads it (runfile/reader.ts); false: kept in the file only. */
   readonly analyzed: boolean;
@@ -56,7 +56,16 @@ export const EVENT_COLUMNS = [
     doc: "kernel contention tracepoint: LCB_F_* (lock kind); futex events (func 64-79): FUTEX_F_* (the op, the layout the " +
       "probe saw, the holder's source); other acquired events: bit 16 the low 16 bits are glibc's " +
       'pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...), bit 17 another thread ' +
-      'held the mutex at the call\'s entry, bit 18 the thread slept inside the call (MUTEX_F_*)',
+      'held the mutex at the call\'s entry, bit 18 the thread slept inside the call (MUTEX_F_*); rwlock calls: the low ' +
+      'bits its __flags (preference), bit 17 held by a writer (or, for a write request, readers); rwlock unlock: bit 19 ' +
+      'the caller was its writer; spin lock calls: bit 17 it was locked; cond signal/broadcast: bit 16 + the waiters it had',
+  },
+  {
+    key: 'cond', sql: 'cond', type: 'u64', u64: 'address', nullable: true, analyzed: true, since: 5,
+    doc: 'condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock is the mutex it was called with; the release is ' +
+      'its entry, the acquired row its return, request_ts its entry, ret its result) and of a cond signal or broadcast ' +
+      '(funcs 32, 33: stage 2, a point event, lock the cond too); NULL otherwise. Files before schema 5 have none, and a cond ' +
+      "wait's request_ts there is its return",
   },
   {
     key: 'holder', sql: 'holder', type: 'u32', nullable: true, since: 5, analyzed: true,
@@ -71,7 +80,7 @@ export type ColumnKey = EventColumnSpec['key'];
 export const STAGES = {
   Request: { code: 0, doc: 'the thread asked for the lock and had no answer when recording stopped' },
   Acquired: { code: 1, doc: 'the lock function returned; ret says whether it got the lock' },
-  Released: { code: 2, doc: 'the thread gave the lock back (unlock entry, or cond-wait entry)' },
+  Released: { code: 2, doc: 'the thread gave the lock back (unlock entry, or cond-wait entry); a cond signal or broadcast' },
   Wake: { code: 4, doc: 'contention mode: a futex wake, at its return; ret is how many it woke (and requeued)' },
 } as const;
 
@@ -88,6 +97,21 @@ export const FUNCS = {
   PthreadCondWait: { code: 6, name: 'pthread_cond_wait', domain: 'user' },
   PthreadCondTimedwait: { code: 7, name: 'pthread_cond_timedwait', domain: 'user' },
   PthreadCondClockwait: { code: 8, name: 'pthread_cond_clockwait', domain: 'user' },
+  // 32-63: condition-variable signals, pthread rwlocks and spin locks (the cond waits are 6-8)
+  PthreadCondSignal: { code: 32, name: 'pthread_cond_signal', domain: 'user' },
+  PthreadCondBroadcast: { code: 33, name: 'pthread_cond_broadcast', domain: 'user' },
+  PthreadRwlockRdlock: { code: 34, name: 'pthread_rwlock_rdlock', domain: 'user' },
+  PthreadRwlockTryrdlock: { code: 35, name: 'pthread_rwlock_tryrdlock', domain: 'user' },
+  PthreadRwlockTimedrdlock: { code: 36, name: 'pthread_rwlock_timedrdlock', domain: 'user' },
+  PthreadRwlockClockrdlock: { code: 37, name: 'pthread_rwlock_clockrdlock', domain: 'user' },
+  PthreadRwlockWrlock: { code: 38, name: 'pthread_rwlock_wrlock', domain: 'user' },
+  PthreadRwlockTrywrlock: { code: 39, name: 'pthread_rwlock_trywrlock', domain: 'user' },
+  PthreadRwlockTimedwrlock: { code: 40, name: 'pthread_rwlock_timedwrlock', domain: 'user' },
+  PthreadRwlockClockwrlock: { code: 41, name: 'pthread_rwlock_clockwrlock', domain: 'user' },
+  PthreadRwlockUnlock: { code: 42, name: 'pthread_rwlock_unlock', domain: 'user' },
+  PthreadSpinLock: { code: 43, name: 'pthread_spin_lock', domain: 'user' },
+  PthreadSpinTrylock: { code: 44, name: 'pthread_spin_trylock', domain: 'user' },
+  PthreadSpinUnlock: { code: 45, name: 'pthread_spin_unlock', domain: 'user' },
   MutexLock: { code: 16, name: 'mutex_lock', domain: 'kernel' },
   MutexLockInterruptible: { code: 17, name: 'mutex_lock_interruptible', domain: 'kernel' },
   MutexLockKillable: { code: 18, name: 'mutex_lock_killable', domain: 'kernel' },
@@ -122,6 +146,8 @@ export const MUTEX_FLAGS = {
   KindKnown: { value: 1 << 16, doc: "the mutex's __kind could be read" },
   HeldAtRequest: { value: 1 << 17, doc: "at the call's entry the mutex was locked by another thread" },
   Blocked: { value: 1 << 18, doc: 'the thread slept (a voluntary context switch) inside the call' },
+  RwlockWriter: { value: 1 << 19, doc: "pthread_rwlock_unlock: the caller was the rwlock's writer (glibc's __cur_writer), it gave up a write lock" },
+  CondWaitersMask: { value: 0xffff, doc: 'pthread_cond_signal/broadcast: the waiters the cond had at the call (__wrefs >> 3, at most 0xffff), valid with KIND_KNOWN' },
 } as const;
 
 /**

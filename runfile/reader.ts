@@ -131,16 +131,20 @@ const FIELDS: Field[] = [
 ];
 const FIELD_OFFSETS: number[] = [];
 const ROW_BYTES = FIELDS.reduce((at, f) => (FIELD_OFFSETS.push(at), at + f.hexDigits / 2), 0);
-/** The events columns of this file: a column newer than its schema reads as 0 (runfile/format.ts `since`). */
-function eventColumns(db: Database.Database): Set<string> {
+/** The events table's columns in this file: a column newer than its schema reads as none (runfile/format.ts `since`). */
+export function eventTableColumns(db: Database.Database): Set<string> {
   return new Set((db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
 }
 
 const present = (f: Field, columns: Set<string>): boolean => f.column === null || columns.has(f.column);
 
+/** A column the file lacks: none, as a nullable 64-bit value encodes it (NULL_TS), else 0. */
+const absent = (f: Field): string => (f.decode === 'int64OrNaN' ? NULL_TS.toFixed() : '0');
+
+/** The chunk query for a file whose events table has these columns. */
 function chunkSql(columns: Set<string>): string {
   return (
-    `SELECT unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${FIELDS.map((f) => (present(f, columns) ? f.sql : '0')).join(', ')}), '')) ` +
+    `SELECT unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${FIELDS.map((f) => (present(f, columns) ? f.sql : absent(f))).join(', ')}), '')) ` +
     'FROM events WHERE id BETWEEN ? AND ?'
   );
 }
@@ -208,7 +212,7 @@ export function chunkBytes(capacity: number): number {
 
 /** Reads chunk k of the plan into `into` (a view of the plan's capacity). */
 export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number, into: EventChunk) => void {
-  const columns = eventColumns(db);
+  const columns = eventTableColumns(db);
   const stmt = db.prepare(chunkSql(columns)).pluck();
   return (k, into) => {
     const blob = stmt.get(plan.from[k], plan.to[k]) as Buffer | null;

@@ -28,6 +28,7 @@ export interface WaitingCall {
   flags: number;
   func: number;
   holder: number; // futex waits: the owner the lock's memory named at the entry; 0: none
+  cond: number; // a cond wait: its condition variable (lock is the mutex); 0 otherwise
 }
 
 /** A file mapping of the target (mappings table). */

@@ -10,10 +10,10 @@ import { Progress } from '../core/progress';
 import { FutexKinds, type KindTally } from '../core/futex_kinds';
 import { decodeSpool, fillEvent } from './columns';
 import { recorderOf } from './filelock';
-import { EVENT_COLUMNS } from './format';
+import { EVENT_COLUMNS, type ColumnSpec } from './format';
 import { readHeader, type RunMeta } from './header';
 import { checkRunTables, openRunDatabase } from './open';
-import { INVALID_TIME, readEventChunks } from './reader';
+import { eventTableColumns, INVALID_TIME, readEventChunks } from './reader';
 import type { MappingRow, SymbolRow } from './rows';
 import { SCHEMA_VERSION } from './schema';
 
@@ -21,6 +21,8 @@ export type { RunMeta } from './header';
 
 /** Oldest schema this analyzer reads: schema 3 has no probe cost (its waits and holds are shown as recorded). */
 const OLDEST_SCHEMA = 3;
+/** First with the events' cond column: condition variables, rwlocks and spin locks recorded. */
+export const COND_SCHEMA = 5;
 
 /** A file mapping of the target; executable null when the run file does not say. */
 export type RunMapping = MappingRow;
@@ -39,6 +41,8 @@ export class RunFile {
   /** Rows the last events() pass left out, by why: they break what every run file holds. */
   readonly leftOut = new Map<string, number>();
   private readonly db: Database.Database;
+  /** The events have the cond column (schema 5 on): condition variables are recorded. */
+  readonly hasCond: boolean;
 
   static open(path: string): RunFile {
     const db = openRunDatabase(path);
@@ -66,6 +70,8 @@ export class RunFile {
       throw new UserError(`${path} has run-file schema ${version}, from an older mutex-rec (this mutex-analyze reads ${OLDEST_SCHEMA} to ${SCHEMA_VERSION}): record it again`);
     }
     checkRunTables(db, path);
+    this.hasCond = eventTableColumns(db).has('cond');
+    if (version >= COND_SCHEMA && !this.hasCond) throw new UserError(`${path} has schema ${version} but its events have no cond column: the file is damaged: record again`);
     const row = db.prepare('SELECT * FROM run WHERE id = 1').safeIntegers(true).get() as Record<string, unknown> | undefined;
     if (!row) throw new UserError(`${path} has no run record (the recorder failed before it started): record again`);
     const header = readHeader(row);
@@ -131,7 +137,7 @@ export class RunFile {
    * better-sqlite3 was the analyzer's bottleneck.
    */
   *events(): Generator<RunEvent> {
-    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null };
+    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null };
     const lastTs = new Map<number, number>();
     this.leftOut.clear();
     const progress = new Progress(`reading ${basename(this.meta.path)}`);

@@ -179,7 +179,7 @@ export class RunStore {
       for (const c of calls) {
         const row: Record<ColumnKey, number | null> = {
           ts: c.ts, requestTs: null, lock: c.lock, caller: c.caller, pid: c.pid, tid: c.tid, ret: 0,
-          stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, holder: c.holder || null,
+          stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, holder: c.holder || null, cond: c.cond !== 0 ? c.cond : null,
         };
         this.insertEvent.run(EVENT_COLUMNS.map((col) => row[col.key]));
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { EBUSY, Func, Stage } from '../core/events';
+import { EBUSY, Func, Stage, isCondWait } from '../core/events';
 import type { Report, ReportRow } from '../analyzer/report';
 import { LockScript } from './lib/lockscript';
 import { simulatedEvents } from './lib/simulate';
@@ -119,7 +119,8 @@ describe('the join carries where things happened', () => {
     for (const seed of [1, 2, 3]) {
       const events = simulatedEvents(seed, 20_000);
       const joined = join(events);
-      const requests = new Map(events.filter((e) => e.stage === Stage.Acquired).map((e) => [`${e.tid}@${e.requestTs}`, e]));
+      // A cond wait's re-acquisition is requested at its return: its requestTs (schema 5) is the cond wait's entry.
+      const requests = new Map(events.filter((e) => e.stage === Stage.Acquired).map((e) => [`${e.tid}@${isCondWait(e.func) ? e.ts : e.requestTs}`, e]));
       assert.deepEqual(
         joined.failed.map((f) => f.requestCaller),
         joined.failed.map((f) => requests.get(`${f.tid}@${f.requestTs}`)!.caller),

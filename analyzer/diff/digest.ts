@@ -1,5 +1,5 @@
 import { analyze, type GroupStats } from '../aggregate';
-import { classUse, isLockClass, lockIdentities, type LockIdentity } from '../identity';
+import { isLockClass, rowIdentities, type LockIdentity } from '../identity';
 import { runJson, runWarnings } from '../runinfo';
 import type { RunFile } from '../../runfile/runfile';
 import { SiteNamer } from '../sitenames';
@@ -64,7 +64,7 @@ interface TimedSamples {
 export function digestRun(run: RunFile): RunDigest {
   const { groups, anomalies } = analyze(run, { groupBy: 'lock', sampleTimes: true });
   const locks = [...groups.values()];
-  const identities = lockIdentities(new SiteNamer(run), locks.map(classUse));
+  const identities = rowIdentities(new SiteNamer(run), locks);
   const samples = locks.map(timedSamples);
   const all = concatenated(samples);
   const spanNs = lastTime(all);

@@ -43,8 +43,8 @@ export function writeChromeTrace(run: RunFile, out: TextOutput, window: TimeWind
       const held = a.hold !== null && inWindow(a.acquiredTs, a.releasedTs!);
       if (waited || held) kept.push(a, waited, held);
     },
-    failed: (f) => names.seen(f.lock),
-    open: (o) => names.seen(o.lock),
+    failed: (f) => names.seen(f.lock, f.kind),
+    open: (o) => names.seen(o.lock, o.lockKind),
     anomaly: countAnomalies(anomalies),
   });
   const lockNames = names.names(run);

@@ -24,8 +24,8 @@ export function writeFolded(run: RunFile, out: TextOutput): { lines: number; ano
       if (a.requestStackId === null) add(bySite, a.requestCaller, a.lock, a.wait);
       else add(byStack, a.requestStackId, a.requestCaller, a.wait);
     },
-    failed: (f) => lockNames.seen(f.lock),
-    open: (o) => lockNames.seen(o.lock),
+    failed: (f) => lockNames.seen(f.lock, f.kind),
+    open: (o) => lockNames.seen(o.lock, o.lockKind),
     anomaly: countAnomalies(anomalies),
   });
 

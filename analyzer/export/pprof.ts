@@ -62,8 +62,8 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
       }
       if (a.hold !== null) t.hold += a.hold;
     },
-    failed: (f) => lockNames.seen(f.lock),
-    open: (o) => lockNames.seen(o.lock),
+    failed: (f) => lockNames.seen(f.lock, f.kind),
+    open: (o) => lockNames.seen(o.lock, o.lockKind),
     anomaly: countAnomalies(anomalies),
   });
 

@@ -2,7 +2,8 @@ import { formatAddress } from '../../core/events';
 import { groupJoined, lockOrThreadGrouping, type GroupStats } from '../aggregate';
 import { BlockerTally, blockersReport, type BlockersReport } from '../blockers';
 import { buildDiff, digestRun, type Diff, type VerdictOptions } from '../diff';
-import { classUse, identityLabels, lockIdentities, lockWrappers, type LockIdentity } from '../identity';
+import { identityLabels, lockWrappers, rowIdentities, type LockIdentity } from '../identity';
+import { rowLock, rwMode } from '../lockkey';
 import { callSiteOf } from '../callsites';
 import { LockGraphBuilder } from '../lockgraph';
 import { lockOrderReport, type LockOrderReport } from '../lockorder';
@@ -60,13 +61,14 @@ export function buildPage(run: RunFile, opts: { vs?: RunFile[]; verdict: Verdict
   const { groups, anomalies } = groupJoined(run, [lockOrThreadGrouping({ groupBy: 'lock' })], [detail, timeline, blockers, graph]);
   const locks = groups[0];
   const labels = groupLabels(run, { groups: locks, anomalies }, 'lock');
-  const names = new Map([...locks.keys()].map((lock) => [lock, labels(lock).name]));
+  // by address, for the views of whole locks (blockers, lock order): an rwlock's sides are one lock there
+  const names = new Map([...locks.keys()].map((key) => [rowLock(key), labels(key).name.replace(/:[RW]$/, '')]));
   const rows = [...locks.values()]
     .map((g) => toRow(g, labels(g.key)))
     .sort((a, b) => b.contendedWaitNs - a.contendedWaitNs || (b.wait?.total ?? 0) - (a.wait?.total ?? 0) || a.key.localeCompare(b.key));
-  const byKey = new Map([...locks.keys()].map((lock) => [formatAddress(lock), lock]));
+  const byKey = new Map([...locks.keys()].map((key) => [labels(key).key, rowLock(key)]));
   const sites = new SiteNamer(run);
-  const wrappers = lockWrappers(lockIdentities(sites, [...locks.values()].map(classUse)).values());
+  const wrappers = lockWrappers(rowIdentities(sites, locks.values()).values());
   const details: Record<string, LockDetailData> = {};
   for (const row of rows.slice(0, LIMITS.detailLocks)) {
     const d = detail.locks.get(byKey.get(row.key)!);
@@ -177,10 +179,11 @@ function diffView(run: RunFile, detail: LockDetailSink, locks: Map<number, Group
 }
 
 function byIdentity(run: RunFile, locks: Map<number, GroupStats>, detail: LockDetailSink): Map<string, { identity: LockIdentity; dist: Distributions }> {
-  const identities = lockIdentities(new SiteNamer(run), [...locks.values()].map(classUse));
+  const identities = rowIdentities(new SiteNamer(run), locks.values());
   const out = new Map<string, { identity: LockIdentity; dist: Distributions }>();
-  for (const [lock, identity] of identities) {
-    const d = detail.locks.get(lock);
+  for (const [key, identity] of identities) {
+    // The page keeps a lock's distributions whole: an rwlock's two sides have none of their own.
+    const d = rwMode(locks.get(key)!.kind) ? undefined : detail.locks.get(key);
     if (!d) continue;
     const mine = { wait: d.waitHistogram, hold: d.holdHistogram };
     const entry = out.get(identity.key);

@@ -7,12 +7,10 @@
 import { readFileSync } from 'node:fs';
 
 import { findFunction, readElf, readFunctionCode } from '../../recorder/elf';
+import { PROBED_SYMBOLS } from '../../recorder/probes';
 
 export const PROLOGUE_BYTES = 64;
-export const PROBED_FUNCTIONS = [
-  'pthread_mutex_lock', 'pthread_mutex_trylock', 'pthread_mutex_timedlock', 'pthread_mutex_clocklock',
-  'pthread_mutex_unlock', 'pthread_cond_wait', 'pthread_cond_timedwait', 'pthread_cond_clockwait',
-];
+export const PROBED_FUNCTIONS = PROBED_SYMBOLS;
 
 /** symbol -> its first PROLOGUE_BYTES bytes (fewer when the function is shorter). */
 export function extractPrologues(path: string): Map<string, Buffer> {

@@ -3,7 +3,8 @@ import { join as joinPath } from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import { Joiner, type Acquisition, type FailedAttempt, type OpenItem } from '../../core/join';
+import { Joiner, type Acquisition, type CondOpen, type CondSignal, type CondWait, type FailedAttempt, type OpenItem } from '../../core/join';
+import type { ProbeCost } from '../../core/probe_cost';
 import type { RawEvent } from '../../core/events';
 
 export const REPO = joinPath(__dirname, '..', '..', '..');
@@ -80,7 +81,10 @@ export function openRun(path: string): RunFile {
   db.defaultSafeIntegers(false);
   const run = db.prepare('SELECT * FROM run').get() as Record<string, unknown>;
   const start = db.prepare('SELECT start_monotonic_ns AS s FROM run').safeIntegers(true).get() as { s: bigint };
-  const events = db.prepare('SELECT id, ts, request_ts AS requestTs, stage, func, pid, tid, lock, ret, caller, flags, stack_id AS stackId FROM events ORDER BY id').all() as RawEvent[];
+  const hasCond = (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some((c) => c.name === 'cond');
+  const events = db
+    .prepare(`SELECT id, ts, request_ts AS requestTs, stage, func, pid, tid, lock, ret, caller, flags, stack_id AS stackId, ${hasCond ? 'cond' : 'NULL AS cond'} FROM events ORDER BY id`)
+    .all() as RawEvent[];
   return { db, startMonotonicNs: start.s, events, run };
 }
 
@@ -89,16 +93,22 @@ export interface Joined {
   failed: FailedAttempt[];
   open: OpenItem[];
   anomalies: string[];
+  condWaits: CondWait[];
+  condSignals: CondSignal[];
+  condOpen: CondOpen[];
 }
 
-export function join(events: RawEvent[]): Joined {
-  const out: Joined = { acquisitions: [], failed: [], open: [], anomalies: [] };
+export function join(events: RawEvent[], opts: { probeCost?: ProbeCost | null } = {}): Joined {
+  const out: Joined = { acquisitions: [], failed: [], open: [], anomalies: [], condWaits: [], condSignals: [], condOpen: [] };
   const joiner = new Joiner({
     acquisition: (a) => out.acquisitions.push(a),
     failed: (f) => out.failed.push(f),
     open: (o) => out.open.push(o),
     anomaly: (kind, e) => out.anomalies.push(`${kind} at event ${e.id}`),
-  });
+    condWait: (w) => out.condWaits.push(w),
+    condSignal: (s) => out.condSignals.push(s),
+    condOpen: (o) => out.condOpen.push(o),
+  }, opts);
   for (const e of events) joiner.push(e);
   joiner.finish();
   return out;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,10 +7,11 @@ const REPO = join(__dirname, '..', '..', '..');
 const SOURCES = join(REPO, 'test', 'workloads');
 const BUILD_DIR = join(REPO, 'build', 'test-workloads');
 
-/** Compiles test/workloads/NAME.c (once per source change) and returns the executable's path. */
+/** Compiles test/workloads/NAME.c (or NAME.cc, with g++) once per source change and returns the executable's path. */
 export function workload(name: string, extraFlags: string[] = []): string {
   mkdirSync(BUILD_DIR, { recursive: true });
-  const source = join(SOURCES, `${name}.c`);
+  const cplusplus = existsSync(join(SOURCES, `${name}.cc`));
+  const source = join(SOURCES, cplusplus ? `${name}.cc` : `${name}.c`);
   const suffix = extraFlags.length ? `-${extraFlags.join('').replace(/[^a-z0-9]/gi, '')}` : '';
   const output = join(BUILD_DIR, `${name}${suffix}`);
   let fresh = false;
@@ -19,7 +20,7 @@ export function workload(name: string, extraFlags: string[] = []): string {
   } catch {
     fresh = false;
   }
-  if (!fresh) execFileSync('gcc', ['-O2', '-g', '-Wall', '-pthread', ...extraFlags, '-o', output, source], { stdio: 'inherit' });
+  if (!fresh) execFileSync(cplusplus ? 'g++' : 'gcc', ['-O2', '-g', '-Wall', '-pthread', ...extraFlags, '-o', output, source], { stdio: 'inherit' });
   return output;
 }
 

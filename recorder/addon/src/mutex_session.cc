@@ -203,9 +203,9 @@ namespace {
 
 // How a ring-buffer field becomes its column's value (runfile_columns.h): times relative to the
 // time base, addresses signed (exact as doubles for canonical x86-64 addresses); a nullable
-// time of 0 is NaN.
+// time or address of 0 is NaN.
 double ConvertTIME(__u64 v, __u64 base, bool nullable) { return nullable && v == 0 ? NAN : double(int64_t(v - base)); }
-double ConvertADDRESS(__u64 v, __u64, bool) { return double(int64_t(v)); }
+double ConvertADDRESS(__u64 v, __u64, bool nullable) { return nullable && v == 0 ? NAN : double(int64_t(v)); }
 template <typename T>
 T ConvertINT(T v, __u64, bool) { return v; }
 
@@ -285,7 +285,7 @@ Napi::Value MutexSession::Counters(const Napi::CallbackInfo& info) {
 }
 
 // pendingCalls(): the lock calls still in progress (entered, not returned), from the pending maps:
-// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, holder }]. Read after
+// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, holder, cond (0: none) }]. Read after
 // detach(), these are the calls that never returned while recording (a deadlock, a long wait).
 Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -316,6 +316,7 @@ Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
       o.Set("flags", call.flags);
       o.Set("func", call.func);
       o.Set("holder", holder);
+      o.Set("cond", double(int64_t(call.cond)));
       out.Set(n++, o);
     }
   }
