@@ -27,8 +27,11 @@ CREATE TABLE run (
   options             TEXT,             -- JSON: the recorder's options
   probe_cost          TEXT,             -- JSON: what the probes add to a lock call's wait (wait_ns) and to a hold
                                         -- (hold_ns), measured at the start (recorder/calibrate.ts); NULL: not measured
-  probe_failures      TEXT              -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
-                                        -- not taken), pendingFull (lock calls not followed); NULL: not finished
+  probe_failures      TEXT,             -- JSON: what the BPF programs counted going wrong: stackFailed (call stacks
+                                        -- not taken), pendingFull (lock calls not followed), futexUnread (contention
+                                        -- mode: futex calls whose user registers could not be read); NULL: not finished
+  mode                TEXT    NOT NULL DEFAULT 'full' -- 'full': every lock call (uprobes); 'contention' (mutex-rec
+                                        -- --contention): only the target's futex waits and wakes (no holds)
 );
 
 -- Every probe attached: which function of which object, and how.
@@ -89,23 +92,28 @@ CREATE TABLE events (
                                          -- (stack_frames), NULL if none
   cpu        INTEGER NOT NULL,           -- -1 for a stage 0 row (read at the stop, not from an event)
   stage      INTEGER NOT NULL,           -- 0 request (still waiting at the stop), 1 acquired (the call
-                                         -- returned), 2 released
+                                         -- returned), 2 released, 4 wake (contention mode: a futex wake; ret
+                                         -- is how many it woke)
   func       INTEGER NOT NULL,           -- the probed function (funcs)
-  flags      INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); other acquired
-                                         -- events: bit 16 the low 16 bits are glibc's pthread_mutex_t __kind
-                                         -- (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...),
-                                         -- bit 17 another thread held the mutex at the call's entry, bit 18
-                                         -- the thread slept inside the call (MUTEX_F_*); rwlock calls: the
-                                         -- low bits its __flags (preference), bit 17 held by a writer (or,
-                                         -- for a write request, readers); rwlock unlock: bit 19 the caller
-                                         -- was its writer; spin lock calls: bit 17 it was locked; cond
-                                         -- signal/broadcast: bit 16 + the waiters it had
-  cond       INTEGER                     -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock
+  flags      INTEGER NOT NULL DEFAULT 0, -- kernel contention tracepoint: LCB_F_* (lock kind); futex events
+                                         -- (func 64-79): FUTEX_F_* (the op, the layout the probe saw, the
+                                         -- holder's source); other acquired events: bit 16 the low 16 bits
+                                         -- are glibc's pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3
+                                         -- adaptive, |16 robust, |32 PI, ...), bit 17 another thread held the
+                                         -- mutex at the call's entry, bit 18 the thread slept inside the call
+                                         -- (MUTEX_F_*); rwlock calls: the low bits its __flags (preference),
+                                         -- bit 17 held by a writer (or, for a write request, readers); rwlock
+                                         -- unlock: bit 19 the caller was its writer; spin lock calls: bit 17
+                                         -- it was locked; cond signal/broadcast: bit 16 + the waiters it had
+  cond       INTEGER,                    -- condition variable (signed 64-bit) of a cond wait (funcs 6-8: lock
                                          -- is the mutex it was called with; the release is its entry, the
                                          -- acquired row its return, request_ts its entry, ret its result) and
                                          -- of a cond signal or broadcast (funcs 32, 33: stage 2, a point
                                          -- event, lock the cond too); NULL otherwise. Files before schema 5
                                          -- have none, and a cond wait's request_ts there is its return
+  holder     INTEGER                     -- futex waits (contention mode): the tid credited with holding the
+                                         -- lock (flags say whether the lock's memory named it or it woke the
+                                         -- waiter); NULL: none
 );
 -- END generated: events
 
@@ -117,7 +125,7 @@ CREATE TABLE events (
 -- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
 -- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
 -- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; cond float64 signed 64-bit
--- address, NaN: none.
+-- address, NaN: none; holder uint32, 0: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
@@ -133,7 +141,8 @@ CREATE TABLE event_spool (
   stage BLOB NOT NULL,
   func BLOB NOT NULL,
   flags BLOB NOT NULL,
-  cond BLOB NOT NULL
+  cond BLOB NOT NULL,
+  holder BLOB NOT NULL
 );
 -- END generated: event_spool
 
@@ -170,7 +179,7 @@ CREATE TABLE threads (
 );
 
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: codes
-INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released');
+INSERT INTO stages VALUES (0, 'request'), (1, 'acquired'), (2, 'released'), (4, 'wake');
 INSERT INTO funcs VALUES
   (1, 'pthread_mutex_lock', 'user'),
   (2, 'pthread_mutex_trylock', 'user'),
@@ -204,5 +213,13 @@ INSERT INTO funcs VALUES
   (23, 'mutex_lock_interruptible_nested', 'kernel'),
   (24, 'mutex_lock_killable_nested', 'kernel'),
   (25, 'mutex_lock_io_nested', 'kernel'),
-  (26, 'lock:contention', 'kernel');
+  (26, 'lock:contention', 'kernel'),
+  (64, 'futex_wait', 'futex'),
+  (65, 'futex_lock_pi', 'futex'),
+  (66, 'futex_wait_requeue_pi', 'futex'),
+  (67, 'futex_waitv', 'futex'),
+  (68, 'futex_wake', 'futex'),
+  (69, 'futex_wake_op', 'futex'),
+  (70, 'futex_unlock_pi', 'futex'),
+  (71, 'futex_requeue', 'futex');
 -- END generated: codes

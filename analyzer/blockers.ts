@@ -173,10 +173,13 @@ function mostFrequent(counts: Map<number, number>): [number, number][] {
 export const renderBlockers = (report: BlockersReport, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: BlockersReport): string {
+  const contention = r.run.mode === 'contention';
   const lines = textPreamble(
     r.warnings,
     r.run,
-    'Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").',
+    contention
+      ? 'Each contended futex wait is credited to the lock\'s owner its memory named at the wait (glibc mutex, rwlock writer, PI futex), else to the thread whose wake ended it, at the call site of that thread\'s wake of the word (README: "Contention mode").'
+      : 'Each contended wait is credited to the thread holding the lock when the wait began, at the call site where it had acquired it (README: "report --blockers").',
   );
   const scope = r.lock ? ` of lock ${r.lock}` : '';
   if (r.contended.waits === 0) {
@@ -191,11 +194,16 @@ function renderText(r: BlockersReport): string {
         `  ${formatDuration(row.wait.total)} in ${formatCount(row.waits)} wait${row.waits === 1 ? '' : 's'} ` +
           `(mean ${formatDuration(row.wait.mean)}, max ${formatDuration(row.wait.max)}): ` +
           `${threadList(row.waiters, row.waiterThreads)} waited in ${row.waiterSite}, ` +
-          `blocked by ${threadList(row.holders, row.holderThreads)} holding since ${row.holderSite}; ${lockList(row.locks, row.lockCount)}`,
+          `blocked by ${threadList(row.holders, row.holderThreads)} ${contention ? 'waking it at' : 'holding since'} ${row.holderSite}; ${lockList(row.locks, row.lockCount)}`,
       );
     }
   }
-  if (r.unattributed.waits > 0) {
+  if (r.unattributed.waits > 0 && contention) {
+    lines.push(
+      `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: the word's memory named no owner ` +
+        '(not a glibc mutex or rwlock writer) and no other thread woke it during the wait (a timeout, a signal, a wake before the recording, or the kernel contention tracepoints, which see no holds).',
+    );
+  } else if (r.unattributed.waits > 0) {
     lines.push(
       `${formatCount(r.unattributed.waits)} contended waits (${formatDuration(r.unattributed.totalNs)}) have no known holder: ` +
         'the probes saw them wait (the mutex held by another thread at the call\'s entry, or the thread asleep in the call) while no recorded hold covered their start ' +

@@ -55,10 +55,13 @@ const MIN_CLASS_SITE_SHARE = 0.005;
  * straddles.
  */
 export class SiteTally {
-  private readonly counts = new Map<number, { site: RequestSite; n: number }>();
+  private readonly counts = new Map<string, { site: RequestSite; n: number }>();
 
+  /** A site is its stack with its call site: a stack taken past the call site (a lock function's
+   * entry skips it; a futex call's walk through a C library without frame pointers has only its
+   * innermost frame) is the same for different call sites. */
   add(caller: number, stackId: number | null): void {
-    const key = stackId ?? -1 - caller; // stack ids are >= 0; callers then map below -1
+    const key = `${stackId ?? 'none'}:${caller}`;
     const entry = this.counts.get(key);
     if (entry) entry.n++;
     else this.counts.set(key, { site: { caller, stackId }, n: 1 });

@@ -115,6 +115,10 @@ export function renderLockOrder(r: LockOrderReport, format: 'text' | 'json'): st
     `lock-order graph: ${formatCount(r.locks)} locks, ${formatCount(r.edges)} edges (held -> acquired) from ${formatCount(r.nestedAcquisitions)} ` +
       `acquisitions made while holding another lock${r.waitingCalls > 0 ? ` and ${formatCount(r.waitingCalls)} lock calls still waiting at the end` : ''} (README: "lockorder").`,
   );
+  if (r.cycles.length === 0 && r.run.mode === 'contention') {
+    lines.push('no lock-order cycles: contention mode records no holds, so no lock order (record in full mode to check it).');
+    return `${lines.join('\n')}\n`;
+  }
   if (r.cycles.length === 0) {
     lines.push('no lock-order cycles: the threads always took these locks in one order.');
     return `${lines.join('\n')}\n`;

@@ -31,8 +31,10 @@ export function writeStdout(data: string | Uint8Array): void {
   }
 }
 
-/** Outputs other than text tables (JSON, CSV, exports) carry the data: their warnings go to stderr. */
-export function warnOnStderr(warnings: readonly string[]): void {
+/** Outputs other than text tables (JSON, CSV, exports) carry the data: their run's notes (contention
+ * mode) and warnings go to stderr. */
+export function warnOnStderr(warnings: readonly string[], notes: readonly string[] = []): void {
+  for (const n of notes) process.stderr.write(`mutex-analyze: ${n}\n`);
   for (const w of warnings) process.stderr.write(`mutex-analyze: WARNING: ${w}\n`);
 }
 

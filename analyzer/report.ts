@@ -6,7 +6,7 @@ import { CondTally, condNames, condRow, type CondRow } from './conds';
 import { KIND_FAMILIES, type KindFamily } from '../core/events';
 import { lockNames, lockWrappers, rowIdentities } from './identity';
 import { rowKeyText } from './lockkey';
-import { runJson, runWarnings, textPreamble } from './runinfo';
+import { meaningLine, runJson, runWarnings, textPreamble } from './runinfo';
 import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
 import { renderAs, type Csv, type CsvCell, type Format } from './render';
@@ -264,7 +264,7 @@ const STAT_COLUMNS: [string, (s: SampleSummary) => number][] = [
 export const renderReport = (report: Report, format: Format): string => renderAs(format, report, { text: renderText, csv: csvOf });
 
 function renderText(r: Report): string {
-  const lines = textPreamble(r.warnings, r.run, 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").');
+  const lines = textPreamble(r.warnings, r.run, meaningLine(r.run.mode));
   const what = { lock: 'locks', thread: 'threads', callsite: 'call sites', stack: 'stacks' }[r.by];
   const scope = r.lock ? ` of lock ${r.lock.key}` : '';
   const kinds = r.kinds.length < KIND_FAMILIES.length ? ` (--kind ${r.kinds.join(',')})` : '';

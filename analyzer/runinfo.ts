@@ -3,6 +3,22 @@ import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
 import type { RunFile } from '../runfile/runfile';
 import { formatCount, formatDuration } from './stats/units';
 
+/** Every output of a contention-mode run says this in its header (README: Contention mode). */
+export const CONTENTION_NOTE = 'contention mode: contended waits only, no holds';
+
+/** What a wait and a hold are, as every table says it under the header. */
+export function meaningLine(mode: 'full' | 'contention'): string {
+  return mode === 'contention'
+    ? 'wait = a thread\'s futex wait on a lock word, from its entry to the return of the last wait of the same slow path ' +
+        '(a kernel lock\'s: contention_begin to contention_end); no holds; a condition variable\'s waits are shown but are not contention (README: "Contention mode").'
+    : 'wait = lock call entry -> return with the lock; hold = lock return -> unlock entry (README: "What the numbers mean").';
+}
+
+/** The lines outputs whose stdout is data (JSON, CSV, exports) print on stderr before their warnings. */
+export function modeNotes(r: { mode: 'full' | 'contention' }): string[] {
+  return r.mode === 'contention' ? [CONTENTION_NOTE] : [];
+}
+
 /** The run's identity and health, as every output shows it. */
 export function runJson(run: RunFile) {
   const m = run.meta;
@@ -19,6 +35,8 @@ export function runJson(run: RunFile) {
     dropped: m.dropCount,
     endReason: m.endReason,
     probes: { user: m.userProbes, kernel: m.kernelProbe, kernelScope: m.kernelScope },
+    mode: m.mode,
+    ...(m.mode === 'contention' ? { modeNote: CONTENTION_NOTE } : {}),
     probeCost: { measured: m.probeCost, subtracted: run.subtractedProbeCost() !== null },
   };
 }
@@ -33,6 +51,16 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   if (m.probeFailures && m.probeFailures.stackFailed > 0) {
     warnings.push(
       `${formatCount(m.probeFailures.stackFailed)} call stacks could not be taken (their slot in the stack map held another stack: code without frame pointers makes many distinct stacks): those lock calls have their call site only; record again with a smaller --stack-depth (8)`,
+    );
+  }
+  if (m.probeFailures?.futexUnread) {
+    warnings.push(`${formatCount(m.probeFailures.futexUnread)} futex calls had user registers the probe could not read: they have no call site and no lock kind`);
+  }
+  const tally = run.futexKindTally;
+  if (tally && tally.words.none > 0) {
+    warnings.push(
+      `${formatCount(tally.words.none)} of ${formatCount(tally.words.function + tally.words.layout + tally.words.none)} futex words (${formatCount(tally.waits.none)} waits) could not be told a lock kind ` +
+        '(no C library lock function at their futex call, no glibc pthread layout around the word): they are kind futex, and their waits count as contention',
     );
   }
   if (m.probeFailures && m.probeFailures.pendingFull > 0) {
@@ -80,6 +108,7 @@ export function runHeader(r: ReturnType<typeof runJson>): string[] {
     `run: ${r.path}: ${target} on ${r.host}, kernel ${r.kernelRelease}, started ${r.startTime}, ${formatDuration(r.durationNs)}, ` +
       `${formatCount(r.events)} events, ${formatCount(r.dropped)} dropped, ended: ${r.endReason ?? 'not finished'}`,
   ];
+  if (r.mode === 'contention') lines.push(CONTENTION_NOTE);
   if (r.probes.user) lines.push(probeCostLine(r.probeCost));
   return lines;
 }

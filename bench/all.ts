@@ -5,7 +5,7 @@
  *
  *   node dist/bench/all.js [--only NAME[,NAME]] [--quick] [--no-readme] [--readme PATH]
  *
- *   --only       recorder, perf-lock, probe-cost, ingest, analyzer (default: all, in that order)
+ *   --only       recorder, perf-lock, probe-cost, ingest, analyzer, contention (default: all, in that order)
  *   --quick      small sizes and few rounds, a smoke run: never writes bench/README.md
  *   --no-readme  print only
  *   --readme     the README to refresh (default bench/README.md); with --quick it must be another
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ANALYZER_DEFAULTS, ANALYZER_QUICK, runAnalyzer } from './analyzer';
+import { CONTENTION_DEFAULTS, CONTENTION_QUICK, runContention } from './contention';
 import { INGEST_DEFAULTS, INGEST_QUICK, runIngest } from './ingest';
 import { machine, Skip, utc, type Machine } from './lib/env';
 import { BENCH_NAMES, readSection, replaceSection, summaryTable, type BenchName, type BenchResult, type SectionOutcome } from './lib/report';
@@ -37,6 +38,7 @@ const SECTIONS: Record<BenchName, (quick: boolean) => Promise<BenchResult>> = {
   'probe-cost': (quick) => runProbeCost(quick ? PROBE_COST_QUICK : PROBE_COST_DEFAULTS),
   ingest: (quick) => runIngest(quick ? INGEST_QUICK : INGEST_DEFAULTS),
   analyzer: (quick) => runAnalyzer(quick ? ANALYZER_QUICK : ANALYZER_DEFAULTS),
+  contention: (quick) => runContention(quick ? CONTENTION_QUICK : CONTENTION_DEFAULTS),
 };
 
 const minutes = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);

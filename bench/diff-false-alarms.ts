@@ -47,9 +47,13 @@ async function compare(a: string, b: string): Promise<PairOutcome> {
   const d = JSON.parse(r.stdout) as Diff;
   const flagged = (verdict: 'regressed' | 'improved'): string[] =>
     d.rows.flatMap((row) =>
-      d.method.judged.filter((m) => row.metrics[m].verdict === verdict).map((m) => `${row.lock}: ${m} ${fmt(row.metrics[m].changePct ?? NaN, 0)}%`),
+      d.method.judged.filter((m) => row.metrics[m].verdict === verdict).map((m) => `${row.lock}: ${m} ${changeText(row.metrics[m].changePct)}`),
     );
   return { regressed: flagged('regressed'), improved: flagged('improved'), untested: d.summary.untested, exit: r.code };
+}
+
+function changeText(pct: number | null): string {
+  return pct === null ? 'from 0' : `${pct > 0 ? '+' : ''}${fmt(pct, 0)}%`;
 }
 
 /** Wilson score interval for k successes in n trials, 95 %. */

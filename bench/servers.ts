@@ -98,21 +98,21 @@ const pidsOf = (name: string): number[] =>
     .filter(Boolean)
     .map(Number);
 
-interface Finished {
+export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   finished: Promise<Finished>;
   done: boolean;
 }
 
 /** Spawns with both outputs collected; killed (SIGKILL) after timeoutSeconds as a last resort. */
-function run(command: string, args: string[], timeoutSeconds: number): Running {
+export function run(command: string, args: string[], timeoutSeconds: number): Running {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutSeconds * 1000, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
@@ -142,7 +142,7 @@ function execText(command: string, args: string[]): Promise<string> {
 
 // ---- the servers ----
 
-interface Server {
+export interface Server {
   name: ServerName;
   pid: number;
   started: boolean; // by this script: stopped at the end
@@ -172,7 +172,7 @@ function memcachedStats(): Promise<Map<string, number>> {
   });
 }
 
-async function memcached(): Promise<Server> {
+export async function memcached(): Promise<Server> {
   ensurePackages(PACKAGES.memcached);
   const slap = hasCommand('memcaslap') ? 'memcaslap' : 'memaslap'; // Debian 12's libmemcached-tools ships memcaslap
   if (!hasCommand(slap)) throw new Skip('neither memcaslap nor memaslap after installing libmemcached-tools');
@@ -222,7 +222,7 @@ async function memcached(): Promise<Server> {
 
 const sql = (statement: string): Promise<string> => execText('mariadb', ['-N', '-B', '-e', statement]);
 
-async function mariadb(): Promise<Server> {
+export async function mariadb(): Promise<Server> {
   ensurePackages(PACKAGES.mariadb);
   const serverPid = (): number | undefined => pidsOf('mariadbd')[0] ?? pidsOf('mysqld')[0];
   let started = false;
@@ -274,18 +274,18 @@ async function mariadb(): Promise<Server> {
   }
 }
 
-const stopOnSignal: (() => Promise<void>)[] = [];
+export const stopOnSignal: (() => Promise<void>)[] = [];
 
 // ---- measuring ----
 
-interface Window {
+export interface Window {
   perSecond: number; // counter delta / seconds
   seconds: number;
   loadEndedEarly: boolean; // the load finished before the window's end: the figure is not comparable
 }
 
 /** The server's counter over the next `seconds`, per second. */
-async function window(server: Server, load: Running, seconds: number): Promise<Window> {
+export async function window(server: Server, load: Running, seconds: number): Promise<Window> {
   const t0 = performance.now();
   const c0 = await server.counter();
   const t0b = performance.now();
@@ -297,7 +297,7 @@ async function window(server: Server, load: Running, seconds: number): Promise<W
   return { perSecond: (c1 - c0) / elapsed, seconds: elapsed, loadEndedEarly: load.done };
 }
 
-async function finishLoad(server: Server, load: Running): Promise<number | null> {
+export async function finishLoad(server: Server, load: Running): Promise<number | null> {
   const r = await load.finished;
   if (r.code !== 0) throw new Error(`the ${server.name} load failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   return server.loadThroughput(r.stdout);

@@ -95,7 +95,7 @@ export function writeSyntheticRun(path: string, events: number, seed = 1): void 
     {
       toolVersion: 'synthetic', host: 'bench', kernelRelease: 'synthetic', startRealtimeNs: 1_795_000_000_000_000_000n, startMonotonicNs: 1_000_000_000n,
       targetPid: PID, targetComm: 'synthetic', targetCmdline: ['synthetic', String(events)], launched: true, userProbes: true,
-      kernelProbe: 'fentry', kernelScope: 'target', probeCost: null, options: { synthetic: { events, seed } },
+      kernelProbe: 'fentry', kernelScope: 'target', mode: 'full', probeCost: null, options: { synthetic: { events, seed } },
     },
     [],
   );

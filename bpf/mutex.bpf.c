@@ -418,6 +418,7 @@ int BPF_KPROBE(spin_unlock_entry, void *lock)
 	emit_release(id, ts, FN_PTHREAD_SPIN_UNLOCK, (__u64)lock, return_address(ctx));
 	return 0;
 }
+#include "futex.bpf.h"
 
 /* A thread renamed itself (pthread_setname_np): emit its new comm. */
 SEC("tp_btf/task_rename")
@@ -443,6 +444,9 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	bpf_map_delete_elem(&kernel_pending, &tid);
+	bpf_map_delete_elem(&futex_pending, &tid);
+	bpf_map_delete_elem(&futex_wake_pending, &tid);
+	bpf_map_delete_elem(&futex_last_waits, &tid);
 	return 0;
 }
 

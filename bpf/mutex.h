@@ -27,8 +27,9 @@ struct mutex_event {
 	__u16 cpu;
 	__u8 stage;     /* enum mutex_stage */
 	__u8 func;      /* enum mutex_func */
-	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); else MUTEX_F_* */
+	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); FN_FUTEX_*: FUTEX_F_*; else MUTEX_F_* */
 	__u64 cond;     /* cond waits, signals and broadcasts: the condition variable (a wait's lock is its mutex); 0 otherwise */
+	__u32 holder;   /* futex waits: the thread credited with holding the lock (FUTEX_F_HOLDER_*), 0: none */
 };
 
 #include "runfile_layout.h"
@@ -56,6 +57,7 @@ struct recording_config {
 	__u32 kernel_tgid;    /* kernel probes: this process's tasks (0: every task but the recorder) */
 	__u32 self_tgid;      /* the recorder: its own uprobes calibrate the probes; kernel probes leave it out */
 	__u32 capture_stacks; /* 0: no call stacks (--no-stacks) */
+	__u32 futex_tgid;     /* contention mode: this process's futex calls (futex.bpf.h); 0: off */
 };
 
 /* The recording window (bpf/recording.h window, .bss: written while the programs run), CLOCK_MONOTONIC ns. */
@@ -64,12 +66,22 @@ struct recording_window {
 	__u64 end_ns;   /* 0: no end */
 };
 
+/* A futex wait in progress (contention mode), keyed by tid: `call` is what pendingCalls() reads at
+ * the stop for the waits that never returned. */
+struct futex_call {
+	struct pending_call call;
+	__u64 waitv;    /* futex_waitv: the user array of struct futex_waitv */
+	__u32 owner;    /* the owner tid the lock's memory named at the entry (FUTEX_F_LAYOUT_*, PI), 0: none */
+	__u32 nr;       /* futex_waitv: its number of words */
+};
+
 /* Per-CPU counters, index into the `counters` map. */
 enum mutex_counter {
 	CNT_DROPPED = 0,      /* events lost: the ring buffer was full */
 	CNT_STACK_FAILED = 1, /* call stacks not taken: the stack map was full, or a hash collision */
 	CNT_PENDING_FULL = 2, /* lock calls not followed: no room in a pending map */
-	CNT_MAX = 3,
+	CNT_FUTEX_UNREAD = 3, /* futex calls whose user registers could not be read (no call site, no layout) */
+	CNT_MAX = 4,
 };
 
 #endif

@@ -87,12 +87,15 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	e->stage = STAGE_THREAD;
 	e->func = 0;
 	e->flags = 0;
+	e->holder = 0;
 	e->cond = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
-				      __s32 ret, __u32 flags, __s32 stack_id, __u64 cond)
+/* An event, its thread's comm first if not emitted yet; cond: cond waits' and signals', holder:
+ * futex waits' (futex.bpf.h), else 0. */
+static __always_inline void emit_event(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+				       __s32 ret, __u32 flags, __s32 stack_id, __u64 cond, __u32 holder)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -117,8 +120,21 @@ static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8
 	e->stage = stage;
 	e->func = func;
 	e->flags = flags;
+	e->holder = holder;
 	e->cond = cond;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+				      __s32 ret, __u32 flags, __s32 stack_id, __u64 cond)
+{
+	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, cond, 0);
+}
+
+static __always_inline void emit_holder(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
+					__s32 ret, __u32 flags, __s32 stack_id, __u32 holder)
+{
+	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, 0, holder);
 }
 
 static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)

@@ -1,3 +1,4 @@
+import { futexKind } from './futex';
 import { codesOf, FUNCS, LCB_FLAGS, MUTEX_FLAGS, STAGES, valuesOf } from '../runfile/format';
 
 /** Event codes and flags (declared in runfile/format.ts, with the run file's stages and funcs tables). */
@@ -6,9 +7,9 @@ export type StageCode = (typeof Stage)[keyof typeof Stage];
 
 export const Func = codesOf(FUNCS);
 
-/** Kernel mutexes and the contention tracepoints: 16-31 (and 64 on); 32-63 are pthread rwlocks, spin locks and cond signals. */
-export function isKernelFunc(func: number): boolean {
-  return func >= Func.MutexLock && !(func >= 32 && func < 64);
+/** A futex call seen in contention mode (func codes 64-79). */
+export function isFutexFunc(func: number): boolean {
+  return func >= 64 && func < 80;
 }
 
 /** pthread_rwlock_rdlock and its try/timed/clock variants. */
@@ -40,9 +41,19 @@ function isPthreadMutexFunc(func: number): boolean {
   return func >= Func.PthreadMutexLock && func <= Func.PthreadCondClockwait;
 }
 
-/** The contention tracepoints see a wait but never the release: no hold. */
+/** A futex wait: an acquired (or request) event whose wait is all that is seen. */
+export function isFutexWait(func: number): boolean {
+  return func >= Func.FutexWait && func <= Func.FutexWaitv;
+}
+
+/** Kernel mutexes and the contention tracepoints: 16-31; 32-63 are pthread rwlocks, spin locks and cond signals, 64-79 futex calls. */
+export function isKernelFunc(func: number): boolean {
+  return func >= Func.MutexLock && !(func >= 32 && func < 64) && !isFutexFunc(func);
+}
+
+/** The contention tracepoints and futex waits see a wait but never the release: no hold. */
 export function isWaitOnly(func: number): boolean {
-  return func === Func.KernelContention;
+  return func === Func.KernelContention || isFutexWait(func);
 }
 
 /** A cond wait re-takes its mutex before returning, whatever it returns (ETIMEDOUT included). */
@@ -85,6 +96,7 @@ export function waitedPerProbes(func: number, flags: number | undefined): boolea
  * mutex again on any return except EINVAL/EPERM (bad arguments, the mutex not owned). */
 export function acquiredLock(func: number, ret: number): boolean {
   if (isCondWait(func)) return ret !== EINVAL && ret !== EPERM;
+  if (isFutexWait(func)) return true; // a wait, however it ended (woken, EAGAIN, ETIMEDOUT, EINTR): its time was spent waiting
   if (func === Func.MutexTrylock) return ret === 1; // the kernel's trylock returns 1 on success
   return ret === 0 || (ret === EOWNERDEAD && !isKernelFunc(func));
 }
@@ -127,6 +139,7 @@ export interface RawEvent {
   caller: number;
   flags?: number; // kernel contention tracepoint: LCB_F_* (absent: 0)
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
+  holder?: number; // futex waits: the thread the probes credited with holding the lock (absent or 0: none)
   cond?: number | null; // cond waits (lock is the mutex), signals and broadcasts: the condition variable (absent or null: none)
 }
 
@@ -160,6 +173,7 @@ export function kindFamily(kind: string): KindFamily {
 
 /** The kind of lock an event is about, as perf lock names them for the contention tracepoints. */
 export function lockKind(func: number, flags: number): string {
+  if (isFutexFunc(func)) return futexKind(flags, null).kind;
   if (isRwlockRead(func)) return RWLOCK_READ;
   if (isRwlockWrite(func)) return RWLOCK_WRITE;
   if (func === Func.PthreadRwlockUnlock) return flags & MutexFlag.RwlockWriter ? RWLOCK_WRITE : RWLOCK_READ;

@@ -1,8 +1,9 @@
 import { HoldHistory, ReadHoldHistory, type Reader } from './hold_history';
 import {
-  Func, MutexFlag, Stage, acquiredLock, isCondWait, isCondWake, isKernelFunc, isRecursiveMutex, isRwlockRead, isRwlockWrite, isSpinFunc,
-  isWaitOnly, lockKind, waitedPerProbes, type RawEvent,
+  Func, MutexFlag, Stage, acquiredLock, isCondWait, isCondWake, isFutexFunc, isFutexWait, isKernelFunc, isRecursiveMutex, isRwlockRead,
+  isRwlockWrite, isSpinFunc, isWaitOnly, lockKind, waitedPerProbes, type RawEvent,
 } from './events';
+import { FutexFlag, isEventWaitKind } from './futex';
 import { familyCost, netOf, type ProbeCost, type ProbeFamily } from './probe_cost';
 
 /**
@@ -35,6 +36,12 @@ import { familyCost, netOf, type ProbeCost, type ProbeFamily } from './probe_cos
  *   net of it (never below 0); timestamps stay as recorded. Kernel mutexes are never corrected.
  * - The kernel's contention tracepoints see the wait of a contended acquisition but not its
  *   release: those are complete at the acquired stage, with no hold (wait-only).
+ * - Contention mode's futex waits are wait-only too. A wait flagged as continuing its thread's
+ *   previous wait on the same word (FutexFlag.Retry: a lock's slow path looping) extends it: the
+ *   thread's last futex wait is kept open until its next one, or the end. Waits on a lock word are
+ *   contended, their blocker the holder the probes credited (the owner the lock's memory named,
+ *   else the thread whose wake ended the wait), its call site that of its wake on the word; a
+ *   condition variable's waits are waits for an event, never contention.
  * - pthread rwlocks: a write lock is held as a mutex is (one holder); read locks are held per
  *   reader, each its own hold (a reader that takes it again nests, as a recursive mutex). The
  *   unlock says which it gave up (the event's RwlockWriter flag: glibc's own test). A write request
@@ -153,9 +160,22 @@ export interface NestedAcquisition {
   waiting: boolean; // a call still waiting at the end, not an acquisition
 }
 
+/** A futex wake (contention mode): who woke how many waiters of a word, from where. */
+export interface Wake {
+  pid: number;
+  tid: number;
+  lock: number;
+  func: number;
+  requestTs: number; // the call's entry
+  ts: number; // its return
+  woken: number; // how many it woke (and requeued); negative: an error
+  caller: number;
+}
+
 /** What one pass of the join tells its consumers; each takes what it needs. */
 export interface JoinSink {
   acquisition?(a: Acquisition): void;
+  wake?(w: Wake): void;
   failed?(f: FailedAttempt): void;
   open?(o: OpenItem): void;
   /** An event that contradicts the join state (usually because events were dropped). */
@@ -182,7 +202,7 @@ function fanOut(sinks: JoinSink[]): Required<JoinSink> {
     }) as Required<JoinSink>[K];
   };
   return {
-    acquisition: each('acquisition'), failed: each('failed'), open: each('open'), anomaly: each('anomaly'), nested: each('nested'),
+    acquisition: each('acquisition'), wake: each('wake'), failed: each('failed'), open: each('open'), anomaly: each('anomaly'), nested: each('nested'),
     condWait: each('condWait'), condSignal: each('condSignal'), condOpen: each('condOpen'),
   };
 }
@@ -198,6 +218,21 @@ interface PendingRequest {
   blockerCaller: number | null;
   blockerTids?: number[];
   kind: string;
+}
+
+/** A thread's last futex wait, open until its next one tells whether it continues it. */
+interface FutexWait {
+  pid: number;
+  tid: number;
+  lock: number;
+  func: number;
+  requestTs: number;
+  acquiredTs: number;
+  caller: number;
+  stackId: number | null;
+  kind: string;
+  holder: number; // 0: none
+  holderIsOwner: boolean; // named by the lock's memory at the first wait (kept), else the last waker
 }
 
 interface Hold {
@@ -240,12 +275,18 @@ export class Joiner {
   private readonly heldAtStart = new Map<number, Set<number>>(); // by lock: threads releasing a hold from before the start
   private readonly sink: Required<JoinSink>;
   private readonly heldByThread: Map<number, HeldLock[]> | null; // only when a sink wants nesting
+  private readonly futexWaits = new Map<number, FutexWait>(); // by tid: its last futex wait, not yet given to the sinks
+  private readonly wakeSites = new Map<string, number>(); // `${lock}:${tid}`: the call site of that thread's last wake of that word
+  private readonly kindOf: (e: RawEvent) => string;
 
   private readonly probeCost: ProbeCost | null;
 
-  /** One pass over the events serves every sink. */
-  constructor(sinks: JoinSink | JoinSink[], opts: { probeCost?: ProbeCost | null } = {}) {
+  /** One pass over the events serves every sink. futexKind names a futex event's lock kind (its
+   * stack's innermost function can tell it; default: from the layout the probe saw). */
+  constructor(sinks: JoinSink | JoinSink[], opts: { probeCost?: ProbeCost | null; futexKind?: (e: RawEvent) => string } = {}) {
     this.probeCost = opts.probeCost ?? null;
+    const futexKind = opts.futexKind;
+    this.kindOf = (e) => (futexKind && isFutexFunc(e.func) ? futexKind(e) : lockKind(e.func, e.flags ?? 0));
     const all = Array.isArray(sinks) ? sinks : [sinks];
     this.sink = fanOut(all);
     this.heldByThread = all.some((s) => s.nested) ? new Map() : null;
@@ -258,10 +299,13 @@ export class Joiner {
     if (e.stage === Stage.Request) this.onRequest(e);
     else if (e.stage === Stage.Acquired) this.onAcquired(e);
     else if (e.stage === Stage.Released) this.onReleased(e);
+    else if (e.stage === Stage.Wake) this.onWake(e);
   }
 
   /** Reports what the run's end cut: holds still open and requests still waiting. */
   finish(): void {
+    for (const w of this.futexWaits.values()) this.emitFutexWait(w);
+    this.futexWaits.clear();
     for (const [lock, h] of this.holds) this.openHold('held-at-end', lock, h);
     for (const [lock, readers] of this.readHolds) for (const h of readers.values()) this.openHold('held-at-end', lock, h);
     if (this.heldByThread) {
@@ -320,6 +364,18 @@ export class Joiner {
   }
 
   private onRequest(e: RawEvent): void {
+    if (isFutexWait(e.func)) {
+      // still waiting at the end: if it continues the thread's last wait, that wait never ended
+      const last = this.futexWaits.get(e.tid);
+      if (last) {
+        this.futexWaits.delete(e.tid);
+        if (e.flags !== undefined && e.flags & FutexFlag.Retry && last.lock === e.lock) {
+          this.waitOnlyRequests.set(waitOnlyKey(e), { ...this.pendingRequest(e, last.requestTs), caller: last.caller, stackId: last.stackId, tid: e.tid });
+          return;
+        }
+        this.emitFutexWait(last);
+      }
+    }
     if (isWaitOnly(e.func)) {
       const key = waitOnlyKey(e);
       if (this.waitOnlyRequests.has(key)) this.sink.anomaly('request-without-return', e);
@@ -340,9 +396,11 @@ export class Joiner {
       contended: false,
       blockerTid: null,
       blockerCaller: null,
-      kind: lockKind(e.func, e.flags ?? 0),
+      kind: this.kindOf(e),
     };
-    if (!isCondWait(e.func)) {
+    if (isFutexWait(e.func)) {
+      Object.assign(request, this.futexBlocker(e.tid, e.lock, request.kind, e.holder ?? 0));
+    } else if (!isCondWait(e.func)) {
       this.findBlocker(request, e.tid);
       if (isRwlockWrite(e.func) && !request.contended) this.findReaders(request, e.tid);
       if (waitedPerProbes(e.func, e.flags)) request.contended = true;
@@ -399,7 +457,53 @@ export class Joiner {
     return row && row.lock === e.lock ? row : null;
   }
 
+  /** A futex wait's blocker: the holder the probes credited, where it woke the word from. */
+  private futexBlocker(tid: number, lock: number, kind: string, holder: number): { contended: boolean; blockerTid: number | null; blockerCaller: number | null } {
+    if (isEventWaitKind(kind)) return { contended: false, blockerTid: null, blockerCaller: null };
+    const blockerTid = holder !== 0 && holder !== tid ? holder : null;
+    return { contended: true, blockerTid, blockerCaller: blockerTid === null ? null : (this.wakeSites.get(`${lock}:${blockerTid}`) ?? null) };
+  }
+
+  private onWake(e: RawEvent): void {
+    this.wakeSites.set(`${e.lock}:${e.tid}`, e.caller);
+    this.sink.wake({ pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: e.requestTs ?? e.ts, ts: e.ts, woken: e.ret, caller: e.caller });
+  }
+
+  /** A futex wait's return: it continues its thread's open wait, or closes that one and opens its own. */
+  private onFutexWait(e: RawEvent): void {
+    const last = this.futexWaits.get(e.tid);
+    const flags = e.flags ?? 0;
+    const holder = e.holder ?? 0;
+    if (last && flags & FutexFlag.Retry && last.lock === e.lock) {
+      last.acquiredTs = e.ts;
+      if (!last.holderIsOwner && holder !== 0) {
+        last.holder = holder;
+        last.holderIsOwner = (flags & FutexFlag.HolderOwner) !== 0;
+      }
+      return;
+    }
+    if (last) this.emitFutexWait(last);
+    this.futexWaits.set(e.tid, {
+      pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: e.requestTs ?? e.ts, acquiredTs: e.ts, caller: e.caller,
+      stackId: e.stackId ?? null, kind: this.kindOf(e), holder, holderIsOwner: (flags & FutexFlag.HolderOwner) !== 0,
+    });
+  }
+
+  private emitFutexWait(w: FutexWait): void {
+    this.pastHolds.sawWait(w.acquiredTs - w.requestTs);
+    const blocker = this.futexBlocker(w.tid, w.lock, w.kind, w.holder);
+    this.sink.acquisition({
+      pid: w.pid, tid: w.tid, lock: w.lock, func: w.func, requestTs: w.requestTs, acquiredTs: w.acquiredTs, releasedTs: null,
+      wait: w.acquiredTs - w.requestTs, hold: null, ...blocker, recursiveEntries: 0, releasedByTid: w.tid, requestCaller: w.caller,
+      requestStackId: w.stackId, releaseCaller: 0, kind: w.kind,
+    });
+  }
+
   private onAcquired(e: RawEvent): void {
+    if (isFutexWait(e.func) && (e.requestTs != null || !this.waitOnlyRequests.has(waitOnlyKey(e)))) {
+      this.onFutexWait(e);
+      return;
+    }
     const request = this.takeRequest(e);
     if (!request) {
       this.sink.anomaly('return-without-request', e);
@@ -417,7 +521,7 @@ export class Joiner {
     if (isWaitOnly(e.func)) {
       this.sink.acquisition({
         pid: e.pid, tid: e.tid, lock: e.lock, func: e.func, requestTs: request.ts, acquiredTs: e.ts, releasedTs: null,
-        wait: e.ts - request.ts, hold: null, contended: true, blockerTid: request.blockerTid, blockerCaller: request.blockerCaller,
+        wait: e.ts - request.ts, hold: null, contended: request.contended || !isFutexWait(e.func), blockerTid: request.blockerTid, blockerCaller: request.blockerCaller,
         recursiveEntries: 0, releasedByTid: e.tid, requestCaller: request.caller, requestStackId: request.stackId, releaseCaller: 0,
         kind: request.kind,
       });

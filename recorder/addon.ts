@@ -23,6 +23,7 @@ export interface SessionConfig {
   kernelTgid: number; // kernel probes: this process's tasks (0: every task but the recorder)
   selfTgid: number; // the recorder's own process (calibration; left out of kernel probes)
   captureStacks: boolean;
+  futexTgid: number; // contention mode: this process's futex calls (bpf/futex.bpf.h); 0: off
   ringBufferBytes: number;
   stackDepth: number; // frames per call stack, 1..127
 }

@@ -11,11 +11,16 @@ import { record } from './session';
 const VERSION: string = require('../../package.json').version;
 
 const program = new Command('mutex-rec')
-  .description('Record every pthread mutex, rwlock and spin lock request, acquisition and release, and every condition-variable wait and signal, of a process into a SQLite run file.')
-  .usage('[options] (--pid PID | -- CMD [ARGS...] | --all)')
+  .description('Record every pthread mutex, rwlock and spin lock request, acquisition and release, and every condition-variable wait and signal, of a process into a SQLite run file; or, with --contention, only its contended futex waits.')
+  .usage('[options] [--contention] (--pid PID | -- CMD [ARGS...] | --all)')
   .option('-p, --pid <pid>', 'attach to this running process (all its threads, current and future)', positiveNumber('--pid'))
-  .option('--user', 'record the pthread mutexes, rwlocks, spin locks and condition variables of the target (the default when neither --kernel nor --all is given)', false)
-  .option('--kernel', "record the kernel mutexes taken by the target's tasks", false)
+  .option(
+    '--contention',
+    "contention mode: only the target's contended waits, from its futex calls (no probe on any lock call: production-safe; any futex-based lock: pthread, Rust, Go's runtime, custom); no holds",
+    false,
+  )
+  .option('--user', 'record the pthread mutexes, rwlocks, spin locks and condition variables of the target (the default when neither --kernel nor --all nor --contention is given)', false)
+  .option('--kernel', "record the kernel mutexes taken by the target's tasks (with --contention: its contended kernel locks, from the lock:contention tracepoints)", false)
   .option('--all', 'record kernel mutexes of every task (system-wide; no target needed)', false)
   .addOption(
     new Option('--kernel-probe <method>', 'how kernel mutexes are probed: auto tries fentry, then kprobes, then the lock:contention tracepoints')
@@ -59,6 +64,7 @@ Examples:
   sudo mutex-rec -o run.db -- ./my-server --threads 8
   sudo mutex-rec --kernel --user -o run.db -- ./my-server   # pthread and kernel mutexes
   sudo mutex-rec --all --duration 10 -o kernel.db            # kernel mutexes of every task
+  sudo mutex-rec --contention --pid 4242 -d 30 -o run.db     # contended waits only, cheap enough for production
   mutex-analyze report run.db`,
   )
   .exitOverride((err) => {
@@ -79,7 +85,8 @@ runCli('mutex-rec', async () => {
   const summary = await record({
     pid: opts.pid,
     command,
-    user: opts.user || (!opts.kernel && !opts.all && !opts.benchObject),
+    contention: opts.contention,
+    user: opts.user || (!opts.kernel && !opts.all && !opts.benchObject && !opts.contention),
     kernel: opts.kernel,
     allKernel: opts.all,
     kernelProbe: opts.kernelProbe,
@@ -111,5 +118,6 @@ runCli('mutex-rec', async () => {
         `their frames are named from exported symbols or as object+offset. For names, ${debugSymbolsHint(summary.withoutSymbols)}.\n`,
     );
   }
+  if (summary.hint) process.stderr.write(`mutex-rec: ${summary.hint}\n`);
   return summary.diskFull ? 1 : 0; // the run is kept, but cut short
 });

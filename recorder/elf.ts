@@ -26,6 +26,8 @@ export interface ElfObject {
   interpreter: string | null; // PT_INTERP: the dynamic loader of an executable
   hasSymtab: boolean; // a .symtab (the full symbol table): false for a stripped object, which has .dynsym only
   debugLink: { file: string; crc: number } | null; // .gnu_debuglink: the separate debug file's name and CRC-32
+  sections: string[]; // section names (.note.go.buildid, .comment, ...)
+  comment: string; // the .comment section's strings (compiler versions), joined by newlines
 }
 
 const SHT_SYMTAB = 2;
@@ -110,7 +112,21 @@ export function readElf(path: string): ElfObject {
     interpreter: readInterpreter(bytes),
     hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
     debugLink: readDebugLink(bytes, sections),
+    sections: sections.map((s) => s.name),
+    comment: readComment(bytes, sections),
   };
+}
+
+/** The .comment section: NUL-separated strings such as "GCC: (Debian 12.2.0-14) 12.2.0" or "rustc version 1.63.0". */
+function readComment(data: Buffer, sections: Section[]): string {
+  const s = sections.find((x) => x.name === '.comment');
+  if (!s || s.offset + s.size > data.length) return '';
+  return data
+    .subarray(s.offset, s.offset + Math.min(s.size, 4096))
+    .toString('latin1')
+    .split('\0')
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** The default-version definition of a function (pthread_cond_wait@@GLIBC_2.3.2, not @GLIBC_2.2.5). */

@@ -28,6 +28,11 @@ export class LivePrinter {
       this.joiner.push(e);
     }
   }
+
+  /** The recording stopped: what the join still keeps (a contention run's last futex wait of each thread) is printed. */
+  finish(): void {
+    this.joiner.finish();
+  }
 }
 
 /** The one-line status on a terminal: elapsed time, event rate, drops. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { constants as osConstants, hostname, release } from 'node:os';
 import { basename } from 'node:path';
 
@@ -17,11 +17,13 @@ import { RunNamer } from './naming';
 import { checkOutputPath } from '../runfile/create';
 import { isDiskFull, RunStore } from '../runfile/writer';
 import { StopRequests, yieldToSignals } from './stopping';
+import { fullModeHint, guessRuntimeOf, noPthreadAdvice } from './runtimes';
 import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
 
 export interface RecordOptions {
   pid?: number;
   command?: string[];
+  contention?: boolean; // contention mode: the target's futex waits and wakes only, no uprobe
   user: boolean; // pthread mutexes of the target
   kernel: boolean; // kernel mutexes of the target's tasks
   allKernel: boolean; // kernel mutexes of every task
@@ -53,10 +55,12 @@ export interface RecordSummary {
   kernelMethod: KernelMethod | null;
   diskFull: boolean; // the recording stopped because the run file's disk was full
   withoutSymbols: string[]; // objects that named addresses with no symbol table of their own or separate debug info
+  hint: string | null; // full mode saw no lock of the program's own code, and it looks like Go or Rust: use --contention
 }
 
 interface Target {
   pid: number;
+  executable: string | null; // its program file, as reachable from here
   comm: string;
   cmdline: string[];
   launched: boolean;
@@ -82,7 +86,12 @@ export async function record(opts: RecordOptions): Promise<RecordSummary> {
 async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Promise<RecordSummary> {
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
   const needsPthread = opts.user;
-  const target = !hasTarget ? null : opts.command ? launchStopped(opts.command, opts.libs, needsPthread) : attachTarget(opts.pid!, opts.libs, needsPthread);
+  const contention = opts.contention === true;
+  const target = !hasTarget
+    ? null
+    : opts.command
+      ? launchStopped(opts.command, opts.libs, needsPthread)
+      : attachTarget(opts.pid!, opts.libs, needsPthread, contention);
   let session: MutexSession | null = null;
   let benchObject: BpfObject | null = null;
   try {
@@ -93,11 +102,14 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     if (placement === 'emulated') for (const line of singleStepWarnings(userPlan.probes)) process.stderr.write(`${line}\n`);
     const ksyms = KernelSymbols.load();
     const kernelScope = opts.allKernel ? 'all' : opts.kernel ? 'target' : null;
+    // contention mode takes the kernel's own contention tracepoints: contended waits only, as its futex waits
+    const kernelMethod = contention ? 'tracepoint' : opts.kernelProbe;
     const loaded = loadProbes(
       {
         userProbes: userPlan.probes,
         userPid: target?.pid ?? null,
-        kernel: kernelScope ? { method: opts.kernelProbe, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
+        futexPid: contention ? target!.pid : null,
+        kernel: kernelScope ? { method: kernelMethod, tgid: kernelScope === 'all' ? 0 : target!.pid } : null,
         ringBufferBytes: opts.ringBufferBytes,
         stackDepth: opts.stackDepth,
         benchObject: opts.benchObject,
@@ -128,6 +140,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
         userProbes: userPlan.probes.length > 0,
         kernelProbe: loaded.kernelMethod,
         kernelScope,
+        mode: contention ? 'contention' : 'full',
         probeCost,
         options: {
           durationSec: opts.durationSec ?? null,
@@ -141,7 +154,11 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       },
       loaded.probes,
     );
-    const what = [userPlan.probes.length ? 'pthread locks and conds' : '', kernelScope ? `kernel mutexes (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '']
+    const what = [
+      contention ? 'contended futex waits and wakes' : '',
+      userPlan.probes.length ? 'pthread locks and conds' : '',
+      kernelScope ? `${contention ? 'contended kernel locks' : 'kernel mutexes'} (${loaded.kernelMethod}${kernelScope === 'all' ? ', all tasks' : ''})` : '',
+    ]
       .filter(Boolean)
       .join(' and ');
     const who = target ? `pid ${target.pid} (${target.comm})` : 'every task';
@@ -179,31 +196,56 @@ function singleStepWarnings(probes: PlannedProbe[]): string[] {
 function validate(opts: RecordOptions): void {
   if (opts.pid !== undefined && opts.command) throw new UserError('give either --pid PID or -- CMD ARGS, not both');
   const hasTarget = opts.pid !== undefined || opts.command !== undefined;
+  if (opts.contention) {
+    if (!hasTarget) throw new UserError('--contention needs a target: give --pid PID or -- CMD ARGS');
+    if (opts.allKernel) throw new UserError('--contention records one process: give --kernel (its kernel lock contention), not --all');
+    if (opts.user) throw new UserError('--contention and --user are two modes: contention puts no probe on lock calls, --user probes every one; give one');
+    if (opts.libs.length > 0) throw new UserError('--contention probes no library: --lib is for full mode');
+    if (opts.kernel && opts.kernelProbe !== 'auto' && opts.kernelProbe !== 'tracepoint') {
+      throw new UserError(`--contention with --kernel takes the lock:contention tracepoints, not --kernel-probe ${opts.kernelProbe}`);
+    }
+    return;
+  }
   if (!hasTarget && !opts.allKernel) throw new UserError('nothing to record: give --pid PID or -- CMD ARGS (or --all for kernel mutexes of every task)');
   if (!hasTarget && opts.user) throw new UserError('--user needs a target: give --pid PID or -- CMD ARGS');
   if (opts.benchObject && !hasTarget) throw new UserError('--bench-object needs a target: -- CMD');
   if (!opts.user && !opts.kernel && !opts.allKernel && !opts.benchObject) throw new UserError('nothing selected: give --user, --kernel or --all');
 }
 
-function attachTarget(pid: number, libs: string[], needsPthread: boolean): Target {
+function attachTarget(pid: number, libs: string[], needsPthread: boolean, contention: boolean): Target {
   const info = readProcess(pid);
-  if (needsPthread || libs.length > 0) checkUserSpace(info);
+  if (needsPthread || libs.length > 0 || contention) checkUserSpace(info);
+  const executable = processExecutable(pid);
   const providers = needsPthread ? pthreadProviders(mappedObjects(pid)).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
-    throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE`);
+    const guess = executable ? guessRuntimeOf(executable) : null;
+    if (guess) throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: ${noPthreadAdvice(guess)}`);
+    throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE (or record its futex calls with --contention)`);
   }
-  return { ...info, launched: false, execErrorFd: -1, providers, exit: null };
+  return { ...info, executable, launched: false, execErrorFd: -1, providers, exit: null };
+}
+
+/** /proc/PID/exe, through the process's root. */
+function processExecutable(pid: number): string | null {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    return existsSync(`/proc/${pid}/root${exe}`) ? `/proc/${pid}/root${exe}` : exe;
+  } catch {
+    return null;
+  }
 }
 
 function launchStopped(command: string[], libs: string[], needsPthread: boolean): Target {
   const path = resolveCommand(command[0]);
   const providers = needsPthread ? pthreadProviders(plannedObjects(path)).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
-    throw new UserError(`${command[0]} does not use a pthread library that can be found (statically linked and stripped?): pass --lib PATH`);
+    const guess = guessRuntimeOf(path);
+    if (guess) throw new UserError(`${command[0]} uses no pthread library: ${noPthreadAdvice(guess)}`);
+    throw new UserError(`${command[0]} does not use a pthread library that can be found (statically linked and stripped?): pass --lib PATH, or record its futex calls with --contention`);
   }
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const child = addon.spawnStopped(path, command, env);
-  return { pid: child.pid, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers, exit: null };
+  return { pid: child.pid, executable: path, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers, exit: null };
 }
 
 /**
@@ -347,6 +389,7 @@ async function pump(
   await yieldToSignals();
   stage('writing the last events');
   flush();
+  printer?.finish();
   if (opts.writeAtStop) write(() => writeSpooled(store, tty));
   write(() => store.addWaitingRequests(waiting));
   const lastMappings = mappings?.poll() ?? [];
@@ -371,12 +414,26 @@ async function pump(
   write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit }), true);
   write(() => store.setProbeFailures(counters), true);
   const { threads, locks } = store.counts();
+  const hint = opts.user && target?.executable ? runtimeHint(store, target.executable) : null;
   if (!store.close()) {
     process.stderr.write(
       `mutex-rec: ${diskFull ? 'the disk is full' : 'another process had the file open'}: ${output} is left in WAL mode, complete with ${output}-wal (keep the two together)\n`,
     );
   }
-  return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit, diskFull };
+  return { output, endReason: stopReason, seconds: endTs / 1e9, events: store.eventCount, dropped, threads, locks, targetExit, diskFull, hint };
+}
+
+/** Full mode: a program that looks like Go or Rust (or has no C library) and took no lock from its own code gets told to use --contention. */
+function runtimeHint(store: RunStore, executable: string): string | null {
+  const guess = guessRuntimeOf(executable);
+  if (!guess) return null;
+  let mapped: string;
+  try {
+    mapped = realpathSync(executable);
+  } catch {
+    return null;
+  }
+  return store.hasCallerIn(mapped) ? null : fullModeHint(mapped, guess);
 }
 
 /** perf's way with its workload: a launched target still running at the stop is sent SIGTERM. Returns when. */

@@ -54,7 +54,7 @@ export function decodeSpool(blobs: (Buffer | null)[], count: number): EventColum
   return Object.fromEntries(
     EVENT_COLUMNS.map((c, i) => {
       const blob = blobs[i];
-      if (blob === null && (c as ColumnSpec).since !== undefined && c.type === 'u64') return [c.key, new Float64Array(count).fill(NaN)];
+      if (blob === null && (c as ColumnSpec).since !== undefined) return [c.key, c.type === 'u64' ? new Float64Array(count).fill(NaN) : new ARRAY_TYPES[c.type](count)];
       if (blob === null) throw new Error(`event_spool: column ${c.sql} is NULL`);
       return [c.key, decodeSpoolColumn(c.key, blob, count)];
     }),
@@ -91,5 +91,6 @@ export function fillEvent(e: RawEvent, c: AnalyzedColumns, i: number): void {
   e.stage = c.stage[i];
   e.func = c.func[i];
   e.flags = c.flags[i];
+  e.holder = c.holder[i];
   e.cond = c.cond[i] === c.cond[i] ? c.cond[i] : null; // NaN: none
 }

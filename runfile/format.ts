@@ -22,7 +22,7 @@ export interface ColumnSpec {
   readonly type: ColumnType;
   /** u64 only: ns since the run's start (the ring buffer has CLOCK_MONOTONIC), or a signed 64-bit address. */
   readonly u64?: 'time' | 'address';
-  /** Can be none: in the ring buffer 0 (a time or an address) or negative (s32); in JavaScript NaN or -1; in SQL NULL. */
+  /** Can be none: in the ring buffer 0 (a time, an address or a u32) or negative (s32); in JavaScript NaN (a time), -1 (s32) or 0 (u32); in SQL NULL. */
   readonly nullable?: boolean;
   /** The schema version that added it: files from before have none (read as none; nullable only). */
   readonly since?: number;
@@ -46,11 +46,15 @@ export const EVENT_COLUMNS = [
   { key: 'ret', sql: 'ret', type: 's32', analyzed: true, doc: "acquired: the function's return value (0, EBUSY=16, ETIMEDOUT=110, ...)" },
   { key: 'stackId', sql: 'stack_id', type: 's32', nullable: true, analyzed: true, doc: "acquired and request rows: the requester's call stack (stack_frames), NULL if none" },
   { key: 'cpu', sql: 'cpu', type: 'u16', analyzed: false, doc: '-1 for a stage 0 row (read at the stop, not from an event)' },
-  { key: 'stage', sql: 'stage', type: 'u8', analyzed: true, range: [0, 2], doc: '0 request (still waiting at the stop), 1 acquired (the call returned), 2 released' },
+  {
+    key: 'stage', sql: 'stage', type: 'u8', analyzed: true, range: [0, 4],
+    doc: '0 request (still waiting at the stop), 1 acquired (the call returned), 2 released, 4 wake (contention mode: a futex wake; ret is how many it woke)',
+  },
   { key: 'func', sql: 'func', type: 'u8', analyzed: true, doc: 'the probed function (funcs)' },
   {
     key: 'flags', sql: 'flags', type: 'u32', analyzed: true, sqlDefault: 0,
-    doc: "kernel contention tracepoint: LCB_F_* (lock kind); other acquired events: bit 16 the low 16 bits are glibc's " +
+    doc: "kernel contention tracepoint: LCB_F_* (lock kind); futex events (func 64-79): FUTEX_F_* (the op, the layout the " +
+      "probe saw, the holder's source); other acquired events: bit 16 the low 16 bits are glibc's " +
       'pthread_mutex_t __kind (1 recursive, 2 errorcheck, 3 adaptive, |16 robust, |32 PI, ...), bit 17 another thread ' +
       'held the mutex at the call\'s entry, bit 18 the thread slept inside the call (MUTEX_F_*); rwlock calls: the low ' +
       'bits its __flags (preference), bit 17 held by a writer (or, for a write request, readers); rwlock unlock: bit 19 ' +
@@ -63,6 +67,10 @@ export const EVENT_COLUMNS = [
       '(funcs 32, 33: stage 2, a point event, lock the cond too); NULL otherwise. Files before schema 5 have none, and a cond ' +
       "wait's request_ts there is its return",
   },
+  {
+    key: 'holder', sql: 'holder', type: 'u32', nullable: true, since: 5, analyzed: true,
+    doc: "futex waits (contention mode): the tid credited with holding the lock (flags say whether the lock's memory named it or it woke the waiter); NULL: none",
+  },
 ] as const satisfies readonly ColumnSpec[];
 
 export type EventColumnSpec = (typeof EVENT_COLUMNS)[number];
@@ -73,6 +81,7 @@ export const STAGES = {
   Request: { code: 0, doc: 'the thread asked for the lock and had no answer when recording stopped' },
   Acquired: { code: 1, doc: 'the lock function returned; ret says whether it got the lock' },
   Released: { code: 2, doc: 'the thread gave the lock back (unlock entry, or cond-wait entry); a cond signal or broadcast' },
+  Wake: { code: 4, doc: 'contention mode: a futex wake, at its return; ret is how many it woke (and requeued)' },
 } as const;
 
 /** A ring-buffer record that is not an event, never stored: a thread's comm, in lock and caller. */
@@ -115,6 +124,16 @@ export const FUNCS = {
   MutexLockIoNested: { code: 25, name: 'mutex_lock_io_nested', domain: 'kernel' },
   // lock:contention_begin/end: the wait of a contended kernel lock; flags say which kind (LCB_FLAGS)
   KernelContention: { code: 26, name: 'lock:contention', domain: 'kernel' },
+  // contention mode (mutex-rec --contention): the target's futex calls, codes 64-79. A wait is an
+  // acquired event on the futex word (request_ts its entry, ts its return), a wake a wake event.
+  FutexWait: { code: 64, name: 'futex_wait', domain: 'futex' }, // FUTEX_WAIT, FUTEX_WAIT_BITSET, futex_wait(2)
+  FutexLockPi: { code: 65, name: 'futex_lock_pi', domain: 'futex' }, // FUTEX_LOCK_PI, FUTEX_LOCK_PI2
+  FutexWaitRequeuePi: { code: 66, name: 'futex_wait_requeue_pi', domain: 'futex' }, // a PI condition variable's wait
+  FutexWaitv: { code: 67, name: 'futex_waitv', domain: 'futex' }, // lock: the word that woke it (the first, if none)
+  FutexWake: { code: 68, name: 'futex_wake', domain: 'futex' }, // FUTEX_WAKE, FUTEX_WAKE_BITSET, futex_wake(2)
+  FutexWakeOp: { code: 69, name: 'futex_wake_op', domain: 'futex' },
+  FutexUnlockPi: { code: 70, name: 'futex_unlock_pi', domain: 'futex' },
+  FutexRequeue: { code: 71, name: 'futex_requeue', domain: 'futex' }, // FUTEX_REQUEUE, FUTEX_CMP_REQUEUE(_PI), futex_requeue(2)
 } as const;
 
 /**
@@ -129,6 +148,26 @@ export const MUTEX_FLAGS = {
   Blocked: { value: 1 << 18, doc: 'the thread slept (a voluntary context switch) inside the call' },
   RwlockWriter: { value: 1 << 19, doc: "pthread_rwlock_unlock: the caller was the rwlock's writer (glibc's __cur_writer), it gave up a write lock" },
   CondWaitersMask: { value: 0xffff, doc: 'pthread_cond_signal/broadcast: the waiters the cond had at the call (__wrefs >> 3, at most 0xffff), valid with KIND_KNOWN' },
+} as const;
+
+/**
+ * flags of futex events (FN_FUTEX_*, bpf/futex.bpf.h). Bits 0-8: the futex op as called (cmd |
+ * FUTEX_PRIVATE_FLAG 128 | FUTEX_CLOCK_REALTIME 256; futex_waitv, futex_wait/wake/requeue(2): 0).
+ * The layout bits say what the memory around the word looked like at the wait (glibc's x86-64
+ * layouts, read by the entry program); the analyzer weighs them with the C library function at the
+ * call (core/futex.ts).
+ */
+export const FUTEX_FLAGS = {
+  OpMask: { value: 0x1ff, doc: 'the futex op as called' },
+  Retry: { value: 1 << 9, doc: "continues the thread's previous wait on this word (its lock's slow path looped)" },
+  LayoutMutex: { value: 1 << 10, doc: 'the word heads a pthread_mutex_t: a valid __kind at +16, waited for with value 2 (or LOCK_PI)' },
+  LayoutCond: { value: 1 << 11, doc: "the word is a pthread_cond_t's __g_signals[g]; __wrefs and __g_refs[g] count a waiter" },
+  LayoutRwlock: { value: 1 << 12, doc: "the word is a pthread_rwlock_t's __wrphase_futex or __writers_futex" },
+  HolderOwner: { value: 1 << 13, doc: "holder: the owner the lock's memory named at the wait (__owner, __cur_writer, a PI word)" },
+  HolderWaker: { value: 1 << 14, doc: 'holder: the thread whose wake of the word came last during the wait' },
+  Slept: { value: 1 << 15, doc: 'the thread slept in the call (a voluntary context switch)' },
+  KindShift: { value: 16, doc: 'bits 16-23: the pthread_mutex_t __kind (low 8 bits) with LAYOUT_MUTEX; futex_waitv: its number of words' },
+  ThreadExit: { value: 1 << 24, doc: "the value waited for is a tid of the process: a wait for that thread's exit (pthread_join)" },
 } as const;
 
 /** flags of the contention tracepoint's events: lock:contention_begin's (include/trace/events/lock.h). */

@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { cName, columnBytes, EVENT_COLUMNS, FUNCS, LCB_FLAGS, MUTEX_FLAGS, STAGES, THREAD_STAGE, type ColumnSpec } from './format';
+import { cName, columnBytes, EVENT_COLUMNS, FUNCS, FUTEX_FLAGS, LCB_FLAGS, MUTEX_FLAGS, STAGES, THREAD_STAGE, type ColumnSpec } from './format';
 import { renderSchema } from './schema';
 
 const BANNER = '/* Generated from runfile/format.ts by scripts/build.sh: do not edit. */';
@@ -40,6 +40,8 @@ export function codesHeader(): string {
     definesOf('MUTEX_F_', MUTEX_FLAGS),
     '',
     definesOf('LCB_F_', LCB_FLAGS),
+    '',
+    definesOf('FUTEX_F_', FUTEX_FLAGS),
     '\n#endif\n',
   ].join('\n');
 }
@@ -96,8 +98,8 @@ export function columnsHeader(): string {
     ' * The event columns in order: X(field, key, kind, conversion, nullable). field: of struct',
     ' * mutex_event and SQL column; key: the JavaScript column; kind: F64, I32, U32, U16 or U8, the',
     ' * typed array and event_spool BLOB element; conversion from the ring buffer: TIME (ns since the',
-    ' * time base), ADDRESS (signed 64-bit), INT (as is); nullable: 0 in the ring buffer (a time) or',
-    ' * negative (I32) is none: NaN or -1 in JavaScript, NULL in SQL.',
+    ' * time base), ADDRESS (signed 64-bit), INT (as is); nullable: 0 in the ring buffer (a time, a',
+    ' * U32) or negative (I32) is none: NaN, 0 or -1 in JavaScript, NULL in SQL.',
     ' */',
     `#define RUNFILE_EVENT_COLUMNS(X) \\\n${rows.join(' \\\n')}`,
     `\n#define RUNFILE_EVENT_COLUMN_COUNT ${EVENT_COLUMNS.length}`,

@@ -16,6 +16,7 @@ export interface RunStart {
   userProbes: boolean;
   kernelProbe: KernelMethod | null;
   kernelScope: 'target' | 'all' | null;
+  mode: 'full' | 'contention'; // contention (mutex-rec --contention): futex waits and wakes only; a file before schema 5 is full
   probeCost: ProbeCost | null; // measured at the start of the recording; null: not measured (schema 3, kernel only)
   options: Record<string, unknown>;
 }
@@ -55,6 +56,7 @@ const RUN_COLUMNS = [
   ['userProbes', 'user_probes', 'flag'],
   ['kernelProbe', 'kernel_probe', 'text'],
   ['kernelScope', 'kernel_scope', 'text'],
+  ['mode', 'mode', 'text'],
   ['probeCost', 'probe_cost', 'json'],
   ['options', 'options', 'json'],
   ['endTs', 'end_ts', 'number'],

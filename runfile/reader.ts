@@ -84,6 +84,7 @@ const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
 interface Field {
   key: string; // of EventChunk
   sql: string; // the printf argument
+  column: string | null; // the events column it reads: a file without it (older than the column's schema) reads 0
   hexDigits: number;
   decode: 'int64' | 'int64OrNaN' | 'uint32' | 'uint32Less1' | 'uint16' | 'uint8';
   range: [number, number] | null; // what the encoding holds: a value outside makes its field too wide (outOfRange says which)
@@ -95,7 +96,7 @@ const NULL_TS = -(2 ** 63);
 function fieldOf(c: ColumnSpec): Field {
   const nullable = c.nullable;
   const [min, max] = c.range ?? typeRange(c.type);
-  const plain = { key: c.key, sql: c.sql, rangeSql: c.sql, range: [min, max] as [number, number] };
+  const plain = { key: c.key, sql: c.sql, column: c.sql, rangeSql: c.sql, range: [min, max] as [number, number] };
   switch (c.type) {
     case 'u64':
       return nullable
@@ -106,7 +107,9 @@ function fieldOf(c: ColumnSpec): Field {
         ? { ...plain, hexDigits: 8, decode: 'uint32Less1', sql: `${c.sql} + 1`, range: [-1, max - 1], rangeSql: `coalesce(${c.sql}, 0)` }
         : { ...plain, hexDigits: 16, decode: 'int64' };
     case 'u32':
-      return { ...plain, hexDigits: 8, decode: 'uint32' };
+      return nullable
+        ? { ...plain, hexDigits: 8, decode: 'uint32', sql: `coalesce(${c.sql}, 0)`, rangeSql: `coalesce(${c.sql}, 0)` }
+        : { ...plain, hexDigits: 8, decode: 'uint32' };
     case 'u16':
       return { ...plain, hexDigits: 4, decode: 'uint16' };
     case 'u8':
@@ -122,24 +125,28 @@ const VALIDITY =
 
 const ANALYZED = EVENT_COLUMNS.filter((c) => c.analyzed);
 const FIELDS: Field[] = [
-  { key: 'id', sql: 'id', hexDigits: 16, decode: 'int64', range: null, rangeSql: 'id' },
+  { key: 'id', sql: 'id', column: 'id', hexDigits: 16, decode: 'int64', range: null, rangeSql: 'id' },
   ...ANALYZED.map(fieldOf),
-  { key: 'invalid', sql: VALIDITY, hexDigits: 2, decode: 'uint8', range: null, rangeSql: '' },
+  { key: 'invalid', sql: VALIDITY, column: null, hexDigits: 2, decode: 'uint8', range: null, rangeSql: '' },
 ];
 const FIELD_OFFSETS: number[] = [];
 const ROW_BYTES = FIELDS.reduce((at, f) => (FIELD_OFFSETS.push(at), at + f.hexDigits / 2), 0);
-/** A column added by a later schema (format.ts `since`, nullable) that this file's events table lacks reads as none. */
-const LATER_COLUMNS = new Set<string>(EVENT_COLUMNS.filter((c: ColumnSpec) => c.since !== undefined).map((c) => c.sql));
-
-/** The chunk query for a file whose events table has these columns. */
-function chunkSql(present: ReadonlySet<string>): string {
-  const args = FIELDS.map((f) => (LATER_COLUMNS.has(f.rangeSql) && !present.has(f.rangeSql) ? NULL_TS.toFixed() : f.sql));
-  return `SELECT unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${args.join(', ')}), '')) FROM events WHERE id BETWEEN ? AND ?`;
-}
-
-/** The events table's columns in this file. */
+/** The events table's columns in this file: a column newer than its schema reads as none (runfile/format.ts `since`). */
 export function eventTableColumns(db: Database.Database): Set<string> {
   return new Set((db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+}
+
+const present = (f: Field, columns: Set<string>): boolean => f.column === null || columns.has(f.column);
+
+/** A column the file lacks: none, as a nullable 64-bit value encodes it (NULL_TS), else 0. */
+const absent = (f: Field): string => (f.decode === 'int64OrNaN' ? NULL_TS.toFixed() : '0');
+
+/** The chunk query for a file whose events table has these columns. */
+function chunkSql(columns: Set<string>): string {
+  return (
+    `SELECT unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${FIELDS.map((f) => (present(f, columns) ? f.sql : absent(f))).join(', ')}), '')) ` +
+    'FROM events WHERE id BETWEEN ? AND ?'
+  );
 }
 
 type Column = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
@@ -205,14 +212,15 @@ export function chunkBytes(capacity: number): number {
 
 /** Reads chunk k of the plan into `into` (a view of the plan's capacity). */
 export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number, into: EventChunk) => void {
-  const stmt = db.prepare(chunkSql(eventTableColumns(db))).pluck();
+  const columns = eventTableColumns(db);
+  const stmt = db.prepare(chunkSql(columns)).pluck();
   return (k, into) => {
     const blob = stmt.get(plan.from[k], plan.to[k]) as Buffer | null;
     const count = plan.count[k];
     const where = `${db.name}: events ${plan.from[k]}..${plan.to[k]}`;
     if (blob === null || blob.length !== count * ROW_BYTES) {
       // a value wider than its printf field (or an odd number of hex digits: unhex gives NULL)
-      const bad = outOfRange(db, plan.from[k], plan.to[k]);
+      const bad = outOfRange(db, plan.from[k], plan.to[k], columns);
       if (bad) throw new UserError(`${db.name}: ${bad}: the file is damaged (not as mutex-rec writes it): record again`);
       throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
     }
@@ -253,9 +261,10 @@ function decodeField(v: DataView, decode: Field['decode'], at: number, count: nu
 }
 
 /** The first value of events from..to out of its column's range, said in words; null if none. */
-function outOfRange(db: Database.Database, from: number, to: number): string | null {
-  for (const { rangeSql, range } of FIELDS) {
-    if (!range) continue;
+function outOfRange(db: Database.Database, from: number, to: number, columns: Set<string>): string | null {
+  for (const f of FIELDS) {
+    const { rangeSql, range } = f;
+    if (!range || !present(f, columns)) continue;
     const [min, max] = range;
     const row = db.prepare(`SELECT id, ${rangeSql} FROM events WHERE id BETWEEN ? AND ? AND NOT (${rangeSql} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
       | [number, unknown]

@@ -27,6 +27,7 @@ export interface WaitingCall {
   stackId: number; // -1: none
   flags: number;
   func: number;
+  holder: number; // futex waits: the owner the lock's memory named at the entry; 0: none
   cond: number; // a cond wait: its condition variable (lock is the mutex); 0 otherwise
 }
 
@@ -58,4 +59,5 @@ export interface ProbeRow {
 export interface ProbeFailures {
   stackFailed: number; // call stacks not taken
   pendingFull: number; // lock calls not followed: no room in a pending map
+  futexUnread?: number; // contention mode: futex calls whose user registers could not be read (no call site, no layout)
 }

@@ -7,6 +7,7 @@ import { Stage, type RawEvent } from '../core/events';
 import { Joiner, type JoinSink } from '../core/join';
 import type { ProbeCost } from '../core/probe_cost';
 import { Progress } from '../core/progress';
+import { FutexKinds, type KindTally } from '../core/futex_kinds';
 import { decodeSpool, fillEvent } from './columns';
 import { recorderOf } from './filelock';
 import { EVENT_COLUMNS, type ColumnSpec } from './format';
@@ -81,6 +82,7 @@ export class RunFile {
       targetComm: header.targetComm === null ? null : escapeControl(header.targetComm),
       targetCmdline: header.targetCmdline ?? [],
       options: header.options ?? {},
+      mode: header.mode === 'contention' ? 'contention' : 'full',
       recorderPid: header.endReason === null ? recorderOf(path) : null,
       spooledEvents: hasTable(db, 'event_spool') ? (db.prepare('SELECT coalesce(sum(count), 0) FROM event_spool').pluck().get() as number) : 0,
     };
@@ -92,7 +94,11 @@ export class RunFile {
       this.threads().map((t) => [t.tid, t.comm]),
     );
     if (db.prepare('SELECT 1 FROM events LIMIT 1').get() === undefined && this.meta.spooledEvents === 0) {
-      throw new UserError(`${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`);
+      throw new UserError(
+        this.meta.mode === 'contention'
+          ? `${path} holds no lock events: nothing to analyze (contention mode records only contended waits: no thread of the target waited on a futex while it was recorded)`
+          : `${path} holds no lock events: nothing to analyze (did the target take any pthread mutex while it was recorded?)`,
+      );
     }
   }
 
@@ -103,9 +109,26 @@ export class RunFile {
 
   /** One pass of the join (core/join.ts) over the events, serving every sink, net of the probe cost. */
   join(sinks: JoinSink | JoinSink[]): void {
-    const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost() });
+    const kinds = this.meta.mode === 'contention' ? this.newFutexKinds() : null;
+    const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost(), futexKind: kinds?.kindOf });
     for (const e of this.events()) joiner.push(e);
     joiner.finish();
+    if (kinds) this.futexKindTally = kinds.tally();
+  }
+
+  /** Contention mode: how the last join told its futex words' kinds (null before a join, or in full mode). */
+  futexKindTally: KindTally | null = null;
+
+  private newFutexKinds(): FutexKinds {
+    const frame0 = this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? AND depth = 0').pluck();
+    const named = this.db.prepare("SELECT name FROM symbols WHERE address = ? AND kind = 'code'").pluck();
+    return new FutexKinds({
+      innermostFrame: (stackId) => (frame0.get(stackId) as number | undefined) ?? null,
+      codeName: (address) => {
+        const name = named.get(address) as string | undefined;
+        return name === undefined ? null : escapeControl(name);
+      },
+    });
   }
 
   /**
@@ -137,7 +160,9 @@ export class RunFile {
 
   /** A damaged stage stops the analysis; a time out of order on its thread is left out. */
   private valid(e: RunEvent, lastTs: Map<number, number>): boolean {
-    if (e.stage > Stage.Released) throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, outside 0 to 2: the file is damaged: record again`);
+    if (e.stage > Stage.Released && e.stage !== Stage.Wake) {
+      throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, not 0, 1, 2 or 4: the file is damaged: record again`);
+    }
     const ok = Number.isSafeInteger(e.ts) && e.ts >= 0 && (e.requestTs == null || (Number.isSafeInteger(e.requestTs) && e.requestTs >= 0 && e.requestTs <= e.ts));
     if (!ok) {
       this.leaveOut('with a time that is not a valid integer');
@@ -159,9 +184,9 @@ export class RunFile {
   /** Events still raw in event_spool, after the rows (they arrived after them). */
   private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
-    // A column a later schema added (format.ts `since`) that this file's spool lacks: none for every event.
-    const present = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
-    const columns = EVENT_COLUMNS.map((c: ColumnSpec) => (c.since !== undefined && !present.has(c.sql) ? 'NULL' : c.sql));
+    // a column newer than the file's schema (runfile/format.ts `since`) has no BLOB: it reads as none
+    const spooled = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
+    const columns = EVENT_COLUMNS.map((c) => (spooled.has(c.sql) ? c.sql : `NULL AS ${c.sql}`));
     const rows = this.db.prepare(`SELECT count, ${columns.join(', ')} FROM event_spool ORDER BY id`).raw(true);
     for (const row of rows.iterate() as IterableIterator<unknown[]>) {
       const [count, ...blobs] = row as [number, ...(Buffer | null)[]];

@@ -73,7 +73,7 @@ const SPOOL_TYPES = { u64: 'float64', s32: 'int32', u32: 'uint32', u16: 'uint16'
 
 /** How a column's values are kept in its event_spool BLOB. */
 function spoolEncoding(c: ColumnSpec): string {
-  const none = c.nullable ? (c.type === 'u64' ? ', NaN: none' : ', -1: none') : '';
+  const none = c.nullable ? (c.type === 'u64' ? ', NaN: none' : c.type === 'u32' ? ', 0: none' : ', -1: none') : '';
   const meaning = c.u64 ? (c.u64 === 'time' ? ' ns since start_monotonic_ns' : ' signed 64-bit address') : '';
   return `${c.sql} ${SPOOL_TYPES[c.type]}${meaning}${none}`;
 }

@@ -179,7 +179,7 @@ export class RunStore {
       for (const c of calls) {
         const row: Record<ColumnKey, number | null> = {
           ts: c.ts, requestTs: null, lock: c.lock, caller: c.caller, pid: c.pid, tid: c.tid, ret: 0,
-          stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, cond: c.cond !== 0 ? c.cond : null,
+          stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, holder: c.holder || null, cond: c.cond !== 0 ? c.cond : null,
         };
         this.insertEvent.run(EVENT_COLUMNS.map((col) => row[col.key]));
       }
@@ -270,7 +270,8 @@ export class RunStore {
 
   /** What the BPF programs counted going wrong, besides drops. */
   setProbeFailures(failures: ProbeFailures): void {
-    this.updateRun({ probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull } });
+    const futex = failures.futexUnread ? { futexUnread: failures.futexUnread } : {};
+    this.updateRun({ probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull, ...futex } });
   }
 
   private updateRun(fields: Partial<RunEnd>): void {
@@ -283,6 +284,13 @@ export class RunStore {
     this.db.transaction(() => {
       for (const [address, s] of symbols) insert.run(address, s.name, s.module, s.kind);
     })();
+  }
+
+  /** Did any event come from code of this mapped file (a call site inside one of its mappings)? */
+  hasCallerIn(path: string): boolean {
+    const ranges = this.db.prepare('SELECT start, end FROM mappings WHERE path = ?').all(path) as { start: number; end: number }[];
+    const any = this.db.prepare('SELECT 1 FROM events WHERE caller >= ? AND caller < ? LIMIT 1');
+    return ranges.some((r) => any.get(r.start, r.end) !== undefined);
   }
 
   counts(): { threads: number; locks: number } {

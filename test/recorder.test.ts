@@ -298,13 +298,14 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
     oneLine(r.stderr);
   });
 
-  test('a target without a pthread library', async () => {
+  test('a target without a pthread library (static, no C library: --lib cannot help, --contention can)', async () => {
     const bare = workload('no_libc', ['-static', '-nostdlib']);
     const target = spawn(bare, [], { stdio: 'ignore' });
     try {
       const r = await mutexRec(['--pid', String(target.pid), '-o', joinPath(dir, 'bare.db')]);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /has no pthread library mapped.*--lib/);
+      assert.match(r.stderr, /has no pthread library mapped: it is statically linked without a C library: .*record them with --contention/);
+      assert.doesNotMatch(r.stderr, /--lib/);
       assert.equal(existsSync(joinPath(dir, 'bare.db')), false);
       oneLine(r.stderr);
     } finally {

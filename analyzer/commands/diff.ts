@@ -5,6 +5,7 @@ import { buildDiff, digestRun, failExitCode, renderDiff } from '../diff';
 import { FORMATS } from '../render';
 import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../../runfile/runfile';
+import { modeNotes } from '../runinfo';
 import { sharedProbeCost, type ProbeCost } from '../../core/probe_cost';
 import { nonNegative, probability } from '../../core/cli_options';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
@@ -33,7 +34,7 @@ export function registerDiff(program: Command, run: ActionRunner): void {
             thresholdPct: o.threshold,
             correction: o.correction,
           });
-          if (o.format !== 'table') warnOnStderr(diff.warnings);
+          if (o.format !== 'table') warnOnStderr(diff.warnings, modeNotes(files[0].meta));
           writeStdout(renderDiff(diff, o.format));
           return o.failOnRegression ? failExitCode(diff) : 0;
         } finally {
@@ -49,12 +50,24 @@ export function registerDiff(program: Command, run: ActionRunner): void {
  * the probes' cost would read as a change of tens of %.
  */
 export function compareAlike(files: RunFile[], askedRaw: boolean): void {
+  checkSameMode(files);
   const raw = askedRaw || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
   const shared = raw ? null : sharedProbeCost(files.map((f) => f.meta.probeCost).filter((c): c is ProbeCost => c !== null));
   for (const f of files) {
     f.raw = raw;
     f.probeCostOverride = shared;
   }
+}
+
+/** Runs of different modes measure different things (every lock call vs contended waits only): never compared. */
+function checkSameMode(files: RunFile[]): void {
+  const first = files[0];
+  const other = files.find((f) => f.meta.mode !== first.meta.mode);
+  if (!other) return;
+  const [full, contention] = first.meta.mode === 'full' ? [first, other] : [other, first];
+  throw new UserError(
+    `cannot compare runs of different modes: ${full.meta.path} recorded every lock call (full mode), ${contention.meta.path} contended waits only (--contention): record both the same way`,
+  );
 }
 
 function sides(positional: string[], vs: string[] | undefined): { base: string[]; after: string[] } {

@@ -4,9 +4,9 @@ import { chromeTraceSizeWarning, writeChromeTrace } from '../export/chrome';
 import { writeFolded } from '../export/folded';
 import { buildPprof, encodePprof } from '../export/pprof';
 import { UserError } from '../../core/errors';
-import { TextOutput } from '../output';
+import { TextOutput, warnOnStderr } from '../output';
 import { RunFile } from '../../runfile/runfile';
-import { runWarnings } from '../runinfo';
+import { modeNotes, runWarnings } from '../runinfo';
 import { seconds } from '../../core/cli_options';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
 
@@ -58,7 +58,7 @@ export function registerExport(program: Command, run: ActionRunner): void {
             else out.abort();
           }
           // stdout holds the data: the run's health goes to stderr.
-          for (const w of runWarnings(runFile, anomalies)) process.stderr.write(`mutex-analyze: WARNING: ${w}\n`);
+          warnOnStderr(runWarnings(runFile, anomalies), modeNotes(runFile.meta));
         } finally {
           runFile.close();
         }

@@ -5,6 +5,7 @@ import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../../runfile/runfile';
 import { integer } from '../../core/cli_options';
 import type { ActionRunner } from './options';
+import { modeNotes } from '../runinfo';
 
 export function registerLockOrder(program: Command, run: ActionRunner): void {
   program
@@ -19,7 +20,7 @@ export function registerLockOrder(program: Command, run: ActionRunner): void {
         const runFile = RunFile.open(path);
         try {
           const report = buildLockOrder(runFile, { maxCycles: o.maxCycles });
-          if (o.format !== 'text') warnOnStderr(report.warnings);
+          if (o.format !== 'text') warnOnStderr(report.warnings, modeNotes(report.run));
           writeStdout(renderLockOrder(report, o.format));
           return o.failOnCycle && report.cycles.length > 0 ? 1 : 0;
         } finally {

@@ -9,6 +9,7 @@ import { warnOnStderr, writeStdout } from '../output';
 import { RunFile } from '../../runfile/runfile';
 import { integer, kinds, lockAddress } from '../../core/cli_options';
 import { RAW_FLAG, RAW_HELP, type ActionRunner } from './options';
+import { modeNotes } from '../runinfo';
 
 export function registerReport(program: Command, run: ActionRunner): void {
   program
@@ -40,7 +41,7 @@ export function registerReport(program: Command, run: ActionRunner): void {
         try {
           if (o.blockers) {
             const blockers = buildBlockers(runFile, { top: o.top, lock: o.lock });
-            if (o.format !== 'table') warnOnStderr(blockers.warnings);
+            if (o.format !== 'table') warnOnStderr(blockers.warnings, modeNotes(blockers.run));
             writeStdout(renderBlockers(blockers, o.format));
             return;
           }
@@ -52,7 +53,7 @@ export function registerReport(program: Command, run: ActionRunner): void {
           if (o.lock !== undefined && report.groups === 0 && !report.cond) {
             throw new UserError(`no acquisitions of lock ${formatAddress(o.lock)} in ${path}: pick an address from the report`);
           }
-          if (o.format !== 'table') warnOnStderr(report.warnings);
+          if (o.format !== 'table') warnOnStderr(report.warnings, modeNotes(report.run));
           writeStdout(renderReport(report, o.format));
         } finally {
           runFile.close();

@@ -7,7 +7,7 @@ import { findMapping } from '../../core/mappings';
 import { countAnomalies, type Acquisition } from '../../core/join';
 import { LockNameCollector } from '../locknames';
 import type { RunFile, RunMapping } from '../../runfile/runfile';
-import { runWarnings } from '../runinfo';
+import { modeNotes, runWarnings } from '../runinfo';
 import { SiteNamer } from '../sitenames';
 import { TRUNCATED_ROOT } from './folded';
 
@@ -78,7 +78,7 @@ export function buildPprof(run: RunFile): { profile: Profile; summary: PprofSumm
     summary.delayNs += t.delay;
     summary.holdNs += t.hold;
   }
-  return { profile: builder.profile(runWarnings(run, anomalies)), summary };
+  return { profile: builder.profile([...modeNotes(run.meta), ...runWarnings(run, anomalies)]), summary };
 }
 
 /** The map under `key`, made empty when missing. */

@@ -166,7 +166,10 @@
       data.warnings.length
         ? el('ul', { class: 'warnings' }, data.warnings.map((w) => el('li', {}, `WARNING: ${w}`)))
         : el('p', { class: 'ok' }, 'No warnings: no dropped events, the recorder finished, the join found nothing to contradict.'),
-      el('p', { class: 'note' }, 'wait = lock call entry → return with the lock; hold = lock return → unlock entry; contended: another thread held the lock, or the call slept (README: "What the numbers mean").'));
+      r.modeNote ? el('p', { class: 'warnings' }, r.modeNote) : null,
+      el('p', { class: 'note' }, r.mode === 'contention'
+        ? 'wait = a thread\'s futex wait on a lock word, from its entry to the return of the last wait of the same slow path; no holds; a condition variable\'s waits are shown but are not contention (README: "Contention mode").'
+        : 'wait = lock call entry → return with the lock; hold = lock return → unlock entry; contended: another thread held the lock, or the call slept (README: "What the numbers mean").'));
   }
 
   function topLocks(selectLock) {

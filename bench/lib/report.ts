@@ -7,7 +7,7 @@
 import { max, median, min } from 'simple-statistics';
 
 /** The benchmarks `npm run bench` runs, in its order; also their README marker names. */
-export const BENCH_NAMES = ['recorder', 'perf-lock', 'probe-cost', 'ingest', 'analyzer'] as const;
+export const BENCH_NAMES = ['recorder', 'perf-lock', 'probe-cost', 'ingest', 'analyzer', 'contention'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** The median and min–max of the values of one figure (one per round; n = 1 for a single value). */

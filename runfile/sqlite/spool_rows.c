@@ -8,7 +8,8 @@
  * event; this binds one value per column and the count per batch and makes the rows inside
  * SQLite. The values are the ones the JS path bound: the float64 columns as REAL (the events
  * table's INTEGER affinity stores an integral REAL as INTEGER, exactly as for a bound JS number),
- * the integer columns as INTEGER, NULL for a NaN and for a nullable integer column's negative value.
+ * the integer columns as INTEGER, NULL for a NaN and for a nullable integer column's negative value
+ * (a nullable U32's 0).
  * The columns, their kinds and order are runfile/format.ts's (runfile_columns.h, generated).
  */
 #include <math.h>
@@ -31,7 +32,7 @@ enum out_col { RUNFILE_EVENT_COLUMNS(OUT_ENUM) N_OUT };
 static const struct {
 	const char *name;
 	enum kind kind;
-	int nullable; /* an integer column's negative value is NULL (F64: NaN always is) */
+	int nullable; /* an integer column's negative value is NULL, a U32's 0 (F64: NaN always is) */
 } OUT[N_OUT] = { RUNFILE_EVENT_COLUMNS(OUT_SPEC) };
 
 #define N_ARGS (1 + N_OUT)
@@ -190,7 +191,7 @@ static int x_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		return SQLITE_OK;
 	}
 	sqlite3_int64 v = integer_at(kind, p);
-	if (OUT[col].nullable && v < 0)
+	if (OUT[col].nullable && (kind == U32 ? v == 0 : v < 0))
 		sqlite3_result_null(ctx);
 	else
 		sqlite3_result_int64(ctx, v);

@@ -16,6 +16,7 @@ export interface SyntheticRunOptions {
   stacks?: Record<number, number[]>; // stack id -> frame addresses, innermost first
   symbols?: { address: number; name: string; kind: 'code' | 'data' }[];
   mappings?: { start: number; end: number; offset?: number; path: string; executable: boolean | null; buildId?: string }[];
+  mode?: 'full' | 'contention'; // run.mode (default full)
 }
 
 /**
@@ -53,17 +54,19 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
   db.exec(renderSchema());
   db.prepare(
     `INSERT INTO run (id, tool_version, host, kernel_release, start_realtime_ns, start_monotonic_ns, target_pid, target_comm,
-       target_cmdline, launched, end_reason, drop_count, end_ts)
-     VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL)`,
-  ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0);
+       target_cmdline, launched, end_reason, drop_count, end_ts, mode, user_probes)
+     VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL, ?, ?)`,
+  ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0, opts.mode ?? 'full', opts.mode === 'contention' ? 0 : 1);
   const insert = db.prepare(
-    'INSERT INTO events (ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, cond) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)',
+    'INSERT INTO events (ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, holder, cond) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
   );
   let count = 0;
   let lastTs = 0;
   let batch: SyntheticEvent[] = [];
   const flush = db.transaction((rows: SyntheticEvent[]) => {
-    for (const e of rows) insert.run(e.ts, e.requestTs ?? null, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.flags ?? 0, e.stackId ?? null, e.cond ?? null);
+    for (const e of rows) {
+      insert.run(e.ts, e.requestTs ?? null, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.flags ?? 0, e.stackId ?? null, e.holder || null, e.cond ?? null);
+    }
   });
   for (const e of recorderForm(events)) {
     batch.push(e);

@@ -35,3 +35,34 @@ export function parseLines(output: string, kind: string): Record<string, string>
     .filter((line) => line.startsWith(`${kind} `))
     .map((line) => Object.fromEntries(line.slice(kind.length + 1).split(' ').map((kv) => kv.split('=') as [string, string])));
 }
+
+function fresh(output: string, source: string): boolean {
+  try {
+    return statSync(output).mtimeMs >= statSync(source).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/** Debian's rustc (scripts/setup.sh installs it): compiles test/workloads/NAME.rs. */
+export const RUSTC = '/usr/bin/rustc';
+export function rustWorkload(name: string): string {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const source = join(SOURCES, `${name}.rs`);
+  const output = join(BUILD_DIR, name);
+  if (!fresh(output, source)) execFileSync(RUSTC, ['-O', '-g', '-o', output, source], { stdio: 'inherit' });
+  return output;
+}
+
+/** Debian's Go (golang-go, installed by scripts/setup.sh): test/workloads/NAME.go built static, without cgo. */
+export const GO = '/usr/bin/go';
+export function goWorkload(name: string): string {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const source = join(SOURCES, `${name}.go`);
+  const output = join(BUILD_DIR, name);
+  if (!fresh(output, source)) {
+    const env = { ...process.env, CGO_ENABLED: '0', GOCACHE: join(BUILD_DIR, 'go-cache'), HOME: BUILD_DIR };
+    execFileSync(GO, ['build', '-o', output, source], { stdio: 'inherit', env });
+  }
+  return output;
+}

@@ -1,5 +1,7 @@
 #include "mutex_session.h"
 
+#include <stddef.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -77,8 +79,8 @@ bpf_program* MutexSession::Program(const Napi::CallbackInfo& info, size_t at) {
   return *skel_->skeleton->progs[index].prog;
 }
 
-// configure({ programs: [index, ...], targetTgid, kernelTgid, selfTgid, captureStacks, ringBufferBytes,
-// stackDepth }), before load(): only the programs listed are loaded (the others are not needed,
+// configure({ programs: [index, ...], targetTgid, kernelTgid, selfTgid, captureStacks, futexTgid,
+// ringBufferBytes, stackDepth }), before load(): only the programs listed are loaded (the others are not needed,
 // or cannot load on this kernel); the stack map's values hold stackDepth frames (1..127), its
 // buckets 16 MiB of them.
 Napi::Value MutexSession::Configure(const Napi::CallbackInfo& info) {
@@ -97,6 +99,7 @@ Napi::Value MutexSession::Configure(const Napi::CallbackInfo& info) {
   skel_->rodata->settings.kernel_tgid = u32("kernelTgid");
   skel_->rodata->settings.self_tgid = u32("selfTgid");
   skel_->rodata->settings.capture_stacks = o.Get("captureStacks").As<Napi::Boolean>().Value() ? 1 : 0;
+  skel_->rodata->settings.futex_tgid = u32("futexTgid");
 
   int err = bpf_map__set_max_entries(skel_->maps.events, u32("ringBufferBytes"));
   if (err) return Fail(env, DescribeError("cannot size the ring buffer", err));
@@ -261,7 +264,7 @@ Napi::Value MutexSession::Drain(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// counters(): { dropped, stackFailed, pendingFull } summed over CPUs since load (mutex.h mutex_counter).
+// counters(): { dropped, stackFailed, pendingFull, futexUnread } summed over CPUs since load (mutex.h mutex_counter).
 Napi::Value MutexSession::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loaded_) return Fail(env, "BPF programs are not loaded");
@@ -277,26 +280,32 @@ Napi::Value MutexSession::Counters(const Napi::CallbackInfo& info) {
   out.Set("dropped", totals[CNT_DROPPED]);
   out.Set("stackFailed", totals[CNT_STACK_FAILED]);
   out.Set("pendingFull", totals[CNT_PENDING_FULL]);
+  out.Set("futexUnread", totals[CNT_FUTEX_UNREAD]);
   return out;
 }
 
 // pendingCalls(): the lock calls still in progress (entered, not returned), from the pending maps:
-// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, cond (0: none) }]. Read after
+// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, holder, cond (0: none) }]. Read after
 // detach(), these are the calls that never returned while recording (a deadlock, a long wait).
 Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   if (!loaded_) return out;
   uint32_t n = 0;
-  for (bpf_map* map : {skel_->maps.pending, skel_->maps.kernel_pending, skel_->maps.contention_pending}) {
+  // futex_pending's values are struct futex_call, which begins with a pending_call.
+  for (bpf_map* map : {skel_->maps.pending, skel_->maps.kernel_pending, skel_->maps.contention_pending, skel_->maps.futex_pending}) {
     int fd = bpf_map__fd(map);
-    std::vector<char> key(bpf_map__key_size(map)), next(bpf_map__key_size(map));
+    std::vector<char> key(bpf_map__key_size(map)), next(bpf_map__key_size(map)), value(bpf_map__value_size(map));
+    if (value.size() < sizeof(pending_call)) continue;
     void* previous = nullptr;
     while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
       key.swap(next);
       previous = key.data();
+      if (bpf_map_lookup_elem(fd, key.data(), value.data()) != 0) continue;
       pending_call call;
-      if (bpf_map_lookup_elem(fd, key.data(), &call) != 0) continue;
+      memcpy(&call, value.data(), sizeof(call));
+      __u32 holder = 0;
+      if (value.size() >= sizeof(futex_call)) memcpy(&holder, value.data() + offsetof(futex_call, owner), sizeof(holder));
       Napi::Object o = Napi::Object::New(env);
       o.Set("ts", double(int64_t(call.ts - time_base_ns_)));
       o.Set("lock", double(int64_t(call.lock)));
@@ -306,6 +315,7 @@ Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
       o.Set("stackId", call.stack_id);
       o.Set("flags", call.flags);
       o.Set("func", call.func);
+      o.Set("holder", holder);
       o.Set("cond", double(int64_t(call.cond)));
       out.Set(n++, o);
     }
