@@ -142,7 +142,7 @@ describe('pthread rwlocks (test/workloads/rwlock.c rw)', () => {
 describe('pthread spin locks (test/workloads/rwlock.c spin)', () => {
   let rec: Awaited<ReturnType<typeof record>>;
   before(async () => {
-    rec = await record('spin', [workload('rwlock'), 'spin', String(HOLD_MS / 2)]);
+    rec = await record('spin', [workload('rwlock'), 'spin', String(HOLD_MS)]);
   });
 
   test('the hold and the spinning wait, as the workload measured them; trylock EBUSY; no lock held at the start for pthread_spin_init', () => {
