@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { Func, Stage } from '../core/events';
+import { EVENT_COLUMNS } from '../runfile/format';
 import { writeRunFile, type SyntheticEvent } from './lib/synthetic';
 import { MUTEX_ANALYZE, mutexAnalyze, mutexRec, type RunResult } from './lib/tools';
 import { scratchDir } from './lib/workloads';
@@ -81,7 +82,8 @@ describe('13. damaged run files', () => {
       'CREATE TABLE e2 AS SELECT * FROM events; DROP TABLE events; ALTER TABLE e2 RENAME TO events; INSERT INTO events SELECT * FROM events WHERE id = 3',
       /INTEGER PRIMARY KEY/,
     ],
-    ['bad-spool', "INSERT INTO event_spool VALUES (1, 10, x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00', x'00')", /event_spool.*damaged/],
+    // a one-byte BLOB for each column (runfile/format.ts), where 10 events' values should be
+    ['bad-spool', `INSERT INTO event_spool VALUES (1, 10, ${EVENT_COLUMNS.map(() => "x'00'").join(', ')})`, /event_spool.*damaged/],
   ];
   for (const [name, sql, pattern] of cases) {
     test(`${name}: one line, exit 2`, async () => {
