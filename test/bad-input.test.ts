@@ -82,7 +82,6 @@ describe('13. damaged run files', () => {
       'CREATE TABLE e2 AS SELECT * FROM events; DROP TABLE events; ALTER TABLE e2 RENAME TO events; INSERT INTO events SELECT * FROM events WHERE id = 3',
       /INTEGER PRIMARY KEY/,
     ],
-    // a one-byte BLOB for each column (runfile/format.ts), where 10 events' values should be
     ['bad-spool', `INSERT INTO event_spool VALUES (1, 10, ${EVENT_COLUMNS.map(() => "x'00'").join(', ')})`, /event_spool.*damaged/],
   ];
   for (const [name, sql, pattern] of cases) {

@@ -8,10 +8,10 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { encodeSpool, newEventColumns } from '../runfile/columns';
-import { EVENT_COLUMNS } from '../runfile/format';
 import { addon } from '../recorder/addon';
 import type { EventBatch } from '../runfile/rows';
 import { RunStore, SPOOL_ROWS_PATH } from '../runfile/writer';
+import { EVENT_COLUMNS } from '../runfile/format';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,7 +91,7 @@ test('spool_rows refuses a column whose BLOB does not hold count values, and mis
   const select = db.prepare(`SELECT count(*) AS n FROM spool_rows(?, ${blobs.map(() => '?').join(', ')})`);
   assert.equal((select.get(10, ...blobs) as { n: number }).n, 10);
   assert.throws(() => select.get(11, ...blobs), /spool_rows: column ts holds 80 bytes, not 11 values of 8/);
-  assert.throws(() => db.prepare('SELECT * FROM spool_rows(1)').all(), new RegExp(`spool_rows takes ${1 + EVENT_COLUMNS.length} arguments`));
+  assert.throws(() => db.prepare('SELECT * FROM spool_rows(1)').all(), new RegExp(`spool_rows takes ${EVENT_COLUMNS.length + 1} arguments`));
   db.close();
 });
 
