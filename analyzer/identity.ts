@@ -40,6 +40,13 @@ export interface ClassUse {
   mode?: 'R' | 'W' | null; // one side of an rwlock: its identity's key and name end in `:R` or `:W`
 }
 
+interface SiteCount {
+  site: RequestSite;
+  n: number;
+}
+
+const NO_STACK = -(2 ** 40); // outside the s32 range of stack ids
+
 /** Sites with a smaller share of a lock's acquisitions are never part of its class. */
 const MIN_CLASS_SITE_SHARE = 0.005;
 
@@ -55,34 +62,41 @@ const MIN_CLASS_SITE_SHARE = 0.005;
  * straddles.
  */
 export class SiteTally {
-  private readonly counts = new Map<string, { site: RequestSite; n: number }>();
+  private readonly entries: SiteCount[] = []; // in the order first seen
+  private readonly byStack = new Map<number, Map<number, SiteCount>>(); // stack id (NO_STACK: none), then call site
+  private last: SiteCount | null = null; // a lock is mostly taken again where it was last
 
   /** A site is its stack with its call site: a stack taken past the call site (a lock function's
    * entry skips it; a futex call's walk through a C library without frame pointers has only its
    * innermost frame) is the same for different call sites. */
-  add(caller: number, stackId: number | null): void {
-    const key = `${stackId ?? 'none'}:${caller}`;
-    const entry = this.counts.get(key);
-    if (entry) entry.n++;
-    else this.counts.set(key, { site: { caller, stackId }, n: 1 });
+  add(caller: number, stackId: number | null, n = 1): void {
+    const last = this.last;
+    if (last && last.site.caller === caller && last.site.stackId === stackId) {
+      last.n += n;
+      return;
+    }
+    const stackKey = stackId ?? NO_STACK;
+    let callers = this.byStack.get(stackKey);
+    if (!callers) this.byStack.set(stackKey, (callers = new Map()));
+    let entry = callers.get(caller);
+    if (entry) entry.n += n;
+    else {
+      callers.set(caller, (entry = { site: { caller, stackId }, n }));
+      this.entries.push(entry);
+    }
+    this.last = entry;
   }
 
   /** A tally of this one's sites and another's. */
   plus(other: SiteTally): SiteTally {
     const out = new SiteTally();
-    for (const tally of [this, other]) {
-      for (const [key, { site, n }] of tally.counts) {
-        const entry = out.counts.get(key);
-        if (entry) entry.n += n;
-        else out.counts.set(key, { site, n });
-      }
-    }
+    for (const tally of [this, other]) for (const { site, n } of tally.entries) out.add(site.caller, site.stackId, n);
     return out;
   }
 
   /** The main sites of the lock (its class), most frequent first (on a tie, the one seen first). */
   classSites(): RequestSite[] {
-    const entries = [...this.counts.values()];
+    const entries = this.entries;
     const total = entries.reduce((n, e) => n + e.n, 0);
     const floor = MIN_CLASS_SITE_SHARE * total;
     const sorted = entries.map((e, order) => ({ ...e, order })).sort((a, b) => b.n - a.n || a.order - b.order);
