@@ -17,6 +17,7 @@ export interface GroupStats {
   failedTime: number; // time spent in failed attempts
   waits: SampleVec; // per acquisition with an observable wait: acquired - request
   holds: SampleVec; // per acquisition: released - acquired
+  probeNsInside: number; // what the holders' calls inside the holds added to them, subtracted (core/join.ts), summed
   waitTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of waits, in the same order
   holdTimes: SampleVec | null; // with sampleTimes: acquiredTs of each entry of holds, in the same order
   contendedWaits: SampleVec | null; // with sampleTimes: the waits of contended acquisitions
@@ -59,6 +60,7 @@ export function newGroup(key: number, sampleTimes: boolean): GroupStats {
     failedTime: 0,
     waits: new SampleVec(),
     holds: new SampleVec(),
+    probeNsInside: 0,
     waitTimes: sampleTimes ? new SampleVec() : null,
     holdTimes: sampleTimes ? new SampleVec() : null,
     contendedWaits: sampleTimes ? new SampleVec() : null,
@@ -79,6 +81,7 @@ export function mergeGroup(into: GroupStats, from: GroupStats): void {
   into.recursiveEntries += from.recursiveEntries;
   for (const [ret, n] of from.failed) into.failed.set(ret, (into.failed.get(ret) ?? 0) + n);
   into.failedTime += from.failedTime;
+  into.probeNsInside += from.probeNsInside;
   const vecs = [
     [into.waits, from.waits], [into.holds, from.holds], [into.waitTimes, from.waitTimes], [into.holdTimes, from.holdTimes],
     [into.contendedWaits, from.contendedWaits], [into.contendedWaitTimes, from.contendedWaitTimes],
@@ -164,6 +167,7 @@ export function addAcquisition(g: GroupStats, a: Acquisition): void {
   }
   if (a.hold !== null) {
     g.holds.push(a.hold);
+    g.probeNsInside += a.probeNsInside ?? 0;
     g.holdTimes?.push(a.acquiredTs);
   }
 }

@@ -116,7 +116,8 @@ export function runHeader(r: ReturnType<typeof runJson>): string[] {
 /** What the pthread waits and holds shown are net of (README: "What the numbers mean"). */
 function probeCostLine({ measured, subtracted }: ReturnType<typeof runJson>['probeCost']): string {
   if (!measured) return 'probe cost: not measured in this run: pthread waits and holds include the probes\' own cost';
-  const cost = `${formatDuration(measured.waitNs)} per lock call, ${formatDuration(measured.holdNs)} per hold`;
+  const inside = measured.callNs !== undefined ? ` and ${formatDuration(measured.callNs)} per call its holder makes inside it` : '';
+  const cost = `${formatDuration(measured.waitNs)} per lock call, ${formatDuration(measured.holdNs)} per hold${inside}`;
   const line = subtracted ? `probe cost: ${cost} subtracted from pthread waits and holds (--raw keeps it)` : `probe cost: ${cost} measured, not subtracted`;
   if (!measured.families) return line; // a run from before rwlocks, spin locks and conds were recorded
   // Each kind's probes are measured on their own (recorder/calibrate.ts).

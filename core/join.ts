@@ -73,6 +73,7 @@ export interface Acquisition {
   requestCaller: number;
   requestStackId: number | null;
   releaseCaller: number;
+  probeNsInside?: number; // what the probes of the holder's own calls inside the hold added to it, subtracted from hold (absent: none)
   kind: string; // pthread_mutex, mutex, spinlock, rwsem:R, ... (core/events lockKind)
   blockerTids?: number[]; // a write request blocked by readers: every reader that held it at the request (blockerTid among them)
 }
@@ -251,6 +252,7 @@ interface Hold {
   depth: number;
   recursiveEntries: number;
   kind: string;
+  probeMark: number; // the holder's probe time (Joiner.probeNsOf) when it took the lock
 }
 
 /** Whose probes a function's waits and holds carry (core/probe_cost.ts): null for kernel functions, never corrected. */
@@ -280,6 +282,9 @@ export class Joiner {
   private readonly kindOf: (e: RawEvent) => string;
 
   private readonly probeCost: ProbeCost | null;
+  // by tid: what the probes of its calls so far added to its time (calibrated per call), so that a
+  // hold does not count its holder's other lock calls' probes inside it as holding
+  private readonly probeNsByThread = new Map<number, number>();
 
   /** One pass over the events serves every sink. futexKind names a futex event's lock kind (its
    * stack's innermost function can tell it; default: from the layout the probe saw). */
@@ -297,9 +302,25 @@ export class Joiner {
       if (this.onCond(e)) return;
     }
     if (e.stage === Stage.Request) this.onRequest(e);
-    else if (e.stage === Stage.Acquired) this.onAcquired(e);
-    else if (e.stage === Stage.Released) this.onReleased(e);
-    else if (e.stage === Stage.Wake) this.onWake(e);
+    else if (e.stage === Stage.Acquired) {
+      this.chargeProbes(e); // before: a hold taken here starts after its own call's probes
+      this.onAcquired(e);
+    } else if (e.stage === Stage.Released) {
+      this.onReleased(e);
+      this.chargeProbes(e); // after: a hold released here ends before its unlock's probes
+    } else if (e.stage === Stage.Wake) this.onWake(e);
+  }
+
+  /** A call's probes, charged to its thread once: at a lock call's return, at an unlock's entry. */
+  private chargeProbes(e: RawEvent): void {
+    if (!this.probeCost || (e.stage === Stage.Released && isCondWait(e.func))) return; // a cond wait is charged at its return
+    const family = isCondWait(e.func) ? 'cond' : costFamily(e.func);
+    const callNs = family === null || isFutexFunc(e.func) ? undefined : familyCost(this.probeCost, family)?.callNs;
+    if (callNs) this.probeNsByThread.set(e.tid, this.probeNsOf(e.tid) + callNs);
+  }
+
+  private probeNsOf(tid: number): number {
+    return this.probeNsByThread.get(tid) ?? 0;
   }
 
   /** Reports what the run's end cut: holds still open and requests still waiting. */
@@ -566,6 +587,7 @@ export class Joiner {
       depth,
       recursiveEntries: 0,
       kind: request.kind,
+      probeMark: this.probeNsOf(e.tid),
     };
   }
 
@@ -602,6 +624,11 @@ export class Joiner {
     const family = costFamily(func);
     const cost = family === null ? null : familyCost(this.probeCost, family);
     return cost ? netOf(rawNs, cost[which]) : rawNs;
+  }
+
+  /** What the probes of every call the holder made inside a hold added to it. */
+  private probeNsInside(hold: Hold, release: RawEvent): number {
+    return release.tid === hold.tid ? this.probeNsOf(hold.tid) - hold.probeMark : 0;
   }
 
   private startHolding(tid: number, lock: number, func: number, caller: number): void {
@@ -692,6 +719,8 @@ export class Joiner {
   }
 
   private released(e: RawEvent, hold: Hold): void {
+    const inside = this.probeNsInside(hold, e);
+    const held = this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs');
     this.sink.acquisition({
       pid: hold.pid,
       tid: hold.tid,
@@ -701,7 +730,8 @@ export class Joiner {
       acquiredTs: hold.acquiredTs,
       releasedTs: e.ts,
       wait: hold.wait,
-      hold: this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs'),
+      hold: netOf(held, inside),
+      ...(inside > 0 ? { probeNsInside: inside } : {}),
       contended: hold.contended,
       blockerTid: hold.blockerTid,
       blockerCaller: hold.blockerCaller,

@@ -16,6 +16,12 @@ export interface FamilyCost {
   pairs: number; // calibration pairs (or calls) measured
   waitIqrNs: [number, number]; // the calibration's recorded waits, interquartile range (before subtraction)
   holdIqrNs: [number, number];
+  /**
+   * All that one call's probes add to the calling thread's time, timed parts or not (half of a
+   * traced pair less a bare one; a cond wait's whole call). Subtracted from a hold for each lock
+   * call and unlock its holder makes inside it. Absent from runs recorded before it was measured: not subtracted.
+   */
+  callNs?: number;
 }
 
 /** Kinds calibrated apart from pthread mutexes: their functions are probed by programs (and at sites) of their own. */
@@ -23,7 +29,7 @@ export const PROBE_FAMILIES = ['rwlock:R', 'rwlock:W', 'spin', 'cond'] as const;
 export type ProbeFamily = (typeof PROBE_FAMILIES)[number];
 
 /** The cost subtracted from a family's waits and holds: none (raw) when the run did not calibrate it. */
-export function familyCost(cost: ProbeCost | null, family: ProbeFamily | 'mutex'): { waitNs: number; holdNs: number } | null {
+export function familyCost(cost: ProbeCost | null, family: ProbeFamily | 'mutex'): FamilyCost | null {
   if (!cost) return null;
   if (family === 'mutex') return cost;
   return cost.families?.[family] ?? null;
@@ -32,19 +38,28 @@ export function familyCost(cost: ProbeCost | null, family: ProbeFamily | 'mutex'
 /** One cost for several runs compared with each other: the median of their wait and hold costs. */
 export function sharedProbeCost(costs: ProbeCost[]): ProbeCost | null {
   if (costs.length === 0) return null;
+  const families: Partial<Record<ProbeFamily, FamilyCost>> = {};
+  for (const f of PROBE_FAMILIES) {
+    const each = costs.map((c) => c.families?.[f]);
+    if (each.every((c): c is FamilyCost => c !== undefined)) {
+      families[f] = { ...each[0], ...medians(each) };
+    }
+  }
+  return { ...costs[0], ...medians(costs), families };
+}
+
+function medians(costs: FamilyCost[]): Pick<FamilyCost, 'waitNs' | 'holdNs' | 'callNs'> {
   const median = (values: number[]): number => {
     const sorted = [...values].sort((a, b) => a - b);
     const mid = sorted.length >> 1;
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   };
-  const families: Partial<Record<ProbeFamily, FamilyCost>> = {};
-  for (const f of PROBE_FAMILIES) {
-    const each = costs.map((c) => c.families?.[f]);
-    if (each.every((c): c is FamilyCost => c !== undefined)) {
-      families[f] = { ...each[0], waitNs: median(each.map((c) => c.waitNs)), holdNs: median(each.map((c) => c.holdNs)) };
-    }
-  }
-  return { ...costs[0], waitNs: median(costs.map((c) => c.waitNs)), holdNs: median(costs.map((c) => c.holdNs)), families };
+  const calls = costs.map((c) => c.callNs);
+  return {
+    waitNs: median(costs.map((c) => c.waitNs)),
+    holdNs: median(costs.map((c) => c.holdNs)),
+    callNs: calls.every((n): n is number => n !== undefined) ? median(calls) : undefined,
+  };
 }
 
 /** A wait or hold net of the probes' cost: never below 0. */

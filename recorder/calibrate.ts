@@ -79,7 +79,8 @@ export function calibrateProbes(session: MutexSession, ownProbes: PlannedProbe[]
     for (const [tid, c] of tids) {
       const { waits, holds } = times.get(tid)!;
       if (waits.length < c.calls / 2 || (c.unlockFunc !== null && holds.length < c.calls / 2)) continue; // events lost: no calibration rather than a wrong one
-      costs.set(c.family, familyCost(waits, holds, c.unlockFunc === null ? bare.get(c.family)! : bare.get(c.family)! / 2));
+      const { cycles } = times.get(tid)!;
+      costs.set(c.family, familyCost(waits, holds, cycles, c.unlockFunc === null ? bare.get(c.family)! : bare.get(c.family)! / 2, c.unlockFunc === null ? 1 : 2));
     }
     const mutex = costs.get('mutex');
     if (!mutex) return null;
@@ -92,10 +93,15 @@ export function calibrateProbes(session: MutexSession, ownProbes: PlannedProbe[]
   }
 }
 
-/** Medians less the calls' own bare time (per call: half a pair, or a whole cond wait). */
-function familyCost(waits: number[], holds: number[], bareNs: number): FamilyCost {
+/**
+ * Medians less the calls' own bare time (per call: half a pair, or a whole cond wait). A cycle
+ * (one acquisition's return to the next's) holds every probe of a pair, timed or not: less the
+ * bare pair, per call, it is what each call adds to the time of a thread that makes it.
+ */
+function familyCost(waits: number[], holds: number[], cycles: number[], bareNs: number, callsPerCycle: number): FamilyCost {
   const has = holds.length > 0;
   return {
+    ...(cycles.length > 0 ? { callNs: Math.max(0, quantileSorted(cycles, 0.5) / callsPerCycle - bareNs) } : {}),
     waitNs: Math.max(0, quantileSorted(waits, 0.5) - bareNs),
     holdNs: has ? Math.max(0, quantileSorted(holds, 0.5) - bareNs) : 0,
     pairs: has ? Math.min(waits.length, holds.length) : waits.length,
@@ -105,8 +111,8 @@ function familyCost(waits: number[], holds: number[], bareNs: number): FamilyCos
 }
 
 /** Each calibration thread's waits and holds, drained from the ring buffer (everything else there is dropped). */
-function pairTimes(session: MutexSession, threads: Map<number, Calibration>): Map<number, { waits: number[]; holds: number[] }> {
-  const out = new Map([...threads.keys()].map((tid) => [tid, { waits: [] as number[], holds: [] as number[], acquiredAt: null as number | null }]));
+function pairTimes(session: MutexSession, threads: Map<number, Calibration>): Map<number, { waits: number[]; holds: number[]; cycles: number[] }> {
+  const out = new Map([...threads.keys()].map((tid) => [tid, { waits: [] as number[], holds: [] as number[], cycles: [] as number[], acquiredAt: null as number | null, lastAcquiredAt: null as number | null }]));
   const columns: EventColumns = newEventColumns(addon.maxDrain);
   for (let more = true; more; ) {
     const batch = session.drain(columns);
@@ -117,7 +123,8 @@ function pairTimes(session: MutexSession, threads: Map<number, Calibration>): Ma
       if (!t || !c) continue;
       if (columns.stage[i] === Stage.Acquired && columns.func[i] === c.lockFunc) {
         t.waits.push(columns.ts[i] - columns.requestTs[i]);
-        t.acquiredAt = columns.ts[i];
+        if (t.lastAcquiredAt !== null) t.cycles.push(columns.ts[i] - t.lastAcquiredAt);
+        t.acquiredAt = t.lastAcquiredAt = columns.ts[i];
       } else if (columns.stage[i] === Stage.Released && columns.func[i] === c.unlockFunc && t.acquiredAt !== null) {
         t.holds.push(columns.ts[i] - t.acquiredAt);
         t.acquiredAt = null;
@@ -125,5 +132,5 @@ function pairTimes(session: MutexSession, threads: Map<number, Calibration>): Ma
     }
   }
   const sorted = (v: number[]): number[] => v.sort((a, b) => a - b);
-  return new Map([...out].map(([tid, t]) => [tid, { waits: sorted(t.waits), holds: sorted(t.holds) }]));
+  return new Map([...out].map(([tid, t]) => [tid, { waits: sorted(t.waits), holds: sorted(t.holds), cycles: sorted(t.cycles) }]));
 }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { Report } from '../analyzer/report';
 import type { ProbeCost } from '../core/probe_cost';
 import { mutexAnalyze, mutexRec } from './lib/tools';
-import { scratchDir, workload } from './lib/workloads';
+import { parseLines, scratchDir, workload } from './lib/workloads';
 
 /** Issue 15: the probes' own cost, measured at the start of every recording and subtracted. */
 
@@ -82,9 +82,31 @@ describe('probe-cost calibration', () => {
     });
   });
 
+  // An outer lock held across inner lock calls holds their probes too (~20 traps here): left in,
+  // the outer hold would read as 2-3x what the program holds untraced, and follow the machine's
+  // trap cost from one run to the next (issue 15's busy A/A diffs).
+  test("a hold is net of its holder's own lock and unlock calls inside it, each at the calibrated cost of a call", async () => {
+    const path = joinPath(dir, 'nested.db');
+    const SPIN_US = 100;
+    const INNER = 10;
+    const r = await mutexRec(['-o', path, '--', workload('mutex_workload'), 'nested', '300', String(INNER), String(SPIN_US)]);
+    assert.equal(r.code, 0, r.stderr);
+    const [truth] = parseLines(r.stdout, 'nested');
+    const outer = BigInt(truth.outer).toString(16);
+    const row = (report: Report): Report['rows'][number] => report.rows.find((x) => x.key.replace(/^0x/, '') === outer)!;
+    const net = await reportJson(path, ['--by', 'lock']);
+    const raw = await reportJson(path, ['--by', 'lock', '--raw']);
+    const cost = net.run.probeCost.measured!;
+    assert.ok(cost.callNs! > cost.waitNs / 2, `a call's probes cost ${cost.callNs} ns in all, its timed part ${cost.waitNs} ns`);
+    const [netHold, rawHold] = [row(net).hold!.p50, row(raw).hold!.p50];
+    // untraced, the program holds SPIN_US and 10 pairs of ~15 ns; traced, the 20 calls' probes come on top
+    assert.ok(rawHold > SPIN_US * 1000 + 2 * INNER * cost.waitNs, `raw hold p50 ${rawHold} ns: the inner calls' probes are in it`);
+    assert.ok(Math.abs(netHold - SPIN_US * 1000) <= 0.25 * SPIN_US * 1000, `net hold p50 ${netHold} ns, the program spun ${SPIN_US} µs (raw ${rawHold} ns, ${cost.callNs} ns a call)`);
+  });
+
   test('every output says what was subtracted; a run without a measured cost opens and says so', async () => {
     const text = await mutexAnalyze(['report', uncontended]);
-    assert.match(text.stdout, /^probe cost: \S+ \S+ per lock call, \S+ \S+ per hold subtracted from pthread waits and holds \(--raw keeps it\); each kind its own: rwlock:R \S+ µs\/\S+ µs, rwlock:W \S+ µs\/\S+ µs, spin \S+ µs\/\S+ µs, cond waits \S+ µs$/m);
+    assert.match(text.stdout, /^probe cost: \S+ \S+ per lock call, \S+ \S+ per hold and \S+ \S+ per call its holder makes inside it subtracted from pthread waits and holds \(--raw keeps it\); each kind its own: rwlock:R \S+ µs\/\S+ µs, rwlock:W \S+ µs\/\S+ µs, spin \S+ µs\/\S+ µs, cond waits \S+ µs$/m);
     const old = joinPath(dir, 'schema3.db');
     copyFileSync(uncontended, old);
     const db = new Database(old);

@@ -76,6 +76,8 @@ export function buildDiff(baseRuns: RunDigest[], newRuns: RunDigest[], opts: Ver
   const totals = { base: sideTotals(baseRuns), new: sideTotals(newRuns) };
 
   const rows = sides.map((side) => describe(side, totals));
+  // what a p50 must move by to be told from the probes' cost (cont wait/s: any change beyond the threshold counts)
+  const floors = new Map(rows.map((row, i) => [row, { holdP50: metricResolution('holdP50', resolution, sides[i]), waitP50: metricResolution('waitP50', resolution, sides[i]), contendedWaitPerSecond: 0 }]));
   const pending: { change: MetricChange; comparison: Comparison }[] = [];
   const untested: LockDigest[][] = [];
   sides.forEach((side, i) => {
@@ -135,7 +137,7 @@ export function buildDiff(baseRuns: RunDigest[], newRuns: RunDigest[], opts: Ver
       improved: count((r) => r.verdict === 'improved'),
       unchanged: count((r) => r.verdict === '~'),
       untested: count((r) => r.verdict === '?'),
-      inconclusive: count((r) => inconclusive(r, opts, resolution)),
+      inconclusive: count((r) => inconclusive(r, opts, floors.get(r)!)),
       new: count((r) => r.status === 'new'),
       gone: count((r) => r.status === 'gone'),
     },
@@ -153,14 +155,13 @@ export function failExitCode(diff: Diff): 0 | 1 | 3 {
 }
 
 /** A row that matters with an untested metric that moved beyond the threshold and the probes' resolution. */
-function inconclusive(row: DiffRow, opts: VerdictOptions, resolution: Resolution | null): boolean {
+function inconclusive(row: DiffRow, opts: VerdictOptions, floors: Record<JudgedMetric, number>): boolean {
   if (!row.matters || row.status !== 'matched') return false;
   return JUDGED_METRICS.some((metric) => {
     const c = row.metrics[metric];
     if (c.verdict !== '?') return false;
     if (c.base === null || c.new === null) return true;
-    const floor = metric === 'holdP50' ? resolution?.holdNs ?? 0 : metric === 'waitP50' ? resolution?.waitNs ?? 0 : 0;
-    return Math.abs(judgedChange(c)!) > opts.thresholdPct && Math.abs(c.new - c.base) > floor;
+    return Math.abs(judgedChange(c)!) > opts.thresholdPct && Math.abs(c.new - c.base) > floors[metric];
   });
 }
 
@@ -190,10 +191,14 @@ function probeResolution(runs: RunDigest[]): Resolution | null {
   return { waitNs: resolution((c) => c.waitIqrNs, (c) => c.waitNs), holdNs: resolution((c) => c.holdIqrNs, (c) => c.holdNs) };
 }
 
-/** cont wait/s moves by the wait's resolution once per contended acquisition: at the busier side's rate of them. */
+/**
+ * cont wait/s moves by the wait's resolution once per contended acquisition: at the busier side's
+ * rate of them. A hold's by its own probes' and by COST_VARIATION of what its holder's calls inside
+ * it were corrected by (an outer lock held across inner ones: several calls' probes subtracted).
+ */
 function metricResolution(metric: JudgedMetric, resolution: Resolution | null, side: SideDigests): number {
   if (!resolution) return 0;
-  if (metric === 'holdP50') return resolution.holdNs;
+  if (metric === 'holdP50') return resolution.holdNs + COST_VARIATION * Math.max(0, ...[...side.base, ...side.new].map((d) => d.probeNsInsidePerHold));
   if (metric === 'waitP50') return resolution.waitNs;
   const rates = [...side.base, ...side.new].map((d) => (d.spanNs > 0 ? d.contended / (d.spanNs / 1e9) : 0));
   return resolution.waitNs * Math.max(0, ...rates);

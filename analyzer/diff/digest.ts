@@ -35,6 +35,7 @@ export interface LockDigest {
   spanNs: number; // the run's, from its start to its last acquisition
   waitTotalNs: number;
   holdTotalNs: number;
+  probeNsInsidePerHold: number; // the mean subtracted for the holders' own calls inside a hold
   values: Record<Metric, number | null>; // over the whole run; null without samples
   windows: Record<JudgedMetric, number[]>; // the metric per time window
 }
@@ -78,11 +79,21 @@ export function digestRun(run: RunFile): RunDigest {
     m.samples.push(samples[i]);
   });
   const digests = new Map<string, { identity: LockIdentity; digest: LockDigest }>();
-  for (const [key, m] of members) digests.set(key, { identity: m.identity, digest: digest(concatenated(m.samples), sum(m.locks, 'acquisitions'), sum(m.locks, 'contended'), spanNs) });
-  return { run: runJson(run), warnings: runWarnings(run, anomalies), overall: digest(all, sum(locks, 'acquisitions'), sum(locks, 'contended'), spanNs), locks: digests };
+  for (const [key, m] of members) digests.set(key, { identity: m.identity, digest: digest(concatenated(m.samples), counts(m.locks), spanNs) });
+  return { run: runJson(run), warnings: runWarnings(run, anomalies), overall: digest(all, counts(locks), spanNs), locks: digests };
 }
 
-function sum(locks: GroupStats[], count: 'acquisitions' | 'contended'): number {
+interface Counts {
+  acquisitions: number;
+  contended: number;
+  probeNsInside: number;
+}
+
+function counts(locks: GroupStats[]): Counts {
+  return { acquisitions: sum(locks, 'acquisitions'), contended: sum(locks, 'contended'), probeNsInside: sum(locks, 'probeNsInside') };
+}
+
+function sum(locks: GroupStats[], count: keyof Counts): number {
   return locks.reduce((n, g) => n + g[count], 0);
 }
 
@@ -147,7 +158,7 @@ function total(values: Float64Array): number {
   return sum;
 }
 
-function digest(s: TimedSamples, acquisitions: number, contended: number, spanNs: number): LockDigest {
+function digest(s: TimedSamples, { acquisitions, contended, probeNsInside }: Counts, spanNs: number): LockDigest {
   const waits = s.waits.slice().sort();
   const holds = s.holds.slice().sort();
   const waitTotalNs = total(s.waits);
@@ -159,6 +170,7 @@ function digest(s: TimedSamples, acquisitions: number, contended: number, spanNs
     spanNs,
     waitTotalNs,
     holdTotalNs: total(s.holds),
+    probeNsInsidePerHold: holds.length > 0 ? probeNsInside / holds.length : 0,
     values: {
       waitP50: percentile(waits, 0.5),
       waitP99: percentile(waits, 0.99),

@@ -65,7 +65,7 @@ function methodLines(d: Diff): string[] {
   ];
   if (m.resolution) {
     lines.push(
-      `probe resolution: a wait p50 change under ${formatDuration(m.resolution.waitNs)} or a hold p50 change under ${formatDuration(m.resolution.holdNs)} (the spread of the runs' calibrated probe cost, at least 10 % of it) is never a verdict.`,
+      `probe resolution: a wait p50 change under ${formatDuration(m.resolution.waitNs)} or a hold p50 change under ${formatDuration(m.resolution.holdNs)} (the spread of the runs' calibrated probe cost, at least 10 % of it; a lock held across other lock calls: plus 10 % of what their probes inside its holds were corrected by) is never a verdict.`,
     );
   }
   if (d.base.runs.length > 1 || d.new.runs.length > 1) lines.push("several runs on a side: each value is the median of the runs' values.");

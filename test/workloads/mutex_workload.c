@@ -4,6 +4,10 @@
  *
  *   mutex_workload [--wait-go] [--first-lock] origin HOLDS HOLD_MS
  *   mutex_workload [--wait-go] [--first-lock] calls
+ *   mutex_workload [--wait-go] [--first-lock] nested HOLDS INNER SPIN_US
+ *
+ * nested: HOLDS holds of `outer_lock`, each spinning SPIN_US µs on the clock and then taking and
+ * releasing `inner_lock` INNER times; prints the shortest and median hold as it measured them.
  *
  * --wait-go: print "ready pid=N" and wait for a line on stdin before starting (attach by pid first).
  * --first-lock: lock and unlock `first_lock` as main's very first statement.
@@ -24,6 +28,8 @@ static pthread_mutex_t origin_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t calls_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t inner_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int holder_has_lock;
 
 static unsigned long long now_ns(void)
@@ -182,6 +188,33 @@ static void run_calls(void)
 	pthread_join(w, NULL);
 }
 
+static int compare_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void run_nested(int count, int inner, long spin_us)
+{
+	unsigned long long *held = calloc(count, sizeof(*held));
+	for (int h = 0; h < count; h++) {
+		pthread_mutex_lock(&outer_lock);
+		unsigned long long start = now_ns();
+		while (now_ns() - start < (unsigned long long)spin_us * 1000)
+			;
+		for (int k = 0; k < inner; k++) {
+			pthread_mutex_lock(&inner_lock);
+			pthread_mutex_unlock(&inner_lock);
+		}
+		held[h] = now_ns() - start;
+		pthread_mutex_unlock(&outer_lock);
+	}
+	qsort(held, count, sizeof(*held), compare_ull);
+	printf("nested outer=%p inner=%p holds=%d inner_pairs=%d spin_us=%ld held_min_ns=%llu held_p50_ns=%llu\n",
+	       (void *)&outer_lock, (void *)&inner_lock, count, inner, spin_us, held[0], held[count / 2]);
+	free(held);
+}
+
 int main(int argc, char **argv)
 {
 	int first = 0, wait_go = 0, i = 1;
@@ -212,8 +245,10 @@ int main(int argc, char **argv)
 		run_origin();
 	} else if (i < argc && strcmp(argv[i], "calls") == 0) {
 		run_calls();
+	} else if (i + 3 < argc && strcmp(argv[i], "nested") == 0) {
+		run_nested(atoi(argv[i + 1]), atoi(argv[i + 2]), atol(argv[i + 3]));
 	} else {
-		fprintf(stderr, "usage: %s [--wait-go] [--first-lock] origin HOLDS HOLD_MS | calls\n", argv[0]);
+		fprintf(stderr, "usage: %s [--wait-go] [--first-lock] origin HOLDS HOLD_MS | calls | nested HOLDS INNER SPIN_US\n", argv[0]);
 		return 2;
 	}
 	return 0;
