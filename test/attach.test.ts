@@ -148,13 +148,16 @@ describe('--pid on a target that is busy when the probes are attached', () => {
   });
 
   // How often an A/A pair is flagged at the default 5 % is random (bench/README.md, "diff: false
-  // alarms"): this busy target's contention differs by up to ~30 % from one recording to the next.
-  // What must hold every time: the same locks on both sides, the same counts, and no change beyond
-  // that run-to-run variation (issue 10 saw +1,070,796,086 % from swallowed acquisitions).
-  test('an A/A diff of two recordings of the same running target: same locks and counts, nothing regressed beyond 50 %', async () => {
-    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--threshold', '50', '--format', 'json']);
+  // alarms"): this busy target's contention (4 threads on 2 CPUs) follows the machine's other load,
+  // and differs by up to ~2.4x in contended wait/s from one recording to the next when other work
+  // shares the CPUs (measured with 3 spinning processes beside it). What must hold every time: the
+  // same locks on both sides, the same counts, and no change beyond that (issue 10 saw
+  // +1,070,796,086 % from swallowed acquisitions).
+  test('an A/A diff of two recordings of the same running target: same locks and counts, nothing regressed beyond 4x', async () => {
+    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--threshold', '300', '--format', 'json']);
     const diff = JSON.parse(r.stdout) as Diff;
-    assert.deepEqual(diff.rows.filter((row) => row.verdict === 'regressed').map((row) => row.lock), []);
+    const regressed = diff.rows.flatMap((row) => Object.entries(row.metrics).filter(([, m]) => m.verdict === 'regressed').map(([name, m]) => `${row.lock} ${name} ${m.base} -> ${m.new}`));
+    assert.deepEqual(regressed, []);
     assert.equal(r.code, 0, r.stderr);
     const workerLocks = diff.rows.filter((row) => row.lock === 'shared' || row.lock === 'shared2' || /^own/.test(row.lock));
     assert.equal(workerLocks.length, 2 + WORKERS);
