@@ -151,9 +151,9 @@ describe('--pid on a target that is busy when the probes are attached', () => {
   // alarms"): this busy target's contention (4 threads on 2 CPUs) follows the machine's other load,
   // and differs by up to ~2.4x in contended wait/s from one recording to the next when other work
   // shares the CPUs (measured with 3 spinning processes beside it). What must hold every time: the
-  // same locks on both sides, the same counts, and no change beyond that (issue 10 saw
+  // same locks on both sides, about the same counts, and no change beyond that (issue 10 saw
   // +1,070,796,086 % from swallowed acquisitions).
-  test('an A/A diff of two recordings of the same running target: same locks and counts, nothing regressed beyond 4x', async () => {
+  test('an A/A diff of two recordings of the same running target: same locks, counts within 2x, nothing regressed beyond 4x', async () => {
     const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--threshold', '300', '--format', 'json']);
     const diff = JSON.parse(r.stdout) as Diff;
     const regressed = diff.rows.flatMap((row) => Object.entries(row.metrics).filter(([, m]) => m.verdict === 'regressed').map(([name, m]) => `${row.lock} ${name} ${m.base} -> ${m.new}`));
@@ -164,7 +164,9 @@ describe('--pid on a target that is busy when the probes are attached', () => {
     for (const row of workerLocks) {
       assert.equal(row.status, 'matched', row.lock);
       const { base, new: after } = row.acquisitions;
-      assert.ok(Math.abs(after - base) <= 0.25 * base, `${row.lock}: ${base} acquisitions, then ${after}`);
+      // how many a thread makes in 2 s follows the CPU it gets (up to ±30 % here when other work
+      // starts or stops); swallowed acquisitions made 1 of 8,000
+      assert.ok(after <= 2 * base && base <= 2 * after, `${row.lock}: ${base} acquisitions, then ${after}`);
       assert.notEqual(row.metrics.holdP50.verdict, 'regressed', `${row.lock}: hold p50 ${JSON.stringify(row.metrics.holdP50)}`);
     }
   });
