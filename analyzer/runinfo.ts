@@ -1,4 +1,4 @@
-import { PROBE_FAMILIES, type FamilyCost, type ProbeFamily } from '../core/probe_cost';
+import { PROBE_FAMILIES, type FamilyCost, type InRunCost, type ProbeFamily } from '../core/probe_cost';
 import { KERNEL_METHOD_LIMITS } from '../core/kernel_methods';
 import type { RunFile } from '../runfile/runfile';
 import { formatCount, formatDuration } from './stats/units';
@@ -119,12 +119,20 @@ function probeCostLine({ measured, subtracted }: ReturnType<typeof runJson>['pro
   const inside = measured.callNs !== undefined ? ` and ${formatDuration(measured.callNs)} per call its holder makes inside it` : '';
   const cost = `${formatDuration(measured.waitNs)} per lock call, ${formatDuration(measured.holdNs)} per hold${inside}`;
   const line = subtracted ? `probe cost: ${cost} subtracted from pthread waits and holds (--raw keeps it)` : `probe cost: ${cost} measured, not subtracted`;
-  if (!measured.families) return line; // a run from before rwlocks, spin locks and conds were recorded
+  const inRun = measured.inRun ? `; ${inRunPart(measured.inRun, measured.waitNs)}` : '';
+  if (!measured.families) return line + inRun; // a run from before rwlocks, spin locks and conds were recorded
   // Each kind's probes are measured on their own (recorder/calibrate.ts).
   const each = PROBE_FAMILIES.map((f): [ProbeFamily, FamilyCost | undefined] => [f, measured.families![f]]);
   const own = each
     .filter((e): e is [ProbeFamily, FamilyCost] => e[1] !== undefined)
     .map(([f, c]) => (f === 'cond' ? `cond waits ${formatDuration(c.waitNs)}` : `${f} ${formatDuration(c.waitNs)}/${formatDuration(c.holdNs)}`));
   const missing = each.filter(([, c]) => c === undefined).map(([f]) => f);
-  return `${line}; each kind its own: ${own.join(', ') || 'none'}${missing.length ? `; ${missing.join(', ')}: not measured, shown as recorded` : ''}`;
+  return `${line}; each kind its own: ${own.join(', ') || 'none'}${missing.length ? `; ${missing.join(', ')}: not measured, shown as recorded` : ''}${inRun}`;
+}
+
+/** What the target's own uncontended calls found the probes to cost (core/probe_cost.ts, InRunCost). */
+function inRunPart(inRun: InRunCost, calibratedNs: number): string {
+  const spans = inRun.perSpanWaitNs.filter((w): w is number => w !== null);
+  const range = spans.length > 1 ? `, ${formatDuration(Math.min(...spans))} to ${formatDuration(Math.max(...spans))} second by second` : '';
+  return `in the target, its ${inRun.calls.toLocaleString('en-US')} uncontended lock calls found ${formatDuration(inRun.waitNs)} per call${range}: every cost scaled by that against the calibration's ${formatDuration(calibratedNs)}`;
 }

@@ -4,7 +4,7 @@ import {
   isRwlockWrite, isSpinFunc, isWaitOnly, lockKind, waitedPerProbes, type RawEvent,
 } from './events';
 import { FutexFlag, isEventWaitKind } from './futex';
-import { familyCost, netOf, type ProbeCost, type ProbeFamily } from './probe_cost';
+import { familyCost, inRunScale, netOf, type ProbeCost, type ProbeFamily } from './probe_cost';
 
 /**
  * Joins raw acquired/released events into acquisitions. Events must arrive in run-file id order
@@ -316,7 +316,7 @@ export class Joiner {
     if (!this.probeCost || (e.stage === Stage.Released && isCondWait(e.func))) return; // a cond wait is charged at its return
     const family = isCondWait(e.func) ? 'cond' : costFamily(e.func);
     const callNs = family === null || isFutexFunc(e.func) ? undefined : familyCost(this.probeCost, family)?.callNs;
-    if (callNs) this.probeNsByThread.set(e.tid, this.probeNsOf(e.tid) + callNs);
+    if (callNs) this.probeNsByThread.set(e.tid, this.probeNsOf(e.tid) + callNs * inRunScale(this.probeCost, e.ts));
   }
 
   private probeNsOf(tid: number): number {
@@ -377,7 +377,7 @@ export class Joiner {
       const cost = familyCost(this.probeCost, 'cond');
       this.sink.condWait({
         pid: e.pid, tid: e.tid, cond, mutex: e.lock, func: e.func, requestTs: e.requestTs, returnTs: e.ts,
-        wait: cost ? netOf(e.ts - e.requestTs, cost.waitNs) : e.ts - e.requestTs, ret: e.ret, slept: ((e.flags ?? 0) & MutexFlag.Blocked) !== 0,
+        wait: cost ? netOf(e.ts - e.requestTs, cost.waitNs * inRunScale(this.probeCost, e.ts)) : e.ts - e.requestTs, ret: e.ret, slept: ((e.flags ?? 0) & MutexFlag.Blocked) !== 0,
         caller: e.caller, stackId: e.stackId ?? null,
       });
     }
@@ -577,7 +577,7 @@ export class Joiner {
       func: e.func,
       requestTs: request.ts,
       acquiredTs: e.ts,
-      wait: isCondWait(e.func) ? null : this.net(e.func, e.ts - request.ts, 'waitNs'),
+      wait: isCondWait(e.func) ? null : this.net(e.func, e.ts - request.ts, 'waitNs', e.ts),
       contended: request.contended,
       blockerTid: request.blockerTid,
       blockerCaller: request.blockerCaller,
@@ -620,10 +620,11 @@ export class Joiner {
     this.readHolds.delete(by.lock);
   }
 
-  private net(func: number, rawNs: number, which: 'waitNs' | 'holdNs'): number {
+  /** A wait or hold less its probes' calibrated cost, as dear as the run's own calls found them at `ts`. */
+  private net(func: number, rawNs: number, which: 'waitNs' | 'holdNs', ts: number): number {
     const family = costFamily(func);
     const cost = family === null ? null : familyCost(this.probeCost, family);
-    return cost ? netOf(rawNs, cost[which]) : rawNs;
+    return cost ? netOf(rawNs, cost[which] * inRunScale(this.probeCost, ts)) : rawNs;
   }
 
   /** What the probes of every call the holder made inside a hold added to it. */
@@ -720,7 +721,7 @@ export class Joiner {
 
   private released(e: RawEvent, hold: Hold): void {
     const inside = this.probeNsInside(hold, e);
-    const held = this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs');
+    const held = this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs', hold.acquiredTs);
     this.sink.acquisition({
       pid: hold.pid,
       tid: hold.tid,

@@ -5,6 +5,8 @@
  */
 export interface ProbeCost extends FamilyCost {
   bareNsPerPair: number; // the same lock/unlock pair without probes
+  /** The cost as the target's own uncontended lock calls measured it during the run (recorded at the stop). */
+  inRun?: InRunCost;
   /** The other kinds' own probes, measured the same way (schema 5 on); a family missing here is not corrected. */
   families?: Partial<Record<ProbeFamily, FamilyCost>>;
 }
@@ -22,6 +24,29 @@ export interface FamilyCost {
    * call and unlock its holder makes inside it. Absent from runs recorded before it was measured: not subtracted.
    */
   callNs?: number;
+}
+
+/**
+ * The wait cost (FamilyCost.waitNs) in the target itself: the median recorded wait of its
+ * pthread_mutex_lock calls that found the mutex free and did not sleep, less half a bare pair,
+ * over the run and per span of spanNs (null: fewer than 200 such calls in that span). Every
+ * calibrated cost is scaled by perSpan / the calibration's waitNs at an event's time (by waitNs in
+ * a span without its own), since what moves a probe's cost (the trap, the machine's load) moves
+ * all of them alike.
+ */
+export interface InRunCost {
+  spanNs: number;
+  waitNs: number;
+  perSpanWaitNs: (number | null)[];
+  calls: number; // uncontended calls seen
+}
+
+/** How much dearer the probes were at `ts` (ns since the start) than when calibrated: 1 without an in-run measure. */
+export function inRunScale(cost: ProbeCost | null, ts: number): number {
+  const run = cost?.inRun;
+  if (!run || !(cost!.waitNs > 0)) return 1;
+  const span = run.perSpanWaitNs[Math.floor(ts / run.spanNs)];
+  return (span ?? run.waitNs) / cost!.waitNs;
 }
 
 /** Kinds calibrated apart from pthread mutexes: their functions are probed by programs (and at sites) of their own. */
@@ -45,7 +70,7 @@ export function sharedProbeCost(costs: ProbeCost[]): ProbeCost | null {
       families[f] = { ...each[0], ...medians(each) };
     }
   }
-  return { ...costs[0], ...medians(costs), families };
+  return { ...costs[0], ...medians(costs), families, inRun: undefined }; // each run's own measure is its own
 }
 
 function medians(costs: FamilyCost[]): Pick<FamilyCost, 'waitNs' | 'holdNs' | 'callNs'> {

@@ -9,6 +9,7 @@ import { KernelSymbols } from './kallsyms';
 import type { KernelMethod } from '../core/kernel_methods';
 import { calibrateSession } from './calibrate';
 import type { ProbeCost } from '../core/probe_cost';
+import { InRunCostMeter } from './in_run_cost';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
@@ -308,6 +309,7 @@ async function pump(
   probeCost: ProbeCost | null,
 ): Promise<Omit<RecordSummary, 'kernelMethod' | 'withoutSymbols'>> {
   const printer = opts.print ? new LivePrinter(process.stdout, probeCost) : null;
+  const inRunCost = probeCost ? new InRunCostMeter() : null;
   const tty = process.stderr.isTTY === true && !opts.quiet;
   const status = tty && !opts.print ? new StatusLine(process.stderr) : null;
   const sinceStart = (): number => window.elapsedNs();
@@ -341,6 +343,7 @@ async function pump(
     do {
       batch = { ...columns, ...session.drain(columns) };
       const drained = batch;
+      inRunCost?.observe(drained, drained.count);
       write(() => store.append(drained));
       // Stacks as they come, so that a recorder killed later keeps them.
       const stacks = store.unwrittenStacks(drained.stackId, drained.count);
@@ -413,6 +416,8 @@ async function pump(
   // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
   write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit }), true);
   write(() => store.setProbeFailures(counters), true);
+  const inRun = inRunCost?.result(probeCost!.bareNsPerPair);
+  if (inRun) write(() => store.setProbeCost({ ...probeCost!, inRun }), true);
   const { threads, locks } = store.counts();
   const hint = opts.user && target?.executable ? runtimeHint(store, target.executable) : null;
   if (!store.close()) {

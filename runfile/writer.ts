@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
+import type { ProbeCost } from '../core/probe_cost';
 import { decodeSpoolColumn, encodeSpool } from './columns';
 import { checkSameFile, createRunFile, type FileLocker } from './create';
 import { EVENT_COLUMNS, type ColumnKey } from './format';
@@ -274,7 +275,12 @@ export class RunStore {
     this.updateRun({ probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull, ...futex } });
   }
 
-  private updateRun(fields: Partial<RunEnd>): void {
+  /** The probe cost with what the run itself measured of it (core/probe_cost.ts, InRunCost), at the stop. */
+  setProbeCost(probeCost: ProbeCost): void {
+    this.updateRun({ probeCost });
+  }
+
+  private updateRun(fields: Partial<RunEnd & Pick<RunStart, 'probeCost'>>): void {
     const { columns, values } = runColumns(fields);
     this.db.prepare(`UPDATE run SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`).run(...values);
   }

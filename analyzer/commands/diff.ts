@@ -46,16 +46,19 @@ export function registerDiff(program: Command, run: ActionRunner): void {
 
 /**
  * Runs compared subtract one probe cost, or none: raw when asked, or when some run has no measured
- * cost. One cost for all: each run's own calibration differs by a few %, which on holds of about
- * the probes' cost would read as a change of tens of %.
+ * cost. One calibration for all: each run's own differs by a few %, which on holds of about the
+ * probes' cost would read as a change of tens of %. What each run's own calls measured during it
+ * (InRunCost) stays its own when every run has it: that is how dear its probes really were.
  */
 export function compareAlike(files: RunFile[], askedRaw: boolean): void {
   checkSameMode(files);
   const raw = askedRaw || files.some((f) => f.meta.userProbes && f.meta.probeCost === null);
   const shared = raw ? null : sharedProbeCost(files.map((f) => f.meta.probeCost).filter((c): c is ProbeCost => c !== null));
+  const everyInRun = files.every((f) => f.meta.probeCost?.inRun); // else none: a run corrected by it and one not would differ by it
   for (const f of files) {
     f.raw = raw;
-    f.probeCostOverride = shared;
+    const inRun = everyInRun ? f.meta.probeCost!.inRun : undefined;
+    f.probeCostOverride = shared && inRun ? { ...shared, inRun } : shared;
   }
 }
 
