@@ -14,7 +14,7 @@ export class ClosedPipe extends Error {
 }
 
 /**
- * Writes to stdout synchronously, so a closed pipe is known at once (EPIPE: ClosedPipe) rather
+ * Writes to stdout synchronously, so a closed pipe is known at once (EPIPE, ECONNRESET: ClosedPipe) rather
  * than after the whole analysis, as an 'error' event with a stack trace.
  */
 export function writeStdout(data: string | Uint8Array): void {
@@ -24,7 +24,8 @@ export function writeStdout(data: string | Uint8Array): void {
       at += writeSync(1, bytes, at);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') throw new ClosedPipe();
+      // a socket as stdout (a parent's stdio 'pipe' is a socketpair) closed with data unread: ECONNRESET
+      if (code === 'EPIPE' || code === 'ECONNRESET') throw new ClosedPipe();
       if (code !== 'EAGAIN') throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a non-blocking stdout is full
     }
