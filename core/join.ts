@@ -255,9 +255,9 @@ interface Hold {
   probeMark: number; // the holder's probe time (Joiner.probeNsOf) when it took the lock
 }
 
-/** Whose probes a function's waits and holds carry (core/probe_cost.ts): null for kernel functions, never corrected. */
+/** Whose probes a function's waits and holds carry (core/probe_cost.ts): null for kernel functions and futex calls (no uprobe), never corrected. */
 function costFamily(func: number): ProbeFamily | 'mutex' | null {
-  if (isKernelFunc(func)) return null;
+  if (isKernelFunc(func) || isFutexFunc(func)) return null;
   if (isRwlockRead(func)) return 'rwlock:R';
   if (isRwlockWrite(func)) return 'rwlock:W';
   if (isSpinFunc(func)) return 'spin';
@@ -315,7 +315,7 @@ export class Joiner {
   private chargeProbes(e: RawEvent): void {
     if (!this.probeCost || (e.stage === Stage.Released && isCondWait(e.func))) return; // a cond wait is charged at its return
     const family = isCondWait(e.func) ? 'cond' : costFamily(e.func);
-    const callNs = family === null || isFutexFunc(e.func) ? undefined : familyCost(this.probeCost, family)?.callNs;
+    const callNs = family === null ? undefined : familyCost(this.probeCost, family)?.callNs;
     if (callNs) this.probeNsByThread.set(e.tid, this.probeNsOf(e.tid) + callNs * inRunScale(this.probeCost, e.ts));
   }
 
