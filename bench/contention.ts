@@ -32,7 +32,7 @@ import { PACKAGE_ROOT } from '../recorder/addon';
 import { requireRoot, Skip, standalone } from './lib/env';
 import { figureTable, fmt, mdTable, positiveInt, spreadOf, type BenchResult, type Figure, type Spread } from './lib/report';
 import { bare, buildWorkload, start } from './recorder-overhead';
-import { finishLoad, mariadb, memcached, run, stopOnSignal, window, type Running, type Server } from './servers';
+import { finishLoad, mariadb, memcached, run, stopServersOnSignal, window, type Running, type Server } from './servers';
 
 const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js');
 const ANALYZER = join(PACKAGE_ROOT, 'dist', 'analyzer', 'cli.js');
@@ -330,10 +330,6 @@ if (require.main === module) {
     process.stderr.write(`contention: unknown part ${unknown.join(', ')} (known: ${PARTS.join(', ')})\n`);
     process.exit(2);
   }
-  const onSignal = (): void => {
-    void Promise.all(stopOnSignal.map((stop) => stop())).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stopServersOnSignal();
   standalone('contention', () => runContention({ ...base, only, rounds: values.rounds ? positiveInt('rounds', values.rounds) : base.rounds }));
 }

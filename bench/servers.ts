@@ -276,6 +276,15 @@ export async function mariadb(): Promise<Server> {
 
 export const stopOnSignal: (() => Promise<void>)[] = [];
 
+/** Ctrl-C or SIGTERM stops what the script started (stopOnSignal) before it exits 130. */
+export function stopServersOnSignal(): void {
+  const onSignal = (): void => {
+    void Promise.all(stopOnSignal.map((stop) => stop())).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 // ---- measuring ----
 
 export interface Window {
@@ -716,11 +725,7 @@ if (require.main === module) {
     process.stderr.write(`servers: unknown server ${unknown.join(', ')} (known: ${SERVERS.join(', ')})\n`);
     process.exit(2);
   }
-  const onSignal = (): void => {
-    void Promise.all(stopOnSignal.map((stop) => stop())).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stopServersOnSignal();
   main({
     only: only as ServerName[],
     check: values.check!,
