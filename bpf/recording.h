@@ -23,6 +23,13 @@ const volatile struct recording_config settings = { .capture_stacks = 1 };
  */
 volatile struct recording_window window;
 
+/*
+ * The recorder drains on a timer (ring_buffer__consume) and never waits on the ring's fd, so a
+ * submit wakes no one. The default flag would, whenever the reader has caught up: an irq_work
+ * (a self-IPI) on the traced thread's CPU, inside its probe, for a waiter that does not exist.
+ */
+#define SUBMIT_FLAGS BPF_RB_NO_WAKEUP
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by the loader */
@@ -89,7 +96,7 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	e->flags = 0;
 	e->holder = 0;
 	e->cond = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, SUBMIT_FLAGS);
 }
 
 /* An event, its thread's comm first if not emitted yet; cond: cond waits' and signals', holder:
@@ -122,7 +129,7 @@ static __always_inline void emit_event(__u64 id, __u64 ts, __u64 request_ts, __u
 	e->flags = flags;
 	e->holder = holder;
 	e->cond = cond;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, SUBMIT_FLAGS);
 }
 
 static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
