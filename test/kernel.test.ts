@@ -119,7 +119,7 @@ for (const method of ['fentry', 'kprobe'] as const) {
       runFile.db.close();
     });
 
-    test("two kthreads contending: the waiter's recorded wait matches its own measurement within 0.2%", () => {
+    test("two kthreads contending (held 1 s): the waiter's recorded wait matches its own measurement within 0.2%", () => {
       const lines = moduleLines(joinPath(out, 'contend.module.log'));
       const waits = lines.filter((m) => m.kind === 'wait');
       assert.equal(waits.length, 3);
