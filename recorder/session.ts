@@ -413,11 +413,10 @@ async function pump(
 
   const counters = session.counters();
   const dropped = counters.dropped;
-  // The header's few bytes usually still fit: the failed transaction's WAL space is reused.
-  write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit }), true);
-  write(() => store.setProbeFailures(counters), true);
   const inRun = inRunCost?.result(probeCost!.bareNsPerPair);
-  if (inRun) write(() => store.setProbeCost({ ...probeCost!, inRun }), true);
+  const measuredCost = inRun ? { probeCost: { ...probeCost!, inRun } } : {};
+  // Written even on a full disk: finish() gives back the space reserved for it.
+  write(() => store.finish({ endReason: stopReason, endTs, dropCount: dropped, targetExit, failures: counters, ...measuredCost }), true);
   const { threads, locks } = store.counts();
   const hint = opts.user && target?.executable ? runtimeHint(store, target.executable) : null;
   if (!store.close()) {

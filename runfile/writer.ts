@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { UserError } from '../core/errors';
 import { Stage } from '../core/events';
@@ -9,6 +9,7 @@ import { decodeSpoolColumn, encodeSpool } from './columns';
 import { checkSameFile, createRunFile, type FileLocker } from './create';
 import { EVENT_COLUMNS, type ColumnKey } from './format';
 import { runColumns, type RunEnd, type RunStart } from './header';
+import { SpaceReserve } from './reserve';
 import type { EventBatch, MappingRow, ProbeFailures, ProbeRow, SymbolRow, ThreadRow, WaitingCall } from './rows';
 import { renderSchema } from './schema';
 
@@ -94,13 +95,14 @@ export class RunStore {
       if (isDiskFull(err)) throw new UserError(`cannot create ${path}: the disk is full: free some space or choose another device with -o`);
       throw err;
     }
-    return new RunStore(db, opts.writeAtStop ?? false, lockFd);
+    return new RunStore(db, opts.writeAtStop ?? false, lockFd, SpaceReserve.create(dirname(path)));
   }
 
   private constructor(
     db: Database.Database,
     private readonly writeAtStop: boolean,
     private readonly lockFd: number, // the -wal's, holding the recorder's flock until close() (runfile/create.ts)
+    private readonly reserve: SpaceReserve, // given back for the header at finish()
   ) {
     this.db = db;
     const insert = `INSERT INTO events (${EVENT_SQL.join(', ')}) `;
@@ -265,19 +267,17 @@ export class RunStore {
     this.updateRun({ eventCount: this.eventCount, dropCount: dropped });
   }
 
-  finish(end: Omit<RunEnd, 'eventCount' | 'probeFailures'>): void {
-    this.updateRun({ ...end, eventCount: this.eventCount });
-  }
-
-  /** What the BPF programs counted going wrong, besides drops. */
-  setProbeFailures(failures: ProbeFailures): void {
-    const futex = failures.futexUnread ? { futexUnread: failures.futexUnread } : {};
-    this.updateRun({ probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull, ...futex } });
-  }
-
-  /** The probe cost with what the run itself measured of it (core/probe_cost.ts, InRunCost), at the stop. */
-  setProbeCost(probeCost: ProbeCost): void {
-    this.updateRun({ probeCost });
+  /**
+   * The header's end, in one transaction, with what the BPF programs counted going wrong besides
+   * drops and the probe cost as the run measured it (core/probe_cost.ts, InRunCost). The space
+   * reserve is given back first: a recording that filled the disk still gets a true header.
+   */
+  finish(end: Omit<RunEnd, 'eventCount' | 'probeFailures'> & { failures?: ProbeFailures; probeCost?: ProbeCost }): void {
+    this.reserve.release();
+    const { failures, probeCost, ...fields } = end;
+    const futex = failures?.futexUnread ? { futexUnread: failures.futexUnread } : {};
+    const probeFailures = failures ? { probeFailures: { stackFailed: failures.stackFailed, pendingFull: failures.pendingFull, ...futex } } : {};
+    this.updateRun({ ...fields, eventCount: this.eventCount, ...probeFailures, ...(probeCost ? { probeCost } : {}) });
   }
 
   private updateRun(fields: Partial<RunEnd & Pick<RunStart, 'probeCost'>>): void {
@@ -330,6 +330,7 @@ export class RunStore {
     }
     this.db.close();
     closeSync(this.lockFd);
+    this.reserve.release();
     return folded;
   }
 

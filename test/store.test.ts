@@ -1,6 +1,7 @@
 // tier: native
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,7 +11,7 @@ import Database from 'better-sqlite3';
 import { encodeSpool, newEventColumns } from '../runfile/columns';
 import { addon } from '../recorder/addon';
 import type { EventBatch } from '../runfile/rows';
-import { RunStore, SPOOL_ROWS_PATH } from '../runfile/writer';
+import { isDiskFull, RunStore, SPOOL_ROWS_PATH } from '../runfile/writer';
 import { EVENT_COLUMNS } from '../runfile/format';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'store-'));
@@ -109,4 +110,48 @@ test('a mapping seen first without permissions (the mmap watcher) gets them when
     ],
   );
   store.close();
+});
+
+test('a store that filled its disk still writes a true header at the stop, and leaves no reserve file behind', () => {
+  const mount = joinPath(dir, 'full');
+  mkdirSync(mount);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+  try {
+    for (let round = 0; round < 5; round++) {
+      const path = joinPath(mount, `full-${round}.db`);
+      const store = RunStore.create(path, { force: false, lockFile: addon.lockFile });
+      store.writeRun(
+        {
+          toolVersion: 'test', host: 'test', kernelRelease: 'test', startRealtimeNs: 1n, startMonotonicNs: 1n, targetPid: 1, targetComm: 'test',
+          targetCmdline: ['test'], launched: true, userProbes: true, kernelProbe: null, kernelScope: null, mode: 'full', probeCost: null, options: {},
+        },
+        [],
+      );
+      let full = false;
+      // batches of different sizes, so that the disk fills at a different point of a transaction each round
+      for (let i = 0; !full; i++) {
+        try {
+          store.append(batch(50 + 37 * round + (i % 7)));
+        } catch (err) {
+          if (!isDiskFull(err)) throw err;
+          full = true;
+        }
+      }
+      store.finish({ endReason: 'disk full', endTs: 5, dropCount: 0, targetExit: null, failures: { stackFailed: 1, pendingFull: 0 } });
+      store.close();
+      const db = new Database(path, { readonly: true });
+      const run = db.prepare('SELECT end_reason, event_count, probe_failures FROM run').get() as Record<string, unknown>;
+      const rows = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+      db.close();
+      assert.equal(run.end_reason, 'disk full', `round ${round}`);
+      assert.ok(rows > 0);
+      assert.equal(run.event_count, rows, `round ${round}: the header counts the rows written`);
+      assert.match(String(run.probe_failures), /"stackFailed":1/);
+      const left = readdirSync(mount);
+      assert.ok(left.every((f) => f.startsWith(`full-${round}.db`)), `left behind: ${left.join(', ')}`);
+      for (const f of left) rmSync(joinPath(mount, f));
+    }
+  } finally {
+    execFileSync('umount', ['-l', mount]); // lazily: a store a failed assertion left open still has it
+  }
 });
