@@ -1,11 +1,11 @@
 import { KernelSymbols } from './kallsyms';
 import type { RunStore } from '../runfile/writer';
-import { UserSymbolizer } from './symbolize';
+import { demangleNames, UserSymbolizer } from './symbolize';
 
 /**
  * Names the run's addresses as the recording goes, while the target's objects are at hand (it may
  * be gone later), so that a recorder killed mid-run leaves them named; the pass at the stop names
- * the rest.
+ * the rest and demangles C++ names (a killed run keeps them mangled).
  */
 export class RunNamer {
   private readonly named = new Set<number>();
@@ -25,8 +25,12 @@ export class RunNamer {
   /** At the stop: every address of the run not named yet; kallsyms is read again, for modules loaded meanwhile. */
   finish(): void {
     const { code, data } = this.store.addresses(true);
-    this.name(code, data, KernelSymbols.load());
+    const kernel = code.some((a) => a < 0) || data.some((a) => a < 0);
+    this.name(code, data, kernel ? KernelSymbols.load() : this.ksyms);
     this.store.setBuildIds(this.user.buildIds());
+    const mangled = this.store.mangledSymbols();
+    demangleNames(mangled.values());
+    this.store.addSymbols(mangled);
   }
 
   /** Objects whose addresses were named without a full symbol table (stripped, no debug file found). */

@@ -27,7 +27,8 @@ const BSS_REACH = 64 << 20;
  * Names user-space addresses from the ELF symbols of the objects the target had mapped: .symtab;
  * for a stripped object, the .symtab of its separate debug file (recorder/debuginfo.ts), with its
  * .dynsym; else .dynsym alone. Runs while recording and when it ends, from the recorded mappings,
- * so it works after the target exited. C++ names are demangled with c++filt when it is installed.
+ * so it works after the target exited. Names come as the objects have them: C++ ones mangled
+ * (demangleNames, once at the stop: a c++filt run per naming pass cost a fork of the recorder).
  */
 export class UserSymbolizer {
   private mappings: MappingRow[] = [];
@@ -66,7 +67,6 @@ export class UserSymbolizer {
       const n = this.name(address, 'data');
       if (n) out.set(address, n);
     }
-    demangle(out);
     return out;
   }
 
@@ -146,8 +146,8 @@ function lookup(table: SortedSymbols, vaddr: number, kind: 'code' | 'data'): str
 }
 
 /** Demangles C++ names (_Z...) in place with one c++filt run; leaves them as they are without it. */
-function demangle(names: Map<number, SymbolRow>): void {
-  const mangled = [...names.values()].filter((s) => s.name.startsWith('_Z'));
+export function demangleNames(names: Iterable<SymbolRow>): void {
+  const mangled = [...names].filter((s) => s.name.startsWith('_Z'));
   if (mangled.length === 0) return;
   const split = mangled.map((s) => {
     const plus = s.name.lastIndexOf('+0x');

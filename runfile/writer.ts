@@ -292,6 +292,12 @@ export class RunStore {
     })();
   }
 
+  /** The symbols whose names are mangled C++ (_Z...), by address. */
+  mangledSymbols(): Map<number, SymbolRow> {
+    const rows = this.db.prepare("SELECT address, name, module, kind FROM symbols WHERE name GLOB '_Z*'").all() as (SymbolRow & { address: number })[];
+    return new Map(rows.map(({ address, ...s }) => [address, s]));
+  }
+
   /** Did any event come from code of this mapped file (a call site inside one of its mappings)? */
   hasCallerIn(path: string): boolean {
     const ranges = this.db.prepare('SELECT start, end FROM mappings WHERE path = ?').all(path) as { start: number; end: number }[];
