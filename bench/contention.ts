@@ -17,7 +17,7 @@
  *            in 3 rounds, then with full mode attached once, each in a
  *            load of its own; goal: the median of the rounds' --contention / bare >= 0.95.
  *
- *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--quick]
+ *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K] [--quick]
  *
  * Needs root. The measurement is runContention(), which bench/all.ts calls too.
  */
@@ -320,6 +320,7 @@ if (require.main === module) {
     options: {
       only: { type: 'string', default: PARTS.join(',') },
       rounds: { type: 'string' },
+      'server-rounds': { type: 'string' },
       quick: { type: 'boolean', default: false },
     },
   });
@@ -331,5 +332,7 @@ if (require.main === module) {
     process.exit(2);
   }
   stopServersOnSignal();
-  standalone('contention', () => runContention({ ...base, only, rounds: values.rounds ? positiveInt('rounds', values.rounds) : base.rounds }));
+  const rounds = values.rounds ? positiveInt('rounds', values.rounds) : base.rounds;
+  const serverRounds = values['server-rounds'] ? positiveInt('server-rounds', values['server-rounds']) : base.serverRounds;
+  standalone('contention', () => runContention({ ...base, only, rounds, serverRounds }));
 }
