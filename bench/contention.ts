@@ -14,7 +14,7 @@
  *   servers  MariaDB + sysbench oltp_read_write and memcached + memcaslap (bench/servers.ts's
  *            setup, loopback, each load at most 60 s): the server's own throughput counter over a
  *            15 s window, bare, then with `mutex-rec --contention --pid` attached,
- *            in 3 rounds, then with full mode attached once, each in a
+ *            in 5 rounds, then with full mode attached once, each in a
  *            load of its own; goal: the median of the rounds' --contention / bare >= 0.95.
  *
  *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K] [--quick]
@@ -58,7 +58,7 @@ export interface ContentionOptions {
 }
 
 export const CONTENTION_DEFAULTS: ContentionOptions = {
-  only: PARTS, rounds: 5, pairs: 4_000_000, fullPairs: 40_000, waitThreads: 4, waitIterations: 100, holdUs: 500, recordSeconds: 15, warmup: 5, serverRounds: 3,
+  only: PARTS, rounds: 5, pairs: 4_000_000, fullPairs: 40_000, waitThreads: 4, waitIterations: 100, holdUs: 500, recordSeconds: 15, warmup: 5, serverRounds: 5,
 };
 export const CONTENTION_QUICK: ContentionOptions = {
   only: ['pairs', 'waits'], rounds: 2, pairs: 400_000, fullPairs: 10_000, waitThreads: 3, waitIterations: 30, holdUs: 300, recordSeconds: 5, warmup: 2, serverRounds: 1,
