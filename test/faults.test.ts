@@ -130,7 +130,7 @@ describe('3. a full disk', () => {
   const mount = joinPath(tmpRoot(), 'mutex-full');
   before(() => {
     mkdirSync(mount, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]); // 256 KiB of it the recorder holds for the header (runfile/reserve.ts)
   });
   after(() => {
     execFileSync('umount', [mount]);
