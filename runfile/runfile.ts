@@ -89,6 +89,7 @@ export class RunFile {
     // The header's count is updated once a second while recording: after a kill (or in a file being
     // recorded) it is stale, so count the rows themselves.
     const finished = this.meta.endReason !== null && Number.isSafeInteger(this.meta.eventCount) && this.meta.eventCount >= 0;
+    this.countedByRecorder = finished;
     if (!finished) this.meta.eventCount = (db.prepare('SELECT count(*) FROM events').pluck().get() as number) + this.meta.spooledEvents;
     this.threadNames = new Map(
       this.threads().map((t) => [t.tid, t.comm]),
@@ -156,7 +157,17 @@ export class RunFile {
     }
     if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
     progress.done();
+    // The reader plans its chunks by id range without counting the rows (a count is a scan of the
+    // whole table): rows a damaged page hides from the ranges show here, against the recorder's count.
+    if (this.countedByRecorder && read + this.meta.spooledEvents !== this.meta.eventCount) {
+      throw new UserError(
+        `${this.meta.path}: ${(read + this.meta.spooledEvents).toLocaleString('en-US')} events could be read, its header counts ${this.meta.eventCount.toLocaleString('en-US')}: the file is damaged: record again`,
+      );
+    }
   }
+
+  /** The header's event count is the recorder's, written when it finished (else it was counted here). */
+  private countedByRecorder = false;
 
   /** A damaged stage stops the analysis; a time out of order on its thread is left out. */
   private valid(e: RunEvent, lastTs: Map<number, number>): boolean {
