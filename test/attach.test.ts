@@ -154,15 +154,19 @@ describe('--pid on a target that is busy when the probes are attached', () => {
   // How often an A/A pair is flagged at the default 5 % is random (bench/README.md, "diff: false
   // alarms"): this busy target's contention (4 threads on 2 CPUs) follows the machine's other load,
   // and differs by up to ~2.4x in contended wait/s from one recording to the next when other work
-  // shares the CPUs (measured with 3 spinning processes beside it). What must hold every time: the
-  // same locks on both sides, about the same counts, and no change beyond that (issue 10 saw
-  // +1,070,796,086 % from swallowed acquisitions).
-  test('an A/A diff of two recordings of the same running target: same locks, counts within 2x, nothing regressed beyond 4x', async () => {
-    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--fail-on-regression', '--threshold', '300', '--format', 'json']);
-    const diff = JSON.parse(r.stdout) as Diff;
-    const regressed = diff.rows.flatMap((row) => Object.entries(row.metrics).filter(([, m]) => m.verdict === 'regressed').map(([name, m]) => `${row.lock} ${name} ${m.base} -> ${m.new}`));
-    assert.deepEqual(regressed, []);
+  // shares the CPUs (measured with 3 spinning processes beside it). An `own` hold contains a real
+  // wait for `shared`, so its p50 net of the probes moves by a few µs too (CI: 0 -> 5.3 µs, an
+  // infinite ratio). What must hold every time: the same locks on both sides, about the same
+  // counts, and no change beyond 4x and 100 µs (issue 10 saw +1,070,796,086 %, seconds-long holds,
+  // from swallowed acquisitions).
+  const beyondWorkload = (name: string, m: { verdict: string | null; base: number | null; new: number | null }): boolean =>
+    m.verdict === 'regressed' && !(name.endsWith('P50') && Math.abs((m.new ?? 0) - (m.base ?? 0)) < 100_000);
+  test('an A/A diff of two recordings of the same running target: same locks, counts within 2x, nothing regressed beyond 4x and 100 µs', async () => {
+    const r = await mutexAnalyze(['diff', firstPath, secondPath, '--threshold', '300', '--format', 'json']);
     assert.equal(r.code, 0, r.stderr);
+    const diff = JSON.parse(r.stdout) as Diff;
+    const regressed = diff.rows.flatMap((row) => Object.entries(row.metrics).filter(([name, m]) => beyondWorkload(name, m)).map(([name, m]) => `${row.lock} ${name} ${m.base} -> ${m.new}`));
+    assert.deepEqual(regressed, []);
     const workerLocks = diff.rows.filter((row) => row.lock === 'shared' || row.lock === 'shared2' || /^own/.test(row.lock));
     assert.equal(workerLocks.length, 2 + WORKERS);
     for (const row of workerLocks) {
@@ -171,7 +175,7 @@ describe('--pid on a target that is busy when the probes are attached', () => {
       // how many a thread makes in 2 s follows the CPU it gets (up to ±30 % here when other work
       // starts or stops); swallowed acquisitions made 1 of 8,000
       assert.ok(after <= 2 * base && base <= 2 * after, `${row.lock}: ${base} acquisitions, then ${after}`);
-      assert.notEqual(row.metrics.holdP50.verdict, 'regressed', `${row.lock}: hold p50 ${JSON.stringify(row.metrics.holdP50)}`);
+      assert.ok(!beyondWorkload('holdP50', row.metrics.holdP50), `${row.lock}: hold p50 ${JSON.stringify(row.metrics.holdP50)}`);
     }
   });
 });
