@@ -73,9 +73,8 @@ export function readElf(path: string): ElfObject {
 
   const functions: FunctionSymbol[] = [];
   const data: DataSymbol[] = [];
-  const tables = sections.filter((s) => s.type === SHT_DYNSYM || s.type === SHT_SYMTAB);
   const seen = new Set<string>(); // a function under several versions, or in .symtab and .dynsym, once
-  for (const table of tables) {
+  for (const table of sections.filter((s) => s.type === SHT_DYNSYM || s.type === SHT_SYMTAB)) {
     const strings = sections[table.link];
     const versym = table.type === SHT_DYNSYM ? sections.find((s) => s.type === SHT_GNU_VERSYM) : undefined;
     const count = Math.floor(table.size / (table.entsize || 24));
@@ -166,25 +165,22 @@ function readNeeded(path: string): Buffer {
     };
     fill(0, 64);
     if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46 || data[4] !== 2 || data[5] !== 1) return data; // readElf says what it is not
-    const phoff = Number(data.readBigUInt64LE(0x20));
-    fill(phoff, data.readUInt16LE(0x36) * data.readUInt16LE(0x38));
-    const shoff = Number(data.readBigUInt64LE(0x28));
+    fill(u64(data, 0x20), data.readUInt16LE(0x36) * data.readUInt16LE(0x38));
+    const shoff = u64(data, 0x28);
     const shentsize = data.readUInt16LE(0x3a);
     const shnum = data.readUInt16LE(0x3c);
     fill(shoff, shentsize * shnum);
     const shstrndx = data.readUInt16LE(0x3e);
     const shstrAt = shoff + shstrndx * shentsize;
-    if (shstrndx < shnum && shstrAt + 64 <= data.length) fill(Number(data.readBigUInt64LE(shstrAt + 0x18)), Number(data.readBigUInt64LE(shstrAt + 0x20)));
+    if (shstrndx < shnum && shstrAt + 64 <= data.length) fill(u64(data, shstrAt + 0x18), u64(data, shstrAt + 0x20));
     const sections = readSections(data);
     for (const s of sections) {
       const symbols = s.type === SHT_SYMTAB || s.type === SHT_DYNSYM;
       if (symbols || s.type === SHT_GNU_VERSYM || s.type === SHT_NOTE || s.name === '.comment' || s.name === '.gnu_debuglink') fill(s.offset, s.size);
       if (symbols && sections[s.link]) fill(sections[s.link].offset, sections[s.link].size);
     }
-    for (let i = 0, n = data.readUInt16LE(0x38), size = data.readUInt16LE(0x36); i < n; i++) {
-      const at = phoff + i * size;
-      if (at + 0x28 <= data.length && data.readUInt32LE(at) === PT_INTERP) fill(Number(data.readBigUInt64LE(at + 8)), Number(data.readBigUInt64LE(at + 0x20)));
-    }
+    const interp = interpreterRange(data);
+    if (interp) fill(interp.offset, interp.size);
     return data;
   } finally {
     closeSync(fd);
@@ -231,15 +227,21 @@ function readLoadSegments(data: Buffer): LoadSegment[] {
   return segments;
 }
 
-function readInterpreter(data: Buffer): string | null {
-  const phoff = Number(data.readBigUInt64LE(0x20));
+/** PT_INTERP's bytes in the file: where an executable names its dynamic loader. */
+function interpreterRange(data: Buffer): { offset: number; size: number } | null {
+  const phoff = u64(data, 0x20);
   const phentsize = data.readUInt16LE(0x36);
   const phnum = data.readUInt16LE(0x38);
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * phentsize;
-    if (data.readUInt32LE(at) === PT_INTERP) return cString(data, Number(data.readBigUInt64LE(at + 8)));
+    if (at + 0x28 <= data.length && data.readUInt32LE(at) === PT_INTERP) return { offset: u64(data, at + 8), size: u64(data, at + 0x20) };
   }
   return null;
+}
+
+function readInterpreter(data: Buffer): string | null {
+  const range = interpreterRange(data);
+  return range ? cString(data, range.offset) : null;
 }
 
 function readBuildId(data: Buffer, sections: Section[]): string | null {

@@ -41,10 +41,6 @@ export class SpaceReserve {
     return new SpaceReserve(fd);
   }
 
-  get held(): boolean {
-    return this.fd !== null;
-  }
-
   release(): void {
     if (this.fd === null) return;
     closeSync(this.fd);
