@@ -1,7 +1,7 @@
 -- Run file of mutex-rec: one recording, raw events as the probes saw them.
 -- Versioned with PRAGMA user_version; readers refuse a version they do not know.
 -- BEGIN generated from runfile/format.ts by scripts/build.sh: version
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 -- END generated: version
 
 -- One row: what was recorded, where, how, and how it ended.
@@ -111,9 +111,15 @@ CREATE TABLE events (
                                          -- of a cond signal or broadcast (funcs 32, 33: stage 2, a point
                                          -- event, lock the cond too); NULL otherwise. Files before schema 5
                                          -- have none, and a cond wait's request_ts there is its return
-  holder     INTEGER                     -- futex waits (contention mode): the tid credited with holding the
+  holder     INTEGER,                    -- futex waits (contention mode): the tid credited with holding the
                                          -- lock (flags say whether the lock's memory named it or it woke the
                                          -- waiter); NULL: none
+  outer_caller INTEGER                   -- acquired and request rows of user lock calls: the return address
+                                         -- of the function that made the lock call (its caller's call site),
+                                         -- read at the call from the stack where the object's .eh_frame puts
+                                         -- it (mutex-rec finds each lock call's CFA rule at record time): the
+                                         -- frame after caller where frame pointers are missing; NULL when
+                                         -- unknown
 );
 -- END generated: events
 
@@ -125,7 +131,7 @@ CREATE TABLE events (
 -- ts float64 ns since start_monotonic_ns; request_ts float64 ns since start_monotonic_ns, NaN: none; lock
 -- float64 signed 64-bit address; caller float64 signed 64-bit address; pid uint32; tid uint32; ret int32;
 -- stack_id int32, -1: none; cpu uint16; stage uint8; func uint8; flags uint32; cond float64 signed 64-bit
--- address, NaN: none; holder uint32, 0: none.
+-- address, NaN: none; holder uint32, 0: none; outer_caller float64 signed 64-bit address, NaN: none.
 CREATE TABLE event_spool (
   id         INTEGER PRIMARY KEY,
   count      INTEGER NOT NULL,
@@ -142,7 +148,8 @@ CREATE TABLE event_spool (
   func BLOB NOT NULL,
   flags BLOB NOT NULL,
   cond BLOB NOT NULL,
-  holder BLOB NOT NULL
+  holder BLOB NOT NULL,
+  outer_caller BLOB NOT NULL
 );
 -- END generated: event_spool
 

@@ -134,6 +134,7 @@ struct scan_state {
 	__u64 sp;
 	__u64 miss_start, miss_end; /* the last vma looked up that was not code (the lock's data, the heap) */
 	__u64 found;
+	__u64 found_at; /* where on the stack */
 };
 
 /* One word of the stack scan (bpf_loop callback): 1 stops the loop. */
@@ -156,6 +157,7 @@ static long scan_word(__u64 i, void *data)
 		return 0;
 	if (info.exec) {
 		s->found = v;
+		s->found_at = s->sp + i * 8;
 		return 1;
 	}
 	s->miss_start = info.start;
@@ -163,9 +165,11 @@ static long scan_word(__u64 i, void *data)
 	return 0;
 }
 
-/* The call site of a futex call made at `ip` (see SCAN_WORDS); ip itself when none is found. */
-static __noinline __u64 futex_call_site(struct task_struct *task, __u64 ip, __u64 sp)
+/* The call site of a futex call made at `ip` (see SCAN_WORDS); ip itself when none is found.
+ * *found_at: where on the stack it was, 0 when not found. */
+static __noinline __u64 futex_call_site(struct task_struct *task, __u64 ip, __u64 sp, __u64 *found_at)
 {
+	*found_at = 0;
 	struct vma_info self = {};
 	if (!task || bpf_find_vma(task, ip, vma_info_of, &self, 0) != 0)
 		return ip;
@@ -175,6 +179,7 @@ static __noinline __u64 futex_call_site(struct task_struct *task, __u64 ip, __u6
 		return ip;
 	struct scan_state state = { .task = task, .words = scratch, .self_start = self.start, .self_end = self.end, .sp = sp };
 	bpf_loop(SCAN_WORDS, scan_word, &state, 0);
+	*found_at = state.found_at;
 	return state.found ? state.found : ip;
 }
 
@@ -348,10 +353,14 @@ static __noinline int futex_wait_entry(void *ctx, const struct wait_args *args)
 		count(CNT_FUTEX_UNREAD);
 	wait.call.ts = ts;
 	wait.call.lock = uaddr;
-	wait.call.caller = ip && sp ? futex_call_site(task, ip, sp) : 0;
+	__u64 caller_at = 0;
+	wait.call.caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0;
 	wait.call.pid = id >> 32;
 	wait.call.tid = tid;
 	wait.call.stack_id = request_stack(ctx, BPF_F_USER_STACK);
+	/* the lock call's return address, found on the stack: its caller's is where .eh_frame says */
+	wait.call.outer_caller = wait.call.stack_id >= 0 && caller_at ? outer_caller(wait.call.caller, caller_at) : 0;
+	wait.call.caller_sp = caller_at;
 	wait.call.flags = flags;
 	wait.call.func = func;
 	wait.call.nvcsw = voluntary_switches();
@@ -382,6 +391,7 @@ static __always_inline int futex_wait_return(long ret)
 			lock = woken.uaddr;
 	}
 	__u32 flags = wait->call.flags;
+	settle_outer_caller(&wait->call);
 	__u32 holder = 0;
 	if (wait->owner) {
 		holder = wait->owner;
@@ -397,8 +407,8 @@ static __always_inline int futex_wait_return(long ret)
 		flags |= FUTEX_F_SLEPT;
 	struct futex_last_wait last = { .lock = lock, .ts = ts, .nivcsw = involuntary_switches() };
 	bpf_map_update_elem(&futex_last_waits, &tid, &last, BPF_ANY);
-	emit_holder(id, ts, wait->call.ts, STAGE_ACQUIRED, wait->call.func, lock, wait->call.caller, (__s32)ret, flags,
-		    wait->call.stack_id, holder);
+	emit_event(id, ts, wait->call.ts, STAGE_ACQUIRED, wait->call.func, lock, wait->call.caller, (__s32)ret, flags,
+		   wait->call.stack_id, 0, holder, wait->call.outer_caller);
 	bpf_map_delete_elem(&futex_pending, &tid);
 	return 0;
 }
@@ -425,7 +435,8 @@ static __noinline int futex_wake_entry(__u8 func, __u64 uaddr, __u64 uaddr2, __u
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
-	struct futex_wake_call wake = { .ts = ts, .lock = uaddr, .caller = ip && sp ? futex_call_site(task, ip, sp) : 0,
+	__u64 caller_at = 0;
+	struct futex_wake_call wake = { .ts = ts, .lock = uaddr, .caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0,
 					.flags = op & FUTEX_F_OP_MASK, .func = func };
 	if (bpf_map_update_elem(&futex_wake_pending, &tid, &wake, BPF_ANY) != 0)
 		count(CNT_PENDING_FULL);

@@ -7,6 +7,7 @@
 #include "mutex.h"
 
 #include "recording.h"
+#include "outer_caller.bpf.h"
 
 /* Call stacks of requests; the loader sizes values to --stack-depth frames, and the number of
  * entries to what 16 MiB holds (at most 65536): a hash of that many buckets, where a stack whose
@@ -72,9 +73,11 @@ static __always_inline __u64 enter_call(struct pt_regs *ctx, __u64 id, __u64 ts,
 					 __u32 flags, __u64 cond)
 {
 	__u32 tid = (__u32)id;
+	__u64 caller = return_address(ctx);
 	struct pending_call call = {
-		.ts = ts, .lock = lock, .caller = return_address(ctx), .pid = id >> 32, .tid = tid,
+		.ts = ts, .lock = lock, .caller = caller, .pid = id >> 32, .tid = tid,
 		.stack_id = stack_id, .flags = flags, .depth = 0, .func = func, .nvcsw = voluntary_switches(), .cond = cond,
+		.outer_caller = stack_id >= 0 ? outer_caller(caller, PT_REGS_SP(ctx)) : 0, .caller_sp = PT_REGS_SP(ctx),
 	};
 	if (bpf_map_update_elem(&pending, &tid, &call, BPF_ANY) != 0)
 		count(CNT_PENDING_FULL);
@@ -146,6 +149,7 @@ static __always_inline int on_lock_return(struct pt_regs *ctx)
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
 	if (!call)
 		return 0;
+	settle_outer_caller(call);
 	if (!requested_before_window(call))
 		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
 	bpf_map_delete_elem(&pending, &tid);
@@ -213,6 +217,7 @@ static __always_inline int on_cond_return(struct pt_regs *ctx)
 	if (!call)
 		return 0;
 	/* MUTEX_F_BLOCKED here says the thread slept for the condition, never that the mutex was contended */
+	settle_outer_caller(call);
 	if (!requested_before_window(call))
 		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 1));
 	bpf_map_delete_elem(&pending, &tid);
@@ -316,6 +321,7 @@ static __always_inline int on_other_lock_return(struct pt_regs *ctx)
 	struct pending_call *call = bpf_map_lookup_elem(&pending, &tid);
 	if (!call)
 		return 0;
+	settle_outer_caller(call);
 	if (!requested_before_window(call))
 		emit_acquired(id, ts, call, (__s32)PT_REGS_RC(ctx), flags_at_return(call, 0));
 	bpf_map_delete_elem(&pending, &tid);

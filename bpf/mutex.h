@@ -30,6 +30,7 @@ struct mutex_event {
 	__u32 flags;    /* FN_KERNEL_CONTENTION: the contention_begin flags (LCB_F_*); FN_FUTEX_*: FUTEX_F_*; else MUTEX_F_* */
 	__u64 cond;     /* cond waits, signals and broadcasts: the condition variable (a wait's lock is its mutex); 0 otherwise */
 	__u32 holder;   /* futex waits: the thread credited with holding the lock (FUTEX_F_HOLDER_*), 0: none */
+	__u64 outer_caller; /* user lock calls: the return address of the function that made the call (lock_call_sites), 0: none */
 };
 
 #include "runfile_layout.h"
@@ -49,6 +50,20 @@ struct pending_call {
 	__u8 pad[3];
 	__u64 nvcsw;    /* the thread's voluntary context switches at entry: more at the return = it slept */
 	__u64 cond;     /* a cond wait: its condition variable (lock is the mutex); 0 otherwise */
+	__u64 outer_caller; /* the caller's own return address (lock_call_sites), 0: none, OUTER_CALLER_BUSY: look again at the return */
+	__u64 caller_sp;    /* where the call's return address is on the stack (for that second look) */
+};
+
+/* pending_call.outer_caller while the entry could not look its call site up (the process was
+ * changing its mappings): never a return address. */
+#define OUTER_CALLER_BUSY 1
+
+/* A lock call in an object the recorder read (outer_caller.bpf.h): the key of lock_call_sites,
+ * whose value is the call's CFA offset. */
+struct lock_call_site {
+	__u64 ino;    /* the object's inode */
+	__u64 size;   /* and its size: the same file the recorder read (an inode number alone repeats across filesystems) */
+	__u64 offset; /* file offset of the call's return address */
 };
 
 /* The recording's settings (bpf/recording.h settings, .rodata: set before load). */

@@ -96,13 +96,14 @@ static __always_inline void emit_thread(__u64 id, __u64 ts)
 	e->flags = 0;
 	e->holder = 0;
 	e->cond = 0;
+	e->outer_caller = 0;
 	bpf_ringbuf_submit(e, SUBMIT_FLAGS);
 }
 
 /* An event, its thread's comm first if not emitted yet; cond: cond waits' and signals', holder:
- * futex waits' (futex.bpf.h), else 0. */
+ * futex waits' (futex.bpf.h), outer_caller: user lock calls' (lock_call_sites), else 0. */
 static __always_inline void emit_event(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
-				       __s32 ret, __u32 flags, __s32 stack_id, __u64 cond, __u32 holder)
+				       __s32 ret, __u32 flags, __s32 stack_id, __u64 cond, __u32 holder, __u64 outer_caller)
 {
 	__u32 tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&known_threads, &tid)) {
@@ -129,19 +130,20 @@ static __always_inline void emit_event(__u64 id, __u64 ts, __u64 request_ts, __u
 	e->flags = flags;
 	e->holder = holder;
 	e->cond = cond;
+	e->outer_caller = outer_caller;
 	bpf_ringbuf_submit(e, SUBMIT_FLAGS);
 }
 
 static __always_inline void emit_full(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
 				      __s32 ret, __u32 flags, __s32 stack_id, __u64 cond)
 {
-	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, cond, 0);
+	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, cond, 0, 0);
 }
 
 static __always_inline void emit_holder(__u64 id, __u64 ts, __u64 request_ts, __u8 stage, __u8 func, __u64 lock, __u64 caller,
 					__s32 ret, __u32 flags, __s32 stack_id, __u32 holder)
 {
-	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, 0, holder);
+	emit_event(id, ts, request_ts, stage, func, lock, caller, ret, flags, stack_id, 0, holder, 0);
 }
 
 static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lock, __u64 caller)
@@ -152,7 +154,8 @@ static __always_inline void emit_release(__u64 id, __u64 ts, __u8 func, __u64 lo
 /* The return of a lock call: one event with the call's request (entry) time, caller and stack. */
 static __always_inline void emit_acquired(__u64 id, __u64 ts, const struct pending_call *call, __s32 ret, __u32 flags)
 {
-	emit_full(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, flags, call->stack_id, call->cond);
+	emit_event(id, ts, call->ts, STAGE_ACQUIRED, call->func, call->lock, call->caller, ret, flags, call->stack_id, call->cond, 0,
+		   call->outer_caller);
 }
 
 #endif

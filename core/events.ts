@@ -141,6 +141,7 @@ export interface RawEvent {
   stackId?: number | null; // acquired and request rows: the requester's call stack id (absent or null: none)
   holder?: number; // futex waits: the thread the probes credited with holding the lock (absent or 0: none)
   cond?: number | null; // cond waits (lock is the mutex), signals and broadcasts: the condition variable (absent or null: none)
+  outerCaller?: number | null; // user lock calls: the return address of the function that made the call (absent or null: none)
 }
 
 /** Lock addresses are stored as signed 64-bit integers; print them as unsigned hex. */

@@ -42,6 +42,8 @@ export interface MutexSession {
   setTimeBase(monotonicNs: bigint): void;
   /** The recording window the programs obey, CLOCK_MONOTONIC ns (0n: not open / no end); after load(). */
   setWindow(startNs: bigint, endNs: bigint): void;
+  /** One object's lock calls (bpf/outer_caller.bpf.h), by the file's inode and size; returns how many the map took. */
+  addLockCallSites(ino: number, size: number, returnOffsets: Float64Array, cfaOffsets: Uint32Array): number;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRow[] };
   /** The lock calls entered and not returned (bpf/mutex.h struct pending_call). */
   pendingCalls(): WaitingCall[];

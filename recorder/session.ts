@@ -13,13 +13,14 @@ import { InRunCostMeter } from './in_run_cost';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
 import { MappingTracker } from './mappings';
-import { planUserProbes, type PlannedProbe, type ProbePlacement } from './probes';
+import { OuterCallerTable } from './outer_callers';
+import { planUserProbes, PROBED_SYMBOLS, type PlannedProbe, type ProbePlacement } from './probes';
 import { RunNamer } from './naming';
 import { checkOutputPath } from '../runfile/create';
 import { isDiskFull, RunStore } from '../runfile/writer';
 import { StopRequests, yieldToSignals } from './stopping';
 import { fullModeHint, guessRuntimeOf, noPthreadAdvice } from './runtimes';
-import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, readProcess, resolveCommand } from './targets';
+import { checkUserSpace, extraProvider, mappedObjects, plannedObjects, pthreadProviders, reachablePath, readProcess, resolveCommand } from './targets';
 
 export interface RecordOptions {
   pid?: number;
@@ -67,6 +68,7 @@ interface Target {
   launched: boolean;
   execErrorFd: number; // launched targets: resume() reads execve's errno from it
   providers: ElfObject[];
+  objects: string[]; // with pthread probes or --contention: the objects it maps (or, launched, will map at its start), as reachable from here
   exit: string | null; // launched targets: how it ended, once reaped
 }
 
@@ -91,7 +93,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
   const target = !hasTarget
     ? null
     : opts.command
-      ? launchStopped(opts.command, opts.libs, needsPthread)
+      ? launchStopped(opts.command, opts.libs, needsPthread, contention)
       : attachTarget(opts.pid!, opts.libs, needsPthread, contention);
   let session: MutexSession | null = null;
   let benchObject: BpfObject | null = null;
@@ -119,6 +121,10 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     );
     session = loaded.session;
     benchObject = loaded.benchObject;
+    // Where lock wrappers built without frame pointers were called from: each lock call's caller's
+    // caller, read by the probes where .eh_frame says (bpf/outer_caller.bpf.h); before the window opens.
+    const outerCallers = (userPlan.probes.length > 0 || contention) && opts.stackDepth > 0 ? new OuterCallerTable(session, PROBED_SYMBOLS) : null;
+    outerCallers?.add(target!.objects);
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
@@ -170,7 +176,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
     const namer = new RunNamer(store, ksyms);
-    const summary = await pump(session, store, target, mappings, opts, output, window, stops, namer, probeCost);
+    const summary = await pump(session, store, target, mappings, outerCallers, opts, output, window, stops, namer, probeCost);
     return { ...summary, kernelMethod: loaded.kernelMethod, withoutSymbols: namer.withoutSymbols() };
   } catch (err) {
     if (target?.launched) killQuietly(target.pid);
@@ -217,28 +223,38 @@ function attachTarget(pid: number, libs: string[], needsPthread: boolean, conten
   const info = readProcess(pid);
   if (needsPthread || libs.length > 0 || contention) checkUserSpace(info);
   const executable = processExecutable(pid);
-  const providers = needsPthread ? pthreadProviders(mappedObjects(pid)).concat(libs.map(extraProvider)) : [];
+  const objects = needsPthread || contention ? mappedObjects(pid) : [];
+  const providers = needsPthread ? pthreadProviders(objects).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
     const guess = executable ? guessRuntimeOf(executable) : null;
     if (guess) throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: ${noPthreadAdvice(guess)}`);
     throw new UserError(`process ${pid} (${info.comm}) has no pthread library mapped: for a statically linked program pass --lib PATH_TO_EXECUTABLE (or record its futex calls with --contention)`);
   }
-  return { ...info, executable, launched: false, execErrorFd: -1, providers, exit: null };
+  return { ...info, executable, launched: false, execErrorFd: -1, providers, objects, exit: null };
+}
+
+/** Contention mode runs any program (a script too): no objects when it is not an ELF executable. */
+function plannedObjectsOrNone(path: string): string[] {
+  try {
+    return plannedObjects(path);
+  } catch {
+    return [];
+  }
 }
 
 /** /proc/PID/exe, through the process's root. */
 function processExecutable(pid: number): string | null {
   try {
-    const exe = readlinkSync(`/proc/${pid}/exe`);
-    return existsSync(`/proc/${pid}/root${exe}`) ? `/proc/${pid}/root${exe}` : exe;
+    return reachablePath(pid, readlinkSync(`/proc/${pid}/exe`));
   } catch {
     return null;
   }
 }
 
-function launchStopped(command: string[], libs: string[], needsPthread: boolean): Target {
+function launchStopped(command: string[], libs: string[], needsPthread: boolean, contention: boolean): Target {
   const path = resolveCommand(command[0]);
-  const providers = needsPthread ? pthreadProviders(plannedObjects(path)).concat(libs.map(extraProvider)) : [];
+  const objects = needsPthread ? plannedObjects(path) : contention ? plannedObjectsOrNone(path) : [];
+  const providers = needsPthread ? pthreadProviders(objects).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
     const guess = guessRuntimeOf(path);
     if (guess) throw new UserError(`${command[0]} uses no pthread library: ${noPthreadAdvice(guess)}`);
@@ -246,7 +262,7 @@ function launchStopped(command: string[], libs: string[], needsPthread: boolean)
   }
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const child = addon.spawnStopped(path, command, env);
-  return { pid: child.pid, executable: path, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers, exit: null };
+  return { pid: child.pid, executable: path, comm: basename(path).slice(0, 15), cmdline: command, launched: true, execErrorFd: child.execErrorFd, providers, objects, exit: null };
 }
 
 /**
@@ -301,6 +317,7 @@ async function pump(
   store: RunStore,
   target: Target | null,
   mappings: MappingTracker | null,
+  outerCallers: OuterCallerTable | null,
   opts: RecordOptions,
   output: string,
   window: RecordingWindow,
@@ -337,6 +354,8 @@ async function pump(
     if (mappings && (flushes < 50 || flushes % 50 === 0)) {
       const seen = mappings.poll();
       write(() => store.addMappings(seen, sinceStart()));
+      // a library loaded later (dlopen): its lock calls from now on
+      if (outerCallers && target) outerCallers.add(seen.filter((m) => m.executable !== false).map((m) => reachablePath(target.pid, m.path)));
     }
     flushes++;
     let batch: EventBatch;

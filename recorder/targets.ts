@@ -64,7 +64,12 @@ export function mappedObjects(pid: number): string[] {
     const path = fields.slice(5).join(' ');
     if (path.startsWith('/') && !path.endsWith('(deleted)')) paths.add(path);
   }
-  return [...paths].map((p) => (existsSync(`/proc/${pid}/root${p}`) ? `/proc/${pid}/root${p}` : p));
+  return [...paths].map((p) => reachablePath(pid, p));
+}
+
+/** A path the process sees, as reachable from here: through its root when that has it (another mount namespace). */
+export function reachablePath(pid: number, path: string): string {
+  return existsSync(`/proc/${pid}/root${path}`) ? `/proc/${pid}/root${path}` : path;
 }
 
 /** Libraries a dynamic executable will load, resolved by its own loader without running it. */

@@ -93,4 +93,5 @@ export function fillEvent(e: RawEvent, c: AnalyzedColumns, i: number): void {
   e.flags = c.flags[i];
   e.holder = c.holder[i];
   e.cond = c.cond[i] === c.cond[i] ? c.cond[i] : null; // NaN: none
+  e.outerCaller = c.outerCaller[i] === c.outerCaller[i] ? c.outerCaller[i] : null; // NaN: none
 }

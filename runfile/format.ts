@@ -71,6 +71,12 @@ export const EVENT_COLUMNS = [
     key: 'holder', sql: 'holder', type: 'u32', nullable: true, since: 5, analyzed: true,
     doc: "futex waits (contention mode): the tid credited with holding the lock (flags say whether the lock's memory named it or it woke the waiter); NULL: none",
   },
+  {
+    key: 'outerCaller', sql: 'outer_caller', type: 'u64', u64: 'address', nullable: true, since: 6, analyzed: true,
+    doc: "acquired and request rows of user lock calls: the return address of the function that made the lock call (its caller's " +
+      "call site), read at the call from the stack where the object's .eh_frame puts it (mutex-rec finds each lock call's CFA " +
+      "rule at record time): the frame after caller where frame pointers are missing; NULL when unknown",
+  },
 ] as const satisfies readonly ColumnSpec[];
 
 export type EventColumnSpec = (typeof EVENT_COLUMNS)[number];

@@ -29,6 +29,7 @@ export interface WaitingCall {
   func: number;
   holder: number; // futex waits: the owner the lock's memory named at the entry; 0: none
   cond: number; // a cond wait: its condition variable (lock is the mutex); 0 otherwise
+  outerCaller: number; // the return address of the function that made the lock call; 0: none
 }
 
 /** A file mapping of the target (mappings table). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EVENT_COLUMNS, FUNCS, STAGES, type ColumnSpec } from './format';
 
 /** The run-file schema this writer makes (PRAGMA user_version); readers refuse a newer one. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The schema: the tables are written in it by hand, but for its generated sections (below). */
 export const SCHEMA_PATH = join(__dirname, '..', '..', 'schema.sql');

@@ -183,6 +183,7 @@ export class RunStore {
         const row: Record<ColumnKey, number | null> = {
           ts: c.ts, requestTs: null, lock: c.lock, caller: c.caller, pid: c.pid, tid: c.tid, ret: 0,
           stackId: c.stackId >= 0 ? c.stackId : null, cpu: -1, stage: Stage.Request, func: c.func, flags: c.flags, holder: c.holder || null, cond: c.cond !== 0 ? c.cond : null,
+          outerCaller: c.outerCaller !== 0 ? c.outerCaller : null,
         };
         this.insertEvent.run(EVENT_COLUMNS.map((col) => row[col.key]));
       }
@@ -238,7 +239,7 @@ export class RunStore {
   }
 
   /**
-   * Addresses to name, signed (kernel ones negative): code (callers, stack frames) and data
+   * Addresses to name, signed (kernel ones negative): code (callers, outer callers, stack frames) and data
    * (locks), of what was written since the last call, or (all) of the whole run. Since the last
    * call means at most the last ADDRESS_SCAN_ROWS rows (or spooled batches): a pass costs at most
    * ~20 ms whatever the event rate, and the addresses a lock or call site has are seen again.
@@ -257,7 +258,7 @@ export class RunStore {
       return rows.concat(spooled);
     };
     const frames = all ? (this.db.prepare('SELECT DISTINCT address FROM stack_frames WHERE address != 0').pluck().all() as number[]) : this.newFrames;
-    const out = { code: [...new Set(list('caller').concat(frames))], data: list('lock') };
+    const out = { code: [...new Set(list('caller').concat(list('outer_caller'), frames))], data: list('lock') };
     this.addressedUpTo = { event: lastEvent, spool: lastSpool };
     this.newFrames = [];
     return out;

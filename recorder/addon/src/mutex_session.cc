@@ -42,6 +42,7 @@ Napi::Function MutexSession::Define(Napi::Env env) {
                          InstanceMethod("forgetThreadNames", &MutexSession::ForgetThreadNames),
                          InstanceMethod("setTimeBase", &MutexSession::SetTimeBase),
                          InstanceMethod("setWindow", &MutexSession::SetWindow),
+                         InstanceMethod("addLockCallSites", &MutexSession::AddLockCallSites),
                          InstanceMethod("drain", &MutexSession::Drain),
                          InstanceMethod("pendingCalls", &MutexSession::PendingCalls),
                          InstanceMethod("counters", &MutexSession::Counters),
@@ -189,6 +190,34 @@ Napi::Value MutexSession::SetWindow(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// addLockCallSites(ino, size, returnOffsets: Float64Array, cfaOffsets: Uint32Array): the lock calls of
+// one object (bpf/outer_caller.bpf.h). Returns how many the map took (it stops at the first it refuses).
+Napi::Value MutexSession::AddLockCallSites(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!loaded_) return Fail(env, "BPF programs are not loaded");
+  Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
+  Napi::Uint32Array cfa = info[3].As<Napi::Uint32Array>();
+  if (offsets.ElementLength() != cfa.ElementLength()) return Fail(env, "addLockCallSites: offsets and CFA offsets differ in length");
+  lock_call_site key = {};
+  key.ino = uint64_t(info[0].As<Napi::Number>().Int64Value());
+  key.size = uint64_t(info[1].As<Napi::Number>().Int64Value());
+  int fd = bpf_map__fd(skel_->maps.lock_call_sites);
+  uint32_t added = 0;
+  for (size_t i = 0; i < offsets.ElementLength(); i++) {
+    key.offset = uint64_t(offsets[i]);
+    __u32 value = cfa[i];
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) break;
+    added++;
+  }
+  // the programs' cached misses are older than these now: they look them up again
+  int generation_fd = bpf_map__fd(skel_->maps.lock_call_sites_generation);
+  __u32 zero = 0, generation = 0;
+  bpf_map_lookup_elem(generation_fd, &zero, &generation);
+  generation++;
+  bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
+  return Napi::Number::New(env, added);
+}
+
 // A negative return stops ring_buffer__consume after this sample has been consumed, so the sample
 // is stored first: nothing is lost.
 
@@ -285,7 +314,7 @@ Napi::Value MutexSession::Counters(const Napi::CallbackInfo& info) {
 }
 
 // pendingCalls(): the lock calls still in progress (entered, not returned), from the pending maps:
-// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, holder, cond (0: none) }]. Read after
+// [{ ts (ns since the time base), lock, caller, pid, tid, stackId, flags, func, holder, cond, outerCaller (0: none) }]. Read after
 // detach(), these are the calls that never returned while recording (a deadlock, a long wait).
 Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +346,7 @@ Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
       o.Set("func", call.func);
       o.Set("holder", holder);
       o.Set("cond", double(int64_t(call.cond)));
+      o.Set("outerCaller", call.outer_caller == OUTER_CALLER_BUSY ? 0.0 : double(int64_t(call.outer_caller)));
       out.Set(n++, o);
     }
   }

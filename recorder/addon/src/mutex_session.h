@@ -33,6 +33,7 @@ class MutexSession : public Napi::ObjectWrap<MutexSession> {
   Napi::Value ForgetThreadNames(const Napi::CallbackInfo& info);
   Napi::Value SetTimeBase(const Napi::CallbackInfo& info);
   Napi::Value SetWindow(const Napi::CallbackInfo& info);
+  Napi::Value AddLockCallSites(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
   Napi::Value PendingCalls(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
