@@ -183,9 +183,10 @@ export function rowIdentities(sites: SiteNamer, groups: Iterable<{ key: number; 
  * one innermost call site: a lock wrapper, like pigz's possess(), that every lock goes through).
  * Then a class with a stack is named by the first frame of its stack that tells it apart from the
  * others there, the wrapper's caller: `mutex@compress_thread+0x80` rather than `mutex@possess+0x12`.
- * Where that frame does not tell it apart (a stack that is a prefix of another, or two classes
- * whose first distinct frames have one name), `~` and 6 hex digits of a hash of its frames follow
- * (`mutex@rw_pr_wrlock+0xf~3fa9c1`), the same for the same stack in every run and output. A class
+ * Where no frame tells it apart (a stack that is a prefix of another, the same stack in two
+ * classes, or two classes whose first distinct frames have one name), it is named by the
+ * wrapper's caller all the same, and `~` and 6 hex digits of a hash of its frames follow
+ * (`mutex@get_pool+0x1f~3fa9c1`), the same for the same stack in every run and output. A class
  * without a stack keeps the bare name.
  */
 export function identityLabels(identities: Iterable<LockIdentity>): Map<string, string> {
@@ -221,11 +222,14 @@ function throughWrapper(id: LockIdentity, group: LockIdentity[]): string {
   const prefix = id.name.slice(0, id.name.indexOf('@') + 1); // mutex@, rwlock@, ...
   if (!frames || frames.length < 3 || !prefix || !id.name.startsWith(`${prefix}${frames[1]}`)) return id.name;
   const others = group.filter((o) => o !== id && o.frames).map((o) => o.frames!);
+  const through = (depth: number): string => `${prefix}${frames[depth]}${id.name.slice(`${prefix}${frames[1]}`.length)}`;
   for (let depth = 2; depth < frames.length; depth++) {
     const shared = others.some((o) => o.length > depth && frames.slice(0, depth + 1).every((f, i) => o[i] === f));
-    if (!shared) return `${prefix}${frames[depth]}${id.name.slice(`${prefix}${frames[1]}`.length)}`;
+    if (!shared) return through(depth);
   }
-  return id.name;
+  // No frame tells it apart (another class has this very stack, or a longer one): still named
+  // where the wrapper was called from, which says more than the wrapper; the hash tells it apart.
+  return through(2);
 }
 
 /**

@@ -35,7 +35,7 @@ export { KIND_FAMILIES } from '../core/events';
 
 /** One row of the report: a lock, a thread, a call site or a stack. Times in ns. */
 export interface ReportRow {
-  key: string; // lock address (hex), tid, call site address (hex), or stack_id:call site address ('none' for no stack id)
+  key: string; // lock address (hex), tid, call site address (hex), or stack_id:call site address ('none' for no stack id; stack_id+outer caller for a stack with its outer caller)
   name: string; // thread comm, the lock's identity (object+offset, mutex@callsite, or its address), the call site's name, or the stack's frames
   kind: string; // lock rows: pthread_mutex, mutex, spinlock, rwsem:R, ...
   acquisitions: number;
@@ -194,7 +194,10 @@ export function groupLabels(run: RunFile, analysis: Analysis | SiteAnalysis, by:
       return (key) => {
         const { stackId, caller } = stacks.get(key)!;
         const name = stackId === null ? `${sites.site(caller)} (no stack)` : sites.stack(stackId, caller).join(';');
-        return { key: `${stackId ?? 'none'}:${formatAddress(caller)}`, name };
+        // a stack with its outer caller (runfile.ts UNWOUND_STACK_BASE) by what it is made of: the recorded stack's id + that caller
+        const unwound = stackId === null ? null : run.unwoundStack(stackId);
+        const id = unwound ? `${unwound.stackId}+${formatAddress(unwound.outerCaller)}` : (stackId ?? 'none');
+        return { key: `${id}:${formatAddress(caller)}`, name };
       };
     }
   }

@@ -13,6 +13,8 @@ export const UNKNOWN_SITE = '(unknown)';
 
 /** The last frame shown of a stack cut where its walk left the mapped code (analyzer/stacks.ts). */
 export const TRUNCATED_FRAME = '[truncated: frame-pointer walk left the mapped code]';
+/** The outermost frame of a stack whose last frame was found by .eh_frame (the walk was lost in code without frame pointers). */
+export const UNWOUND_FRAME = '[truncated: one caller found by .eh_frame, no frame pointers above]';
 
 /** Names of addresses that survive address-space randomisation: the symbol resolved at record time, else object+0xfileoffset. */
 class AddressNamer {
@@ -73,8 +75,9 @@ export class SiteNamer {
    * by a BPF program include the tracer's own frames (bpf_prog_..., bpf_trampoline_...,
    * bpf_trace_run2, __traceiter_...): those are left out.
    */
-  frames(stackId: number | null, caller: number): { names: string[]; addresses: number[]; truncated: boolean } {
-    const { frames, truncated } = this.stacks.request(stackId, caller);
+  frames(stackId: number | null, caller: number): { names: string[]; addresses: number[]; truncated: boolean; unwound: boolean } {
+    const { frames, truncated: cut, unwound } = this.stacks.request(stackId, caller);
+    const truncated = cut || unwound;
     const names = frames.map((address) => this.site(address));
     // A user stack starts where the probe sits inside the lock function (+0, or a few instructions
     // in: recorder/probe_offsets.ts): named by the function alone, so a stack reads, and a lock
@@ -82,12 +85,12 @@ export class SiteNamer {
     if (stackId !== null && frames.length > 1 && frames[0] >= 0) names[0] = names[0].replace(/\+0x[0-9a-f]+$/, '');
     const traced = names.map((_, i) => i).filter((i) => !TRACER_FRAME.test(names[i]));
     const kept = traced.length > 0 ? traced : names.map((_, i) => i);
-    return { names: kept.map((i) => names[i]), addresses: kept.map((i) => frames[i]), truncated };
+    return { names: kept.map((i) => names[i]), addresses: kept.map((i) => frames[i]), truncated, unwound };
   }
 
-  /** The request's stack as shown: its frames, then `truncatedFrame` when it was cut. */
-  stack(stackId: number | null, caller: number, truncatedFrame = TRUNCATED_FRAME): string[] {
-    const { names, truncated } = this.frames(stackId, caller);
-    return truncated ? [...names, truncatedFrame] : names;
+  /** The request's stack as shown: its frames, then `truncatedFrame` (by default, why) when it was cut. */
+  stack(stackId: number | null, caller: number, truncatedFrame?: string): string[] {
+    const { names, truncated, unwound } = this.frames(stackId, caller);
+    return truncated ? [...names, truncatedFrame ?? (unwound ? UNWOUND_FRAME : TRUNCATED_FRAME)] : names;
   }
 }

@@ -5,6 +5,8 @@ export interface RequestStack {
   frames: number[];
   /** The recorded walk went on past the last frame, through addresses outside the mapped code: those were dropped. */
   truncated: boolean;
+  /** The last frame is the lock call's caller's call site, found by .eh_frame where the frame-pointer walk was lost: nothing above it was recorded. */
+  unwound: boolean;
 }
 
 /**
@@ -28,10 +30,26 @@ export class StackReader {
   }
 
   request(stackId: number | null, caller: number): RequestStack {
-    const frames = withCallSite(stackId === null ? [] : this.run.stack(stackId), caller);
+    const { recorded, unwound } = this.recorded(stackId);
+    const frames = withCallSite(recorded, caller);
     const code = this.code;
     const cut = code ? frames.findIndex((address) => address >= 0 && !code.has(address)) : -1;
-    return cut < 0 ? { frames, truncated: false } : { frames: frames.slice(0, cut), truncated: true };
+    return cut < 0 ? { frames, truncated: false, unwound } : { frames: frames.slice(0, cut), truncated: true, unwound: false };
+  }
+
+  /**
+   * The recorded frames; with an outer caller (the caller's own call site, read where .eh_frame
+   * says, recorder/callsite_cfa.ts), the frame-pointer walk is kept only where it agrees with it:
+   * through code built without frame pointers it read whatever rbp held, so the stack is then the
+   * lock function and the outer caller (withCallSite puts the call site between them).
+   */
+  private recorded(stackId: number | null): { recorded: number[]; unwound: boolean } {
+    if (stackId === null) return { recorded: [], unwound: false };
+    const outer = this.run.unwoundStack(stackId);
+    if (!outer) return { recorded: this.run.stack(stackId), unwound: false };
+    const walked = this.run.stack(outer.stackId);
+    if (walked[1] === outer.outerCaller) return { recorded: walked, unwound: false };
+    return { recorded: walked.length > 0 ? [walked[0], outer.outerCaller] : [], unwound: walked.length > 0 };
   }
 }
 

@@ -30,6 +30,19 @@ export type RunMapping = MappingRow;
 /** A raw event with the id of its request's call stack (stack_frames), null when it has none. */
 export type RunEvent = RawEvent & { stackId: number | null };
 
+/**
+ * Stack ids from here on are not recorded ones: a recorded stack with the outer caller the event
+ * carried (schema 6), given an id of its own so that every analysis keys it as a stack
+ * (RunFile.unwoundStack says which). Recorded ids are s32, below this.
+ */
+const UNWOUND_STACK_BASE = 2 ** 31;
+
+/** A recorded stack and the outer caller its event carried (the lock call's caller's call site, from .eh_frame). */
+export interface UnwoundStack {
+  stackId: number;
+  outerCaller: number;
+}
+
 /** A run file opened read-only; events are streamed in id order, never loaded whole. */
 export class RunFile {
   readonly meta: RunMeta;
@@ -43,6 +56,9 @@ export class RunFile {
   private readonly db: Database.Database;
   /** The events have the cond column (schema 5 on): condition variables are recorded. */
   readonly hasCond: boolean;
+  /** Stack ids given to recorded stacks with an outer caller: by stack id, then outer caller. */
+  private readonly unwoundIds = new Map<number, Map<number, number>>();
+  private readonly unwound: UnwoundStack[] = [];
 
   static open(path: string): RunFile {
     const db = openRunDatabase(path);
@@ -124,7 +140,7 @@ export class RunFile {
     const frame0 = this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? AND depth = 0').pluck();
     const named = this.db.prepare("SELECT name FROM symbols WHERE address = ? AND kind = 'code'").pluck();
     return new FutexKinds({
-      innermostFrame: (stackId) => (frame0.get(stackId) as number | undefined) ?? null,
+      innermostFrame: (stackId) => (frame0.get(this.unwoundStack(stackId)?.stackId ?? stackId) as number | undefined) ?? null,
       codeName: (address) => {
         const name = named.get(address) as string | undefined;
         return name === undefined ? null : escapeControl(name);
@@ -138,7 +154,7 @@ export class RunFile {
    * better-sqlite3 was the analyzer's bottleneck.
    */
   *events(): Generator<RunEvent> {
-    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null };
+    const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null, outerCaller: null };
     const lastTs = new Map<number, number>();
     this.leftOut.clear();
     const progress = new Progress(`reading ${basename(this.meta.path)}`);
@@ -152,6 +168,7 @@ export class RunFile {
         }
         fillEvent(e, c, i);
         e.id = c.id[i];
+        if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
         if (this.valid(e, lastTs)) yield e;
       }
     }
@@ -210,6 +227,7 @@ export class RunFile {
       for (let i = 0; i < count; i++) {
         fillEvent(e, c, i);
         e.id = id++;
+        if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
         if (this.valid(e, lastTs)) yield e;
       }
     }
@@ -221,7 +239,25 @@ export class RunFile {
     return new Map(rows.map((r) => [r.address, { name: escapeControl(String(r.name)), module: r.module === null ? null : escapeControl(String(r.module)), kind: r.kind }]));
   }
 
-  /** Frames of a stack as recorded, innermost first (empty when unknown); analyzer/stacks.ts says which to believe. */
+  /** The same id for the same stack and outer caller, in every pass. */
+  private unwoundStackId(stackId: number, outerCaller: number): number {
+    let byOuter = this.unwoundIds.get(stackId);
+    if (!byOuter) this.unwoundIds.set(stackId, (byOuter = new Map()));
+    let id = byOuter.get(outerCaller);
+    if (id === undefined) {
+      id = UNWOUND_STACK_BASE + this.unwound.length;
+      this.unwound.push({ stackId, outerCaller });
+      byOuter.set(outerCaller, id);
+    }
+    return id;
+  }
+
+  /** What an id events() gave stands for when it is not a recorded stack's: null for a recorded one. */
+  unwoundStack(stackId: number): UnwoundStack | null {
+    return stackId >= UNWOUND_STACK_BASE ? (this.unwound[stackId - UNWOUND_STACK_BASE] ?? null) : null;
+  }
+
+  /** Frames of a recorded stack, innermost first (empty when unknown); analyzer/stacks.ts says which to believe. */
   stack(stackId: number): number[] {
     return (this.db.prepare('SELECT address FROM stack_frames WHERE stack_id = ? ORDER BY depth').all(stackId) as { address: number }[]).map((r) => r.address);
   }

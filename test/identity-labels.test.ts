@@ -29,9 +29,18 @@ describe('lock classes behind a wrapper', () => {
     );
   });
 
-  test('one class alone at its site keeps its name; so does the class of a stack that is a prefix of another', () => {
+  test('one class alone at its site keeps its name; the class of a stack that is a prefix of another is named by the wrapper\'s caller', () => {
     assert.deepEqual(labels(stackClass('cache_insert+0x1c', 'main+0x10')), ['mutex@cache_insert+0x1c']);
-    assert.deepEqual(labels(stackClass('possess+0x12', 'work+0x8'), stackClass('possess+0x12', 'work+0x8', 'main+0x10')), ['mutex@possess+0x12', 'mutex@main+0x10']);
+    assert.deepEqual(labels(stackClass('possess+0x12', 'work+0x8'), stackClass('possess+0x12', 'work+0x8', 'main+0x10')), ['mutex@work+0x8', 'mutex@main+0x10']);
+  });
+
+  test('two classes with the same stack through the wrapper: named by its caller, told apart by their hashes', () => {
+    const a = stackClass('possess+0x12', 'get_pool+0x1f');
+    const b = { ...stackClass('possess+0x12', 'get_pool+0x1f'), key: 'mutex@possess+0x12 pthread_mutex_lock;possess+0x12;get_pool+0x1f | other site' };
+    const [la, lb] = labels(a, b);
+    assert.match(la, /^mutex@get_pool\+0x1f~[0-9a-f]{6}$/);
+    assert.match(lb, /^mutex@get_pool\+0x1f~[0-9a-f]{6}$/);
+    assert.notEqual(la, lb);
   });
 
   test('a name that is still not unique gets the hash of its stack', () => {

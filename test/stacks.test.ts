@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 
 import type { Report } from '../analyzer/report';
 import { RunFile } from '../runfile/runfile';
-import { TRUNCATED_FRAME } from '../analyzer/sitenames';
+import { TRUNCATED_FRAME, UNWOUND_FRAME } from '../analyzer/sitenames';
 import { StackReader } from '../analyzer/stacks';
 import { LockScript } from './lib/lockscript';
 import { mutexAnalyze } from './lib/tools';
@@ -45,6 +45,21 @@ async function stackNames(path: string): Promise<string[]> {
   return (JSON.parse(r.stdout) as Report).rows.map((row) => row.name);
 }
 
+describe('stacks: the outer caller found by .eh_frame (code without frame pointers)', () => {
+  test('it replaces what the walk read through rbp, and the stack says where it ends; a walk that agrees is kept whole', async () => {
+    const s = new LockScript();
+    s.lock(1, L, INSERT, { stackId: 1, outerCaller: HANDLE, waitNs: 4_000 }).unlock(1, L); // the walk read garbage that lies in code
+    s.lock(1, L, INSERT, { stackId: 2, outerCaller: HANDLE, waitNs: 2_000 }).unlock(1, L); // a walk through frame pointers: agrees
+    s.lock(1, L, INSERT, { stackId: 1, outerCaller: MAIN, waitNs: 1_000 }).unlock(1, L); // the same recorded stack, another outer caller
+    const path = runs.write(s.events, { stacks: { 1: [LOCK_FN, HANDLE + 0x100, MAIN], 2: [LOCK_FN, HANDLE, MAIN] } });
+    assert.deepEqual(await stackNames(path), [
+      `pthread_mutex_lock;cache_insert+0x1c;handle_request+0x40;${UNWOUND_FRAME}`,
+      'pthread_mutex_lock;cache_insert+0x1c;handle_request+0x40;main+0x10',
+      `pthread_mutex_lock;cache_insert+0x1c;main+0x10;${UNWOUND_FRAME}`,
+    ]);
+  });
+});
+
 describe('stacks: a frame outside the executable mappings ends the stack', () => {
   test('report --stack shows the frames up to it and the truncation marker, never the address', async () => {
     const path = record({ 1: [LOCK_FN, HANDLE, GARBAGE, MAIN], 2: [LOCK_FN, HANDLE, MAIN] });
@@ -65,17 +80,17 @@ describe('stacks: a frame outside the executable mappings ends the stack', () =>
 
   test('kernel frames are kept as they are', () => {
     const run = RunFile.open(record({ 1: [KERNEL, KERNEL - 0x100] }));
-    assert.deepEqual(new StackReader(run).request(1, 0), { frames: [KERNEL, KERNEL - 0x100], truncated: false });
+    assert.deepEqual(new StackReader(run).request(1, 0), { frames: [KERNEL, KERNEL - 0x100], truncated: false, unwound: false });
     run.close();
   });
 
   test('mappings of unknown permissions count as code; a run without mappings keeps every frame', () => {
     const unknown = MAPPINGS!.map((m) => ({ ...m, executable: null }));
     let run = RunFile.open(record({ 1: [LOCK_FN, IN_DATA, GARBAGE] }, { mappings: unknown }));
-    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, IN_DATA], truncated: true });
+    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, IN_DATA], truncated: true, unwound: false });
     run.close();
     run = RunFile.open(record({ 1: [LOCK_FN, GARBAGE] }, { mappings: [] }));
-    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, GARBAGE], truncated: false });
+    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, GARBAGE], truncated: false, unwound: false });
     run.close();
   });
 
@@ -85,7 +100,7 @@ describe('stacks: a frame outside the executable mappings ends the stack', () =>
     db.exec('ALTER TABLE mappings DROP COLUMN executable');
     db.close();
     const run = RunFile.open(path);
-    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, IN_DATA], truncated: true });
+    assert.deepEqual(new StackReader(run).request(1, INSERT), { frames: [LOCK_FN, INSERT, IN_DATA], truncated: true, unwound: false });
     run.close();
   });
 });

@@ -17,8 +17,8 @@ export class LockScript {
   }
 
   /** The entry of a lock call at `caller` (its return address). */
-  request(tid: number, lock: number, caller: number, opts: { func?: number; stackId?: number; at?: number } = {}): this {
-    return this.push({ stage: Stage.Request, func: opts.func ?? Func.PthreadMutexLock, tid, lock, ret: 0, caller, stackId: opts.stackId }, opts.at);
+  request(tid: number, lock: number, caller: number, opts: { func?: number; stackId?: number; outerCaller?: number; at?: number } = {}): this {
+    return this.push({ stage: Stage.Request, func: opts.func ?? Func.PthreadMutexLock, tid, lock, ret: 0, caller, stackId: opts.stackId, outerCaller: opts.outerCaller }, opts.at);
   }
 
   /** The return of the lock call `tid` is in, with `ret`. */
@@ -27,7 +27,7 @@ export class LockScript {
   }
 
   /** A whole lock call that gets the lock after `waitNs`. */
-  lock(tid: number, lock: number, caller: number, opts: { func?: number; stackId?: number; waitNs?: number } = {}): this {
+  lock(tid: number, lock: number, caller: number, opts: { func?: number; stackId?: number; outerCaller?: number; waitNs?: number } = {}): this {
     this.request(tid, lock, caller, opts);
     return this.acquired(tid, lock, caller, { func: opts.func, at: this.ts + (opts.waitNs ?? 1000) });
   }

@@ -38,7 +38,7 @@ export function* recorderForm(events: Iterable<SyntheticEvent>): Generator<Synth
     const request = e.stage === Stage.Acquired && e.requestTs == null ? open.get(key(e)) : undefined;
     if (request && request.lock === e.lock) {
       open.delete(key(e));
-      yield { ...e, requestTs: request.ts, caller: request.caller ?? e.caller, stackId: request.stackId };
+      yield { ...e, requestTs: request.ts, caller: request.caller ?? e.caller, stackId: request.stackId, outerCaller: request.outerCaller };
       continue;
     }
     yield e;
@@ -58,14 +58,14 @@ export function writeRunFile(path: string, events: Iterable<SyntheticEvent>, opt
      VALUES (1, 'test', 'test-host', 'test-kernel', 1795000000000000000, 1000000000, 100, 'synthetic', '["synthetic"]', 1, ?, ?, NULL, ?, ?)`,
   ).run(opts.endReason === undefined ? 'target exited (code 0)' : opts.endReason, opts.dropped ?? 0, opts.mode ?? 'full', opts.mode === 'contention' ? 0 : 1);
   const insert = db.prepare(
-    'INSERT INTO events (ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, holder, cond) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
+    'INSERT INTO events (ts, request_ts, stage, func, pid, tid, lock, ret, caller, cpu, flags, stack_id, holder, cond, outer_caller) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)',
   );
   let count = 0;
   let lastTs = 0;
   let batch: SyntheticEvent[] = [];
   const flush = db.transaction((rows: SyntheticEvent[]) => {
     for (const e of rows) {
-      insert.run(e.ts, e.requestTs ?? null, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.flags ?? 0, e.stackId ?? null, e.holder || null, e.cond ?? null);
+      insert.run(e.ts, e.requestTs ?? null, e.stage, e.func, e.pid ?? 100, e.tid, e.lock, e.ret, e.caller ?? 0, e.flags ?? 0, e.stackId ?? null, e.holder || null, e.cond ?? null, e.outerCaller || null);
     }
   });
   for (const e of recorderForm(events)) {
