@@ -50,7 +50,7 @@ export function runWarnings(run: RunFile, anomalies: Map<string, number>): strin
   }
   if (m.probeFailures && m.probeFailures.stackFailed > 0) {
     warnings.push(
-      `${formatCount(m.probeFailures.stackFailed)} call stacks could not be taken (their slot in the stack map held another stack: code without frame pointers makes many distinct stacks): those lock calls have their call site only; record again with a smaller --stack-depth (8)`,
+      `${formatCount(m.probeFailures.stackFailed)} call stacks could not be taken (the stack table was full, or held another stack in their slot: code without frame pointers makes many distinct stacks): those lock calls have their call site only; record again with a smaller --stack-depth (8)`,
     );
   }
   if (m.probeFailures?.futexUnread) {

@@ -357,7 +357,7 @@ static __noinline int futex_wait_entry(void *ctx, const struct wait_args *args)
 	wait.call.caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0;
 	wait.call.pid = id >> 32;
 	wait.call.tid = tid;
-	wait.call.stack_id = request_stack(ctx, BPF_F_USER_STACK);
+	wait.call.stack_id = request_user_stack(ip, BPF_CORE_READ(regs, bp), sp);
 	/* the lock call's return address, found on the stack: its caller's is where .eh_frame says */
 	wait.call.outer_caller = wait.call.stack_id >= 0 && caller_at ? outer_caller(wait.call.caller, caller_at) : 0;
 	wait.call.caller_sp = caller_at;

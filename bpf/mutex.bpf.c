@@ -8,6 +8,7 @@
 
 #include "recording.h"
 #include "outer_caller.bpf.h"
+#include "user_stack.bpf.h"
 
 /* Call stacks of requests; the loader sizes values to --stack-depth frames, and the number of
  * entries to what 16 MiB holds (at most 65536): a hash of that many buckets, where a stack whose
@@ -50,12 +51,23 @@ static __always_inline int kernel_wanted(__u32 tgid)
 	return settings.kernel_tgid == 0 || tgid == settings.kernel_tgid;
 }
 
-/* The requester's call stack (user stack for pthread, kernel stack for kernel). */
+/* The requester's kernel call stack (kernel mutexes, contention tracepoints). */
 static __always_inline __s32 request_stack(void *ctx, __u64 stack_flags)
 {
 	if (!settings.capture_stacks)
 		return -1;
 	__s32 id = bpf_get_stackid(ctx, &stacks, stack_flags);
+	if (id < 0)
+		count(CNT_STACK_FAILED);
+	return id;
+}
+
+/* The requester's user call stack, at these registers (user_stack.bpf.h). */
+static __always_inline __s32 request_user_stack(__u64 ip, __u64 bp, __u64 sp)
+{
+	if (!settings.capture_stacks)
+		return -1;
+	__s32 id = user_stack_id(ip, bp, sp);
 	if (id < 0)
 		count(CNT_STACK_FAILED);
 	return id;
@@ -118,7 +130,7 @@ static __always_inline int on_lock_entry(struct pt_regs *ctx, __u8 func, __u64 l
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), mutex_state_at_entry(lock, (__u32)id), 0);
+	enter_call(ctx, id, ts, func, lock, request_user_stack(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx)), mutex_state_at_entry(lock, (__u32)id), 0);
 	return 0;
 }
 
@@ -201,7 +213,7 @@ static __always_inline int on_cond_entry(struct pt_regs *ctx, __u8 func, __u64 c
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	__u64 caller = enter_call(ctx, id, ts, func, mutex, request_stack(ctx, BPF_F_USER_STACK), 0, cond);
+	__u64 caller = enter_call(ctx, id, ts, func, mutex, request_user_stack(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx)), 0, cond);
 	emit_full(id, ts, 0, STAGE_RELEASED, func, mutex, caller, 0, 0, -1, cond);
 	return 0;
 }
@@ -306,7 +318,7 @@ static __always_inline int on_rwlock_entry(struct pt_regs *ctx, __u8 func, __u64
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id >> 32) || !in_window(ts))
 		return 0;
-	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), rwlock_state_at_entry(lock, (__u32)id, write), 0);
+	enter_call(ctx, id, ts, func, lock, request_user_stack(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx)), rwlock_state_at_entry(lock, (__u32)id, write), 0);
 	return 0;
 }
 
@@ -375,7 +387,7 @@ static __always_inline int on_spin_entry(struct pt_regs *ctx, __u8 func, __u64 l
 	__u32 flags = 0;
 	if (bpf_probe_read_user(&value, sizeof(value), (void *)lock) == 0 && value <= 0)
 		flags = MUTEX_F_HELD_AT_REQUEST;
-	enter_call(ctx, id, ts, func, lock, request_stack(ctx, BPF_F_USER_STACK), flags, 0);
+	enter_call(ctx, id, ts, func, lock, request_user_stack(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx)), flags, 0);
 	return 0;
 }
 
@@ -401,7 +413,7 @@ int BPF_KPROBE(spin_lock_entry, void *lock)
 	__u32 flags = 0;
 	if (bpf_probe_read_user(&value, sizeof(value), lock) == 0 && value < 0)
 		flags = MUTEX_F_HELD_AT_REQUEST;
-	enter_call(ctx, id, ts, FN_PTHREAD_SPIN_LOCK, (__u64)lock, request_stack(ctx, BPF_F_USER_STACK), flags, 0);
+	enter_call(ctx, id, ts, FN_PTHREAD_SPIN_LOCK, (__u64)lock, request_user_stack(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx)), flags, 0);
 	return 0;
 }
 SEC("uretprobe")

@@ -73,7 +73,13 @@ struct recording_config {
 	__u32 self_tgid;      /* the recorder: its own uprobes calibrate the probes; kernel probes leave it out */
 	__u32 capture_stacks; /* 0: no call stacks (--no-stacks) */
 	__u32 futex_tgid;     /* contention mode: this process's futex calls (futex.bpf.h); 0: off */
+	__u32 stack_depth;    /* frames per user call stack (user_stack.bpf.h), 1..MAX_STACK_FRAMES */
 };
+
+/* Call stacks: at most this many frames (--stack-depth); user stacks' ids (user_stack.bpf.h) from
+ * USER_STACK_ID_BASE up, kernel stacks' (the stacks map) below. */
+#define MAX_STACK_FRAMES 127
+#define USER_STACK_ID_BASE 0x40000000U
 
 /* The recording window (bpf/recording.h window, .bss: written while the programs run), CLOCK_MONOTONIC ns. */
 struct recording_window {

@@ -101,6 +101,7 @@ Napi::Value MutexSession::Configure(const Napi::CallbackInfo& info) {
   skel_->rodata->settings.self_tgid = u32("selfTgid");
   skel_->rodata->settings.capture_stacks = o.Get("captureStacks").As<Napi::Boolean>().Value() ? 1 : 0;
   skel_->rodata->settings.futex_tgid = u32("futexTgid");
+  skel_->rodata->settings.stack_depth = u32("stackDepth");
 
   int err = bpf_map__set_max_entries(skel_->maps.events, u32("ringBufferBytes"));
   if (err) return Fail(env, DescribeError("cannot size the ring buffer", err));
@@ -111,6 +112,8 @@ Napi::Value MutexSession::Configure(const Napi::CallbackInfo& info) {
   uint32_t entries = 65536;
   while (entries > 4096 && size_t(entries) * frames * sizeof(__u64) > kStackMapBytes) entries /= 2;
   if (!err) err = bpf_map__set_max_entries(skel_->maps.stacks, entries);
+  if (!err) err = bpf_map__set_value_size(skel_->maps.user_stacks, frames * sizeof(__u64));  // bpf/user_stack.bpf.h
+  if (!err) err = bpf_map__set_max_entries(skel_->maps.user_stacks, entries);
   if (err) return Fail(env, DescribeError("cannot size the stack map", err));
   return env.Undefined();
 }
@@ -146,9 +149,10 @@ Napi::Value MutexSession::ReadStack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loaded_) return Fail(env, "BPF programs are not loaded");
   __u32 id = info[0].As<Napi::Number>().Uint32Value();
-  std::vector<__u64> frames(bpf_map__value_size(skel_->maps.stacks) / sizeof(__u64));
+  bpf_map* map = id >= USER_STACK_ID_BASE ? skel_->maps.user_stacks : skel_->maps.stacks;  // bpf/user_stack.bpf.h
+  std::vector<__u64> frames(bpf_map__value_size(map) / sizeof(__u64));
   size_t depth = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stacks), &id, frames.data()) == 0) {
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &id, frames.data()) == 0) {
     while (depth < frames.size() && frames[depth] != 0) depth++;
   }
   Napi::Float64Array out = Napi::Float64Array::New(env, depth);
