@@ -93,12 +93,17 @@ describe('locks behind a wrapper, in code without frame pointers', () => {
     assert.equal(site, undefined, `acquisitions at ${wrapperSite} itself, without an outer caller: ${site?.acquisitions}`);
     assert.ok(viaWrapper >= 100, `${viaWrapper} acquisitions through possess()`);
 
-    // --contention: the futex waits' call sites (found on the stack) get theirs the same way
-    const contended = join(dir, 'pigz-contention.db');
-    const crec = await mutexRec(['--contention', '-o', contended, '--', '/usr/bin/pigz', '-p', '4', '-b', '32', '-k', '-f', input]);
-    assert.equal(crec.code, 0, crec.stderr);
-    const waits = outerCallers(contended, `e.caller IN (SELECT address FROM symbols WHERE name = '${wrapperSite}')`);
-    assert.ok(waits.withStack >= 1, `no contended wait at ${wrapperSite}`);
+    // --contention: the futex waits' call sites (found on the stack) get theirs the same way. Its
+    // threads do not always contend at possess() (10-15 waits a run here, none once under load):
+    // up to 3 recordings, until one has such waits.
+    let waits = { withStack: 0, withOuter: 0, walkAgrees: 0 };
+    for (let attempt = 1; attempt <= 3 && waits.withStack === 0; attempt++) {
+      const contended = join(dir, `pigz-contention-${attempt}.db`);
+      const crec = await mutexRec(['--contention', '-o', contended, '--', '/usr/bin/pigz', '-p', '4', '-b', '32', '-k', '-f', input]);
+      assert.equal(crec.code, 0, crec.stderr);
+      waits = outerCallers(contended, `e.caller IN (SELECT address FROM symbols WHERE name = '${wrapperSite}')`);
+    }
+    assert.ok(waits.withStack >= 1, `no contended wait at ${wrapperSite} in 3 recordings`);
     assert.equal(waits.withOuter, waits.withStack, `waits at ${wrapperSite} with their outer caller`);
   });
 });
