@@ -13,7 +13,7 @@
  * rather than disassembling: a false hit's N is still the CFA rule at its pc, which is right
  * for any instruction there, so false hits cost a map entry and nothing else.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { cString, readSparseElf, SHF_ALLOC, SHF_EXECINSTR, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_RELA, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection } from './elf_file';
 
 /** A call of a lock function, and where its caller's return address is at the call (see module comment). */
 export interface LockCallSite {
@@ -38,14 +38,6 @@ export interface CfiProgram {
 const DWARF_RSP = 7;
 
 const EM_X86_64 = 62;
-const PT_LOAD = 1;
-const SHT_SYMTAB = 2;
-const SHT_RELA = 4;
-const SHT_DYNAMIC = 6;
-const SHT_NOBITS = 8;
-const SHT_DYNSYM = 11;
-const SHF_ALLOC = 0x2;
-const SHF_EXECINSTR = 0x4;
 const DT_RELA = 7;
 const DT_RELACOUNT = 0x6ffffff9;
 const STT_FUNC = 2;
@@ -78,73 +70,36 @@ export function readFrameTable(path: string): { cfaRuleAt(address: number): CfaR
 // ---------------------------------------------------------------------------------------------
 // ELF
 
-interface Section {
-  name: string;
-  type: number;
-  flags: number;
-  address: number;
-  offset: number;
-  size: number;
-  link: number;
-}
-
-interface LoadSegment {
-  address: number;
-  offset: number;
-  fileSize: number;
-}
-
 interface Elf {
   bytes: Buffer;
-  sections: Section[];
-  segments: LoadSegment[];
+  sections: ElfSection[];
+  segments: ElfProgramHeader[]; // PT_LOAD
   relativeRelocations: { tableAddress: number; count: number } | null; // see relativeRelocations()
 }
 
-/**
- * The file with the bytes this module reads at their offsets (headers, symbol and relocation
- * tables, code, .eh_frame); the rest stays zero. mariadbd is 26 MB, of which this reads 13.
- */
+/** What this module parses, read from the file (recorder/elf_file.ts): symbol and relocation tables, code, .eh_frame. mariadbd is 26 MB, of which this reads 13. */
 function readElf(path: string): Elf {
-  const fd = openSync(path, 'r');
-  try {
-    const bytes = Buffer.alloc(fstatSync(fd).size); // zero pages the kernel maps only when written
-    const fill = (offset: number, length: number): void => {
-      const end = Math.min(offset + length, bytes.length);
-      for (let at = offset, n = 1; at < end && n > 0; at += n) n = readSync(fd, bytes, at, end - at, at);
-    };
-    fill(0, 64);
-    if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path} is not an ELF file`);
-    if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error(`${path} is not a 64-bit little-endian ELF file`);
-    if (bytes.readUInt16LE(0x12) !== EM_X86_64) throw new Error(`${path} is not an x86-64 object`);
-    fill(u64(bytes, 0x20), bytes.readUInt16LE(0x36) * bytes.readUInt16LE(0x38));
-    const headersAt = u64(bytes, 0x28);
-    const headerSize = bytes.readUInt16LE(0x3a);
-    fill(headersAt, headerSize * bytes.readUInt16LE(0x3c));
-    const namesHeaderAt = headersAt + bytes.readUInt16LE(0x3e) * headerSize;
-    if (namesHeaderAt + 0x28 <= bytes.length) fill(u64(bytes, namesHeaderAt + 0x18), u64(bytes, namesHeaderAt + 0x20));
-    const elf: Elf = { bytes, sections: readSections(bytes), segments: readLoadSegments(bytes), relativeRelocations: null };
-    for (const s of elf.sections.filter((s) => s.type === SHT_DYNAMIC)) fill(s.offset, s.size);
+  return readSparseElf(path, (file) => {
+    if (file.bytes.readUInt16LE(0x12) !== EM_X86_64) throw new Error(`${path} is not an x86-64 object`);
+    const elf: Elf = { bytes: file.bytes, sections: file.sections, segments: file.segments, relativeRelocations: null };
+    for (const s of elf.sections.filter((s) => s.type === SHT_DYNAMIC)) file.fillSection(s);
     elf.relativeRelocations = relativeRelocations(elf);
     for (const s of elf.sections) {
       if (s.type === SHT_NOBITS) continue;
       const symbols = s.type === SHT_SYMTAB || s.type === SHT_DYNSYM;
-      const names = symbols ? elf.sections[s.link] : undefined;
-      if (names) fill(names.offset, names.size);
+      if (symbols) file.fillSection(elf.sections[s.link]);
       if (isDynamicRelocations(s)) {
         const skipped = firstUsefulRelocation(elf, s) * 24;
-        fill(s.offset + skipped, s.size - skipped);
+        file.fill(s.offset + skipped, s.size - skipped);
       } else if (symbols || s.flags & SHF_EXECINSTR || s.name === '.eh_frame') {
-        fill(s.offset, s.size);
+        file.fillSection(s);
       }
     }
     return elf;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
-function isDynamicRelocations(section: Section): boolean {
+function isDynamicRelocations(section: ElfSection): boolean {
   return section.type === SHT_RELA && (section.flags & SHF_ALLOC) !== 0;
 }
 
@@ -162,46 +117,9 @@ function relativeRelocations(elf: Elf): { tableAddress: number; count: number } 
   return tableAddress === null ? null : { tableAddress, count };
 }
 
-function firstUsefulRelocation(elf: Elf, relocations: Section): number {
+function firstUsefulRelocation(elf: Elf, relocations: ElfSection): number {
   const relative = elf.relativeRelocations;
   return relative && relative.tableAddress === relocations.address ? Math.min(relative.count, Math.floor(relocations.size / 24)) : 0;
-}
-
-function readSections(bytes: Buffer): Section[] {
-  const tableAt = u64(bytes, 0x28);
-  const entrySize = bytes.readUInt16LE(0x3a);
-  const count = bytes.readUInt16LE(0x3c);
-  const namesIndex = bytes.readUInt16LE(0x3e);
-  const sections: Section[] = [];
-  for (let i = 0; i < count && tableAt + (i + 1) * entrySize <= bytes.length; i++) {
-    const at = tableAt + i * entrySize;
-    sections.push({
-      name: '',
-      type: bytes.readUInt32LE(at + 4),
-      flags: u64(bytes, at + 8),
-      address: u64(bytes, at + 0x10),
-      offset: u64(bytes, at + 0x18),
-      size: u64(bytes, at + 0x20),
-      link: bytes.readUInt32LE(at + 0x28),
-    });
-  }
-  const names = sections[namesIndex];
-  if (names) for (let i = 0; i < sections.length; i++) sections[i].name = cString(bytes, names.offset + bytes.readUInt32LE(tableAt + i * entrySize));
-  for (const s of sections) if (s.type !== SHT_NOBITS && s.offset + s.size > bytes.length) s.size = 0; // truncated file: kept, as links are by index
-  return sections;
-}
-
-function readLoadSegments(bytes: Buffer): LoadSegment[] {
-  const tableAt = u64(bytes, 0x20);
-  const entrySize = bytes.readUInt16LE(0x36);
-  const count = bytes.readUInt16LE(0x38);
-  const segments: LoadSegment[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = tableAt + i * entrySize;
-    if (at + 0x38 > bytes.length || bytes.readUInt32LE(at) !== PT_LOAD) continue;
-    segments.push({ offset: u64(bytes, at + 8), address: u64(bytes, at + 0x10), fileSize: u64(bytes, at + 0x20) });
-  }
-  return segments;
 }
 
 function fileOffsetOf(elf: Elf, returnAddress: number): number | null {
@@ -225,7 +143,7 @@ class NameFilter {
     this.firstBytes = new Set([...names].map((name) => name.charCodeAt(0)));
   }
 
-  matchesSymbol(elf: Elf, table: Section, index: number): boolean {
+  matchesSymbol(elf: Elf, table: ElfSection, index: number): boolean {
     const strings = elf.sections[table.link];
     if (!strings) return false;
     const nameAt = strings.offset + elf.bytes.readUInt32LE(table.offset + index * 24);
@@ -270,7 +188,7 @@ class LockTargets {
     return known;
   }
 
-  private addDefinedFunctions(table: Section, names: NameFilter): void {
+  private addDefinedFunctions(table: ElfSection, names: NameFilter): void {
     const { bytes } = this.elf;
     const count = Math.floor(table.size / 24);
     for (let i = 1; i < count; i++) {
@@ -282,7 +200,7 @@ class LockTargets {
     }
   }
 
-  private addGotSlots(relocations: Section, names: NameFilter): void {
+  private addGotSlots(relocations: ElfSection, names: NameFilter): void {
     const { bytes } = this.elf;
     const symbols = this.elf.sections[relocations.link];
     if (!symbols || (symbols.type !== SHT_DYNSYM && symbols.type !== SHT_SYMTAB)) return; // a static binary's IRELATIVE table
@@ -398,7 +316,7 @@ class FrameTable {
     return fde && address < fde.pcEnd ? fde : null;
   }
 
-  private indexFdes(section: Section): void {
+  private indexFdes(section: ElfSection): void {
     const cies = new Map<number, Cie | null>(); // by file offset; null: one this parser cannot use
     const end = section.offset + section.size;
     const reader = new CfiReader(this.elf.bytes, section.offset, end, this.addressDelta); // one for all entries: there are 35k in mariadbd
@@ -764,12 +682,4 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A 64-bit field as a number (BigInt-free); exact below 2^53. */
-function u64(data: Buffer, at: number): number {
-  return data.readUInt32LE(at) + data.readUInt32LE(at + 4) * 0x1_0000_0000;
-}
 
-function cString(data: Buffer, at: number): string {
-  const end = data.indexOf(0, at);
-  return data.toString('latin1', at, end < 0 ? data.length : end);
-}

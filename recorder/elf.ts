@@ -1,4 +1,6 @@
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+import { cString, PT_INTERP, readSparseElf, SHT_DYNSYM, SHT_GNU_VERSYM, SHT_NOTE, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection, type SparseElf } from './elf_file';
 
 /** A function symbol an uprobe can be placed on. */
 export interface FunctionSymbol {
@@ -30,45 +32,40 @@ export interface ElfObject {
   comment: string; // the .comment section's strings (compiler versions), joined by newlines
 }
 
-const SHT_SYMTAB = 2;
-const SHT_NOTE = 7;
-const SHT_DYNSYM = 11;
-const SHT_GNU_VERSYM = 0x6fffffff;
-const PT_LOAD = 1;
-const PT_INTERP = 3;
 const STT_OBJECT = 1;
 const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const NT_GNU_BUILD_ID = 3;
 const VERSYM_HIDDEN = 0x8000;
 
-interface Section {
-  name: string;
-  type: number;
-  offset: number;
-  size: number;
-  link: number;
-  entsize: number;
-}
-
-interface LoadSegment {
-  vaddr: number;
-  offset: number;
-  filesz: number;
-  memsz: number;
-}
-
 /** Reads the symbols of a 64-bit little-endian ELF file (x86-64, aarch64). */
 export function readElf(path: string): ElfObject {
-  const bytes = readNeeded(path);
-  if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path} is not an ELF file`);
-  if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error(`${path} is not a 64-bit little-endian ELF file`);
+  return readSparseElf(path, (elf) => {
+    readNeeded(elf);
+    return parse(path, elf);
+  });
+}
 
-  const sections = readSections(bytes);
-  const segments = readLoadSegments(bytes);
+/**
+ * What readElf parses, read from the file: symbol and string tables, version symbols, notes,
+ * .comment, .gnu_debuglink, the interpreter's name (a 26 MB server binary: ~2 MB of it).
+ */
+function readNeeded(elf: SparseElf): void {
+  for (const s of elf.sections) {
+    const symbols = s.type === SHT_SYMTAB || s.type === SHT_DYNSYM;
+    if (symbols || s.type === SHT_GNU_VERSYM || s.type === SHT_NOTE || s.name === '.comment' || s.name === '.gnu_debuglink') elf.fillSection(s);
+    if (symbols) elf.fillSection(elf.sections[s.link]);
+  }
+  const interp = interpreterHeader(elf.programHeaders);
+  if (interp) elf.fill(interp.offset, interp.fileSize);
+}
+
+function parse(path: string, elf: SparseElf): ElfObject {
+  const { bytes, sections } = elf;
+  const segments = elf.segments;
   const toFileOffset = (vaddr: number): number => {
-    const seg = segments.find((s) => vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz);
-    return seg ? vaddr - seg.vaddr + seg.offset : vaddr;
+    const seg = segments.find((s) => vaddr >= s.address && vaddr < s.address + s.fileSize);
+    return seg ? vaddr - seg.address + seg.offset : vaddr;
   };
 
   const functions: FunctionSymbol[] = [];
@@ -106,10 +103,10 @@ export function readElf(path: string): ElfObject {
     functions,
     data,
     addressOfOffset(fileOffset: number): number | null {
-      const seg = segments.find((s) => fileOffset >= s.offset && fileOffset < s.offset + s.memsz);
-      return seg ? fileOffset - seg.offset + seg.vaddr : null;
+      const seg = segments.find((s) => fileOffset >= s.offset && fileOffset < s.offset + s.memSize);
+      return seg ? fileOffset - seg.offset + seg.address : null;
     },
-    interpreter: readInterpreter(bytes),
+    interpreter: readInterpreter(elf),
     hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
     debugLink: readDebugLink(bytes, sections),
     sections: sections.map((s) => s.name),
@@ -118,7 +115,7 @@ export function readElf(path: string): ElfObject {
 }
 
 /** The .comment section: NUL-separated strings such as "GCC: (Debian 12.2.0-14) 12.2.0" or "rustc version 1.63.0". */
-function readComment(data: Buffer, sections: Section[]): string {
+function readComment(data: Buffer, sections: ElfSection[]): string {
   const s = sections.find((x) => x.name === '.comment');
   if (!s || s.offset + s.size > data.length) return '';
   return data
@@ -146,105 +143,17 @@ export function readFunctionCode(elf: ElfObject, sym: FunctionSymbol, fallback =
   }
 }
 
-/**
- * The file's bytes that readElf uses, at their offsets (headers, symbol and string tables, notes,
- * .comment, .gnu_debuglink, the interpreter's name); the rest stays zero, never read or touched.
- * A 26 MB server binary is ~2 MB of them: reading all of it cost ~140 ms and its page faults.
- */
-function readNeeded(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const data = Buffer.alloc(fstatSync(fd).size); // zero pages the kernel maps only when written
-    const fill = (offset: number, length: number): void => {
-      const end = Math.min(offset + length, data.length);
-      for (let at = offset; at < end; ) {
-        const n = readSync(fd, data, at, end - at, at);
-        if (n === 0) break;
-        at += n;
-      }
-    };
-    fill(0, 64);
-    if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46 || data[4] !== 2 || data[5] !== 1) return data; // readElf says what it is not
-    fill(u64(data, 0x20), data.readUInt16LE(0x36) * data.readUInt16LE(0x38));
-    const shoff = u64(data, 0x28);
-    const shentsize = data.readUInt16LE(0x3a);
-    const shnum = data.readUInt16LE(0x3c);
-    fill(shoff, shentsize * shnum);
-    const shstrndx = data.readUInt16LE(0x3e);
-    const shstrAt = shoff + shstrndx * shentsize;
-    if (shstrndx < shnum && shstrAt + 64 <= data.length) fill(u64(data, shstrAt + 0x18), u64(data, shstrAt + 0x20));
-    const sections = readSections(data);
-    for (const s of sections) {
-      const symbols = s.type === SHT_SYMTAB || s.type === SHT_DYNSYM;
-      if (symbols || s.type === SHT_GNU_VERSYM || s.type === SHT_NOTE || s.name === '.comment' || s.name === '.gnu_debuglink') fill(s.offset, s.size);
-      if (symbols && sections[s.link]) fill(sections[s.link].offset, sections[s.link].size);
-    }
-    const interp = interpreterRange(data);
-    if (interp) fill(interp.offset, interp.size);
-    return data;
-  } finally {
-    closeSync(fd);
-  }
+/** PT_INTERP: where an executable names its dynamic loader. */
+function interpreterHeader(headers: ElfProgramHeader[]): ElfProgramHeader | undefined {
+  return headers.find((h) => h.type === PT_INTERP);
 }
 
-function readSections(data: Buffer): Section[] {
-  const shoff = Number(data.readBigUInt64LE(0x28));
-  const shentsize = data.readUInt16LE(0x3a);
-  const shnum = data.readUInt16LE(0x3c);
-  const shstrndx = data.readUInt16LE(0x3e);
-  const raw = [];
-  for (let i = 0; i < shnum; i++) {
-    const at = shoff + i * shentsize;
-    if (at + 64 > data.length) break;
-    raw.push({
-      nameOffset: data.readUInt32LE(at),
-      type: data.readUInt32LE(at + 4),
-      offset: Number(data.readBigUInt64LE(at + 0x18)),
-      size: Number(data.readBigUInt64LE(at + 0x20)),
-      link: data.readUInt32LE(at + 0x28),
-      entsize: Number(data.readBigUInt64LE(at + 0x38)),
-    });
-  }
-  const names = raw[shstrndx];
-  return raw.map((s) => ({ ...s, name: names ? cString(data, names.offset + s.nameOffset) : '' }));
+function readInterpreter(elf: SparseElf): string | null {
+  const interp = interpreterHeader(elf.programHeaders);
+  return interp ? cString(elf.bytes, interp.offset) : null;
 }
 
-function readLoadSegments(data: Buffer): LoadSegment[] {
-  const phoff = Number(data.readBigUInt64LE(0x20));
-  const phentsize = data.readUInt16LE(0x36);
-  const phnum = data.readUInt16LE(0x38);
-  const segments: LoadSegment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    if (data.readUInt32LE(at) !== PT_LOAD) continue;
-    segments.push({
-      offset: Number(data.readBigUInt64LE(at + 8)),
-      vaddr: Number(data.readBigUInt64LE(at + 0x10)),
-      filesz: Number(data.readBigUInt64LE(at + 0x20)),
-      memsz: Number(data.readBigUInt64LE(at + 0x28)),
-    });
-  }
-  return segments;
-}
-
-/** PT_INTERP's bytes in the file: where an executable names its dynamic loader. */
-function interpreterRange(data: Buffer): { offset: number; size: number } | null {
-  const phoff = u64(data, 0x20);
-  const phentsize = data.readUInt16LE(0x36);
-  const phnum = data.readUInt16LE(0x38);
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    if (at + 0x28 <= data.length && data.readUInt32LE(at) === PT_INTERP) return { offset: u64(data, at + 8), size: u64(data, at + 0x20) };
-  }
-  return null;
-}
-
-function readInterpreter(data: Buffer): string | null {
-  const range = interpreterRange(data);
-  return range ? cString(data, range.offset) : null;
-}
-
-function readBuildId(data: Buffer, sections: Section[]): string | null {
+function readBuildId(data: Buffer, sections: ElfSection[]): string | null {
   for (const note of sections.filter((s) => s.type === SHT_NOTE)) {
     let at = note.offset;
     const end = note.offset + note.size;
@@ -264,7 +173,7 @@ function readBuildId(data: Buffer, sections: Section[]): string | null {
 }
 
 /** .gnu_debuglink: a NUL-terminated file name, padded to 4 bytes, then the debug file's CRC-32. */
-function readDebugLink(data: Buffer, sections: Section[]): { file: string; crc: number } | null {
+function readDebugLink(data: Buffer, sections: ElfSection[]): { file: string; crc: number } | null {
   const link = sections.find((s) => s.name === '.gnu_debuglink');
   if (!link || link.size < 8) return null;
   const file = cString(data, link.offset);
@@ -273,16 +182,7 @@ function readDebugLink(data: Buffer, sections: Section[]): { file: string; crc: 
   return { file, crc: data.readUInt32LE(crcAt) };
 }
 
-/** A 64-bit field as a number (BigInt-free: this runs for every symbol); exact below 2^53. */
-function u64(data: Buffer, at: number): number {
-  return data.readUInt32LE(at) + data.readUInt32LE(at + 4) * 0x1_0000_0000;
-}
-
 function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function cString(data: Buffer, at: number): string {
-  const end = data.indexOf(0, at);
-  return data.toString('latin1', at, end < 0 ? data.length : end);
-}
