@@ -66,6 +66,20 @@ struct lock_call_site {
 	__u64 offset; /* file offset of the call's return address */
 };
 
+/* outer_cache (outer_caller.bpf.h): a return address in a process, and its lock call's CFA offset. */
+struct outer_cache_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ret_addr;
+};
+
+#define NO_LOCK_CALL_SITE 0xffffffffU
+
+struct outer_cache_value {
+	__u32 cfa_offset; /* NO_LOCK_CALL_SITE: not a lock call in the table */
+	__u32 generation; /* of the table when looked up: a miss older than the table's last addition is looked up again */
+};
+
 /* The recording's settings (bpf/recording.h settings, .rodata: set before load). */
 struct recording_config {
 	__u32 target_tgid;    /* uprobes: this process (0: any) */

@@ -28,29 +28,18 @@ struct {
 	__type(value, __u32);
 } lock_call_sites_generation SEC(".maps");
 
-struct outer_cache_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 ret_addr;
-};
-
-#define NO_LOCK_CALL_SITE 0xffffffffU
 #define LOCK_CALL_SITE_BUSY 0xfffffffeU /* bpf_find_vma only tries the mmap lock: the process was changing its mappings */
-
-struct outer_cache_value {
-	__u32 cfa_offset; /* NO_LOCK_CALL_SITE: not in the table */
-	__u32 generation; /* of the table when looked up */
-};
 
 /*
  * The answer for a return address in a process, so that bpf_find_vma runs once per call site:
  * it also fails (-EBUSY) while the process changes its mappings (its mmap lock is only tried),
- * and such a failure is not cached.
+ * and such a failure is not cached. The recorder fills it too, for the mappings it has seen
+ * (recorder/outer_callers.ts): those calls need no lookup at all.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct outer_cache_key);
+	__type(key, struct outer_cache_key);   /* mutex.h */
 	__type(value, struct outer_cache_value);
 } outer_cache SEC(".maps");
 

@@ -44,6 +44,8 @@ export interface MutexSession {
   setWindow(startNs: bigint, endNs: bigint): void;
   /** One object's lock calls (bpf/outer_caller.bpf.h), by the file's inode and size; returns how many the map took. */
   addLockCallSites(ino: number, size: number, returnOffsets: Float64Array, cfaOffsets: Uint32Array): number;
+  /** A process's lock calls at their addresses (bpf/outer_caller.bpf.h outer_cache); returns how many the map took. */
+  cacheOuterCallSites(tgid: number, returnAddresses: Float64Array, cfaOffsets: Uint32Array): number;
   drain(columns: EventColumns): { count: number; more: boolean; threads: ThreadRow[] };
   /** The lock calls entered and not returned (bpf/mutex.h struct pending_call). */
   pendingCalls(): WaitingCall[];

@@ -1,16 +1,20 @@
 import { statSync } from 'node:fs';
 
+import type { FileMapping } from '../core/mappings';
 import type { MutexSession } from './addon';
-import { lockCallSites } from './callsite_cfa';
+import { lockCallSites, type LockCallSite } from './callsite_cfa';
+import { reachablePath } from './targets';
 
 /**
- * The BPF table of lock calls (bpf/outer_caller.bpf.h), filled object by object: each object's
+ * The BPF tables of lock calls (bpf/outer_caller.bpf.h), filled object by object: each object's
  * calls of the probed functions and where, at each, the caller's own return address is. Objects
- * are known by inode and size, as the BPF program sees the file behind a return address; one read
- * once, whatever path or process maps it.
+ * are known by inode and size, as the BPF program sees the file behind a return address; each is
+ * read once, whatever path or process maps it. Where the target's mappings are known, their calls
+ * also go into the programs' per-process cache at their addresses: a call there needs no lookup
+ * (bpf_find_vma, which fails while the process changes its mappings).
  */
 export class OuterCallerTable {
-  private readonly done = new Set<string>();
+  private readonly byFile = new Map<string, LockCallSite[]>(); // `${ino}:${size}` -> its lock calls, by return offset
   /** Lock calls put in the table, over every object read. */
   sites = 0;
 
@@ -21,27 +25,51 @@ export class OuterCallerTable {
 
   /** Reads the objects not read yet; one that is not an x86-64 ELF file, or is gone, adds nothing. */
   add(paths: Iterable<string>): void {
-    for (const path of paths) {
-      let ino: number;
-      let size: number;
-      try {
-        ({ ino, size } = statSync(path));
-      } catch {
-        continue;
+    for (const path of paths) this.sitesOf(path);
+  }
+
+  /** The target's executable mappings (paths as it sees them): their objects read, their lock calls cached at their addresses. */
+  cache(pid: number, mappings: Iterable<FileMapping & { executable: boolean | null }>): void {
+    const addresses: number[] = [];
+    const cfaOffsets: number[] = [];
+    for (const m of mappings) {
+      if (m.executable === false) continue;
+      const sites = this.sitesOf(reachablePath(pid, m.path));
+      const mappedEnd = m.offset + (m.end - m.start);
+      for (const site of sites) {
+        // a return address at the very end of the mapping is the last call's: still this mapping's
+        if (site.returnOffset <= m.offset || site.returnOffset > mappedEnd) continue;
+        addresses.push(m.start + site.returnOffset - m.offset);
+        cfaOffsets.push(site.cfaOffset);
       }
-      const key = `${ino}:${size}`;
-      if (this.done.has(key)) continue;
-      this.done.add(key);
-      let sites: ReturnType<typeof lockCallSites>;
-      try {
-        sites = lockCallSites(path, this.functions);
-      } catch {
-        continue;
-      }
-      if (sites.length === 0) continue;
-      const offsets = Float64Array.from(sites, (s) => s.returnOffset);
-      const cfaOffsets = Uint32Array.from(sites, (s) => s.cfaOffset);
-      this.sites += this.session.addLockCallSites(ino, size, offsets, cfaOffsets);
     }
+    if (addresses.length > 0) this.session.cacheOuterCallSites(pid, Float64Array.from(addresses), Uint32Array.from(cfaOffsets));
+  }
+
+  private sitesOf(path: string): LockCallSite[] {
+    let file: { ino: number; size: number };
+    try {
+      file = statSync(path);
+    } catch {
+      return [];
+    }
+    const key = `${file.ino}:${file.size}`;
+    const known = this.byFile.get(key);
+    if (known) return known;
+    const sites = callSitesOrNone(path, this.functions);
+    this.byFile.set(key, sites);
+    if (sites.length > 0) {
+      const offsets = Float64Array.from(sites, (s) => s.returnOffset);
+      this.sites += this.session.addLockCallSites(file.ino, file.size, offsets, Uint32Array.from(sites, (s) => s.cfaOffset));
+    }
+    return sites;
+  }
+}
+
+function callSitesOrNone(path: string, functions: readonly string[]): LockCallSite[] {
+  try {
+    return lockCallSites(path, functions);
+  } catch {
+    return [];
   }
 }

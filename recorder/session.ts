@@ -12,7 +12,7 @@ import type { ProbeCost } from '../core/probe_cost';
 import { InRunCostMeter } from './in_run_cost';
 import { LivePrinter, StatusLine } from './live';
 import { loadProbes } from './loader';
-import { MappingTracker } from './mappings';
+import { MappingTracker, readMappings } from './mappings';
 import { OuterCallerTable } from './outer_callers';
 import { planUserProbes, PROBED_SYMBOLS, type PlannedProbe, type ProbePlacement } from './probes';
 import { RunNamer } from './naming';
@@ -125,6 +125,7 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     // caller, read by the probes where .eh_frame says (bpf/outer_caller.bpf.h); before the window opens.
     const outerCallers = (userPlan.probes.length > 0 || contention) && opts.stackDepth > 0 ? new OuterCallerTable(session, PROBED_SYMBOLS) : null;
     outerCallers?.add(target!.objects);
+    if (outerCallers && !target!.launched) outerCallers.cache(target!.pid, readMappings(target!.pid) ?? []);
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
@@ -354,8 +355,8 @@ async function pump(
     if (mappings && (flushes < 50 || flushes % 50 === 0)) {
       const seen = mappings.poll();
       write(() => store.addMappings(seen, sinceStart()));
-      // a library loaded later (dlopen): its lock calls from now on
-      if (outerCallers && target) outerCallers.add(seen.filter((m) => m.executable !== false).map((m) => reachablePath(target.pid, m.path)));
+      // a launched target's objects at their addresses, a library loaded later (dlopen): their lock calls from now on
+      if (outerCallers && target) outerCallers.cache(target.pid, seen);
     }
     flushes++;
     let batch: EventBatch;

@@ -52,10 +52,12 @@ describe('locks behind a wrapper, in code without frame pointers', () => {
     assert.equal(named.get('queue')!.acquisitions, 400);
     assert.equal(named.get('log')!.acquisitions, 200);
 
-    // Every acquisition at the wrapper's call site has it, and the kernel's walk alone never saw it.
+    // The acquisitions at the wrapper's call site have it (README: a call made while the process
+    // changes its mappings, before the recorder has seen them, can miss it: at most 1 %), and the
+    // frame-pointer walk alone never saw it.
     const counts = outerCallers(run, `e.lock IN (${[...locks.keys()].join(', ')})`);
     assert.equal(counts.withStack, 1000);
-    assert.equal(counts.withOuter, 1000);
+    assert.ok(counts.withOuter >= 990, `${counts.withOuter} of 1000 with their outer caller`);
     assert.equal(counts.walkAgrees, 0);
 
     // Call sites through the wrapper: its callers, each with its own acquisitions.
@@ -87,11 +89,11 @@ describe('locks behind a wrapper, in code without frame pointers', () => {
     assert.ok(throughWrapper.length >= 5, `possess()'s callers: ${throughWrapper.map((r) => r.name).join(', ')}`);
     // No lock is named after the wrapper any more: each by a caller of it.
     assert.deepEqual(rows.filter((r) => r.name.startsWith(`mutex@${wrapperSite}`)).map((r) => r.name), []);
-    // every acquisition at possess()'s call site has its outer caller
-    const site = bySite.rows.find((r) => r.name === wrapperSite);
+    // the acquisitions at possess()'s call site have their outer caller (at most 1 % without, as above)
+    const withoutOuter = bySite.rows.find((r) => r.name === wrapperSite)?.acquisitions ?? 0;
     const viaWrapper = throughWrapper.reduce((n, r) => n + r.acquisitions, 0);
-    assert.equal(site, undefined, `acquisitions at ${wrapperSite} itself, without an outer caller: ${site?.acquisitions}`);
     assert.ok(viaWrapper >= 100, `${viaWrapper} acquisitions through possess()`);
+    assert.ok(withoutOuter <= 0.01 * viaWrapper, `${withoutOuter} acquisitions at ${wrapperSite} itself, without an outer caller`);
 
     // --contention: the futex waits' call sites (found on the stack) get theirs the same way. Its
     // threads do not always contend at possess() (10-15 waits a run here, none once under load):
@@ -104,6 +106,6 @@ describe('locks behind a wrapper, in code without frame pointers', () => {
       waits = outerCallers(contended, `e.caller IN (SELECT address FROM symbols WHERE name = '${wrapperSite}')`);
     }
     assert.ok(waits.withStack >= 1, `no contended wait at ${wrapperSite} in 3 recordings`);
-    assert.equal(waits.withOuter, waits.withStack, `waits at ${wrapperSite} with their outer caller`);
+    assert.ok(waits.withOuter >= waits.withStack - 1, `${waits.withOuter} of ${waits.withStack} waits at ${wrapperSite} with their outer caller`);
   });
 });

@@ -43,6 +43,7 @@ Napi::Function MutexSession::Define(Napi::Env env) {
                          InstanceMethod("setTimeBase", &MutexSession::SetTimeBase),
                          InstanceMethod("setWindow", &MutexSession::SetWindow),
                          InstanceMethod("addLockCallSites", &MutexSession::AddLockCallSites),
+                         InstanceMethod("cacheOuterCallSites", &MutexSession::CacheOuterCallSites),
                          InstanceMethod("drain", &MutexSession::Drain),
                          InstanceMethod("pendingCalls", &MutexSession::PendingCalls),
                          InstanceMethod("counters", &MutexSession::Counters),
@@ -219,6 +220,27 @@ Napi::Value MutexSession::AddLockCallSites(const Napi::CallbackInfo& info) {
   bpf_map_lookup_elem(generation_fd, &zero, &generation);
   generation++;
   bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
+  return Napi::Number::New(env, added);
+}
+
+// cacheOuterCallSites(tgid, returnAddresses: Float64Array, cfaOffsets: Uint32Array): lock calls of a
+// process where it has them mapped (bpf/outer_caller.bpf.h outer_cache). Returns how many the map took.
+Napi::Value MutexSession::CacheOuterCallSites(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!loaded_) return Fail(env, "BPF programs are not loaded");
+  Napi::Float64Array addresses = info[1].As<Napi::Float64Array>();
+  Napi::Uint32Array cfa = info[2].As<Napi::Uint32Array>();
+  if (addresses.ElementLength() != cfa.ElementLength()) return Fail(env, "cacheOuterCallSites: addresses and CFA offsets differ in length");
+  outer_cache_key key = {};
+  key.tgid = info[0].As<Napi::Number>().Uint32Value();
+  int fd = bpf_map__fd(skel_->maps.outer_cache);
+  uint32_t added = 0;
+  for (size_t i = 0; i < addresses.ElementLength(); i++) {
+    key.ret_addr = uint64_t(addresses[i]);
+    outer_cache_value value = {cfa[i], 0};
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) break;
+    added++;
+  }
   return Napi::Number::New(env, added);
 }
 

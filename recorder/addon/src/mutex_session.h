@@ -34,6 +34,7 @@ class MutexSession : public Napi::ObjectWrap<MutexSession> {
   Napi::Value SetTimeBase(const Napi::CallbackInfo& info);
   Napi::Value SetWindow(const Napi::CallbackInfo& info);
   Napi::Value AddLockCallSites(const Napi::CallbackInfo& info);
+  Napi::Value CacheOuterCallSites(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
   Napi::Value PendingCalls(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
