@@ -80,8 +80,12 @@ export class UserSymbolizer {
     const vaddr = object?.elf.addressOfOffset(fileOffset) ?? null;
     const symbol = object && vaddr !== null ? lookup(kind === 'code' ? object.code : object.data, vaddr, kind) : null;
     if (symbol) return { name: symbol, module, kind };
-    // Data outside any symbol (heap-like) gets no name; code is still placed in its module.
-    return kind === 'code' ? { name: `${module}+0x${fileOffset.toString(16)}`, module, kind } : null;
+    // Code, and data inside the object's own segments (a stripped program's globals, its .bss
+    // too), are placed in their module, as the analyzer names them from the mappings: the .bss
+    // beyond the file's pages only /proc/PID/maps shows, which a short-lived target may not leave
+    // time to read. Other data (heap-like) gets no name.
+    const inImage = kind === 'code' || vaddr !== null;
+    return inImage ? { name: `${module}+0x${fileOffset.toString(16)}`, module, kind } : null;
   }
 
 
