@@ -14,14 +14,25 @@ const TOLERANCE = 0.002; // 0.2%: the module measures itself with ktime_get_ns a
  * same clock, so a wrong time base would be off by seconds; the emulated VM adds the host's hiccups. */
 const ACQUIRED_TOLERANCE_NS = 1_000_000;
 
-/** Boots Debian's 6.1 kernel (kprobes and fentry work there) and runs the scenarios with one method. */
+/**
+ * Boots Debian's 6.1 kernel (kprobes and fentry work there) and runs the scenarios with one method.
+ * A guest kernel panic is booted again once: the emulated guest's 6.1.0-56 once oopsed at a NULL
+ * function pointer inside perf_event_open (the recorder's call, under the full suite's load;
+ * 9 of 9 passed when run again alone), a kernel bug no user program may trigger; a second panic fails.
+ */
 async function runScenarios(method: 'fentry' | 'kprobe', scenarios: string[]): Promise<string> {
-  const out = mkdtempSync(joinPath(tmpdir(), `vm-${method}-`));
-  const r = await run(joinPath(REPO, 'test', 'vm', 'run.sh'), ['--out', out, '--timeout', '240', '--', 'sh', 'test/vm/kernel-scenarios.sh', method, out, ...scenarios], {
-    timeoutMs: 300_000,
-  });
-  assert.equal(r.code, 0, `VM run failed: ${r.stderr}`);
-  return out;
+  for (let attempt = 1; ; attempt++) {
+    const out = mkdtempSync(joinPath(tmpdir(), `vm-${method}-`));
+    const r = await run(joinPath(REPO, 'test', 'vm', 'run.sh'), ['--out', out, '--timeout', '240', '--', 'sh', 'test/vm/kernel-scenarios.sh', method, out, ...scenarios], {
+      timeoutMs: 300_000,
+    });
+    if (r.code !== 0 && attempt === 1 && /Kernel panic/.test(r.stderr)) {
+      process.stderr.write(`kernel.test: the guest kernel panicked (${r.stderr.trim().split('\n').pop()}): booting it again\n`);
+      continue;
+    }
+    assert.equal(r.code, 0, `VM run failed: ${r.stderr}`);
+    return out;
+  }
 }
 
 /** How a recorded hold or wait misses the module's own measurement by more than TOLERANCE, or null. */
