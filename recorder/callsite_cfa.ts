@@ -13,7 +13,7 @@
  * rather than disassembling: a false hit's N is still the CFA rule at its pc, which is right
  * for any instruction there, so false hits cost a map entry and nothing else.
  */
-import { cString, readSparseElf, SHF_ALLOC, SHF_EXECINSTR, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_RELA, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection } from './elf_file';
+import { cString, fileOffsetOf, readSparseElf, SHF_ALLOC, SHF_EXECINSTR, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_RELA, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection } from './elf_file';
 
 /** A call of a lock function, and where its caller's return address is at the call (see module comment). */
 export interface LockCallSite {
@@ -56,7 +56,7 @@ export function lockCallSites(path: string, functions: readonly string[]): LockC
   for (const returnAddress of lockCallReturnAddresses(elf, targets)) {
     const rule = frames.cfaRuleAt(returnAddress - 1);
     if (rule?.kind !== 'register' || rule.register !== DWARF_RSP) continue; // rbp-based code: the kernel's frame-pointer walk works
-    const returnOffset = fileOffsetOf(elf, returnAddress);
+    const returnOffset = returnOffsetOf(elf, returnAddress);
     if (returnOffset !== null) sites.push({ returnOffset, cfaOffset: rule.offset });
   }
   return sites.sort((a, b) => a.returnOffset - b.returnOffset);
@@ -122,11 +122,10 @@ function firstUsefulRelocation(elf: Elf, relocations: ElfSection): number {
   return relative && relative.tableAddress === relocations.address ? Math.min(relative.count, Math.floor(relocations.size / 24)) : 0;
 }
 
-function fileOffsetOf(elf: Elf, returnAddress: number): number | null {
+function returnOffsetOf(elf: Elf, returnAddress: number): number | null {
   // Located by the call's last byte: a call that ends its segment returns to the segment's end.
-  const last = returnAddress - 1;
-  const segment = elf.segments.find((s) => last >= s.address && last < s.address + s.fileSize);
-  return segment ? returnAddress - segment.address + segment.offset : null;
+  const last = fileOffsetOf(elf.segments, returnAddress - 1);
+  return last === null ? null : last + 1;
 }
 
 /** Function symbols' names without their version (`pthread_cond_wait@GLIBC_2.2.5`, as .symtab spells them). */
@@ -592,24 +591,21 @@ class CfiReader {
   }
 
   uleb(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = this.u8();
-      value += (byte & 0x7f) * scale;
-      scale *= 128;
-      if (!(byte & 0x80)) return value;
-    }
+    return this.leb128(false);
   }
 
   sleb(): number {
+    return this.leb128(true);
+  }
+
+  private leb128(signed: boolean): number {
     let value = 0;
     let scale = 1;
     for (;;) {
       const byte = this.u8();
       value += (byte & 0x7f) * scale;
       scale *= 128;
-      if (!(byte & 0x80)) return byte & 0x40 ? value - scale : value;
+      if (!(byte & 0x80)) return signed && byte & 0x40 ? value - scale : value;
     }
   }
 

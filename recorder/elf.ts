@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
-import { cString, PT_INTERP, readSparseElf, SHT_DYNSYM, SHT_GNU_VERSYM, SHT_NOTE, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection, type SparseElf } from './elf_file';
+import { cString, fileOffsetOf, PT_INTERP, readSparseElf, SHT_DYNSYM, SHT_GNU_VERSYM, SHT_NOTE, SHT_SYMTAB, u64, type ElfProgramHeader, type ElfSection, type SparseElf } from './elf_file';
 
 /** A function symbol an uprobe can be placed on. */
 export interface FunctionSymbol {
@@ -63,10 +63,7 @@ function readNeeded(elf: SparseElf): void {
 function parse(path: string, elf: SparseElf): ElfObject {
   const { bytes, sections } = elf;
   const segments = elf.segments;
-  const toFileOffset = (vaddr: number): number => {
-    const seg = segments.find((s) => vaddr >= s.address && vaddr < s.address + s.fileSize);
-    return seg ? vaddr - seg.address + seg.offset : vaddr;
-  };
+  const toFileOffset = (vaddr: number): number => fileOffsetOf(segments, vaddr) ?? vaddr;
 
   const functions: FunctionSymbol[] = [];
   const data: DataSymbol[] = [];

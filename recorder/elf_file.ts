@@ -98,6 +98,12 @@ export class SparseElf {
   }
 }
 
+/** The file offset of a virtual address in the file's data of a load segment, or null. */
+export function fileOffsetOf(segments: ElfProgramHeader[], address: number): number | null {
+  const segment = segments.find((s) => s.type === PT_LOAD && address >= s.address && address < s.address + s.fileSize);
+  return segment ? address - segment.address + segment.offset : null;
+}
+
 /** Opens path, lets `read` take what it parses, and closes the file whatever happens. */
 export function readSparseElf<T>(path: string, read: (elf: SparseElf) => T): T {
   const elf = SparseElf.open(path);
