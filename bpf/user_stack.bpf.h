@@ -96,6 +96,14 @@ static long compare_frame(__u64 i, void *data)
 	return 0;
 }
 
+/* Whether the kept stack has these `frames` frames (and ends where they do). */
+static __always_inline int same_stack(const struct user_stack *kept, const struct user_stack *stack, __u32 frames)
+{
+	struct stack_compare c = { .a = kept, .b = stack, .frames = frames < MAX_STACK_FRAMES ? frames + 1 : frames, .same = 1 };
+	bpf_loop(MAX_STACK_FRAMES, compare_frame, &c, 0);
+	return c.same;
+}
+
 /* The id of the user stack at (ip, bp, sp), kept in user_stacks; -1 when not taken. */
 static __noinline __s32 user_stack_id(__u64 ip, __u64 bp, __u64 sp)
 {
@@ -113,21 +121,15 @@ static __noinline __s32 user_stack_id(__u64 ip, __u64 bp, __u64 sp)
 		stack->ips[frames] = 0;
 	__u32 id = USER_STACK_ID_BASE | (__u32)((w.hash ^ (w.hash >> 32)) & (USER_STACK_ID_BASE - 1));
 	struct user_stack *kept = bpf_map_lookup_elem(&user_stacks, &id);
-	if (kept) {
-		/* the same frames, and the kept one ends where this one does */
-		struct stack_compare c = { .a = kept, .b = stack, .frames = frames < MAX_STACK_FRAMES ? frames + 1 : frames, .same = 1 };
-		bpf_loop(MAX_STACK_FRAMES, compare_frame, &c, 0);
-		return c.same ? (__s32)id : -1;
+	if (!kept) {
+		if (bpf_map_update_elem(&user_stacks, &id, stack, BPF_NOEXIST) == 0)
+			return (__s32)id;
+		/* another CPU kept a stack of this id just now: it is this one only if its frames are these */
+		kept = bpf_map_lookup_elem(&user_stacks, &id);
+		if (!kept)
+			return -1;
 	}
-	if (bpf_map_update_elem(&user_stacks, &id, stack, BPF_NOEXIST) == 0)
-		return (__s32)id;
-	/* another CPU kept a stack of this id just now: it is this one only if its frames are these */
-	kept = bpf_map_lookup_elem(&user_stacks, &id);
-	if (!kept)
-		return -1;
-	struct stack_compare again = { .a = kept, .b = stack, .frames = frames < MAX_STACK_FRAMES ? frames + 1 : frames, .same = 1 };
-	bpf_loop(MAX_STACK_FRAMES, compare_frame, &again, 0);
-	return again.same ? (__s32)id : -1;
+	return same_stack(kept, stack, frames) ? (__s32)id : -1;
 }
 
 #endif
