@@ -15,6 +15,7 @@ import { reachablePath } from './targets';
  */
 export class OuterCallerTable {
   private readonly byFile = new Map<string, LockCallSite[]>(); // `${ino}:${size}` -> its lock calls, by return offset
+  private readonly cachedMappings = new Set<string>(); // `${pid}:${start}:${path}`: a mapping the poll reports again is not cached again
   /** Lock calls put in the table, over every object read. */
   sites = 0;
 
@@ -33,7 +34,9 @@ export class OuterCallerTable {
     const addresses: number[] = [];
     const cfaOffsets: number[] = [];
     for (const m of mappings) {
-      if (m.executable === false) continue;
+      const seen = `${pid}:${m.start}:${m.path}`;
+      if (m.executable === false || this.cachedMappings.has(seen)) continue;
+      this.cachedMappings.add(seen);
       const sites = this.sitesOf(reachablePath(pid, m.path));
       const mappedEnd = m.offset + (m.end - m.start);
       for (const site of sites) {

@@ -68,7 +68,7 @@ interface Target {
   launched: boolean;
   execErrorFd: number; // launched targets: resume() reads execve's errno from it
   providers: ElfObject[];
-  objects: string[]; // with pthread probes or --contention: the objects it maps (or, launched, will map at its start), as reachable from here
+  objects: string[]; // with pthread probes (launched: or --contention): the objects it maps (launched: will map at its start), as reachable from here
   exit: string | null; // launched targets: how it ended, once reaped
 }
 
@@ -124,8 +124,9 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     // Where lock wrappers built without frame pointers were called from: each lock call's caller's
     // caller, read by the probes where .eh_frame says (bpf/outer_caller.bpf.h); before the window opens.
     const outerCallers = (userPlan.probes.length > 0 || contention) && opts.stackDepth > 0 ? new OuterCallerTable(session, PROBED_SYMBOLS) : null;
-    outerCallers?.add(target!.objects);
-    if (outerCallers && !target!.launched) outerCallers.cache(target!.pid, readMappings(target!.pid) ?? []);
+    // a launched target maps nothing yet: its objects by file; a running one's at their addresses too
+    if (outerCallers && target!.launched) outerCallers.add(target!.objects);
+    else outerCallers?.cache(target!.pid, readMappings(target!.pid) ?? []);
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
@@ -224,7 +225,7 @@ function attachTarget(pid: number, libs: string[], needsPthread: boolean, conten
   const info = readProcess(pid);
   if (needsPthread || libs.length > 0 || contention) checkUserSpace(info);
   const executable = processExecutable(pid);
-  const objects = needsPthread || contention ? mappedObjects(pid) : [];
+  const objects = needsPthread ? mappedObjects(pid) : [];
   const providers = needsPthread ? pthreadProviders(objects).concat(libs.map(extraProvider)) : [];
   if (needsPthread && providers.length === 0) {
     const guess = executable ? guessRuntimeOf(executable) : null;
