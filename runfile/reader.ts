@@ -13,9 +13,8 @@ import { columnBytes, EVENT_COLUMNS, typeRange, type ColumnKey, type ColumnType,
  *
  * Converting SQLite values to JS values one by one is what makes reading slow (better-sqlite3
  * builds each row's array value by value): `.iterate()` reads ~0.75 M rows/s, `.raw().all()` ~0.9.
- * Here SQLite encodes each row as fixed-width hex (printf), concatenates a chunk's rows and turns
- * them into one BLOB (group_concat, unhex): one JS value per chunk, decoded with a DataView.
- * That reads ~2 M rows/s in one thread; worker threads read chunks in parallel into shared memory.
+ * Here an aggregate of our own (pack_columns) packs a chunk's rows into one BLOB of typed columns:
+ * one JS value per chunk, a copy per column. Worker threads read chunks in parallel into shared memory.
  */
 
 /** Events of one chunk, in id order: the first `count` entries of each column (the analyzed ones, runfile/format.ts). */
@@ -75,46 +74,28 @@ const DEFAULT_CHUNK_ROWS = 16_384; // larger chunks read no faster and take more
 const MIN_CHUNKS_FOR_WORKERS = 16;
 const SLOTS_PER_WORKER = 2; // one chunk being read, one waiting to be consumed
 /**
- * How a chunk's rows travel from SQLite: unhex() of each row's printf is ROW_BYTES big-endian
- * bytes, a field per analyzed column (id first, the INVALID_* bits last). %x of a negative value
- * prints its 64-bit two's complement, so signed columns take 64 bits; printf makes any value a
- * number (NULL and text 0, a real its integer part): the validity bits are what tells. A NULL
- * time travels as INT64_MIN, a nullable s32 (stack_id) as its value + 1 (NULL: 0, so -1).
+ * How a chunk's rows travel from SQLite: pack_columns() (runfile/sqlite/pack_columns.c) packs
+ * each field of every row into one BLOB, a column after another, each value in its chunk array's
+ * element type: a column is one copy. A NULL takes the field's none (NaN, -1 or 0, as
+ * fillEvent reads them); a value outside the field's range fails the query (outOfRange says which
+ * event). pack_columns reads values as SQLite's integer conversion does (a REAL's integer part,
+ * a TEXT's leading integer): the validity bits are what tells a bad time.
  */
 interface Field {
   key: string; // of EventChunk
-  sql: string; // the printf argument
-  column: string | null; // the events column it reads: a file without it (older than the column's schema) reads 0
-  hexDigits: number;
-  decode: 'int64' | 'int64OrNaN' | 'uint32' | 'uint32Less1' | 'uint16' | 'uint8';
-  range: [number, number] | null; // what the encoding holds: a value outside makes its field too wide (outOfRange says which)
-  rangeSql: string;
+  sql: string; // the argument to pack_columns
+  column: string | null; // the events column it reads: a file without it (older than the column's schema) reads none
+  type: ColumnType; // its chunk array's
+  none: 'nan' | number; // what NULL reads as
+  range: [number, number] | null;
 }
 
-const NULL_TS = -(2 ** 63);
-
 function fieldOf(c: ColumnSpec): Field {
-  const nullable = c.nullable;
+  const plain = { key: c.key, sql: c.sql, column: c.sql, type: c.type };
+  if (c.type === 'u64') return { ...plain, none: c.nullable ? 'nan' : 0, range: null };
   const [min, max] = c.range ?? typeRange(c.type);
-  const plain = { key: c.key, sql: c.sql, column: c.sql, rangeSql: c.sql, range: [min, max] as [number, number] };
-  switch (c.type) {
-    case 'u64':
-      return nullable
-        ? { ...plain, hexDigits: 16, decode: 'int64OrNaN', sql: `coalesce(${c.sql}, ${NULL_TS.toFixed()})`, range: null }
-        : { ...plain, hexDigits: 16, decode: 'int64', range: null };
-    case 's32':
-      return nullable
-        ? { ...plain, hexDigits: 8, decode: 'uint32Less1', sql: `${c.sql} + 1`, range: [-1, max - 1], rangeSql: `coalesce(${c.sql}, 0)` }
-        : { ...plain, hexDigits: 16, decode: 'int64' };
-    case 'u32':
-      return nullable
-        ? { ...plain, hexDigits: 8, decode: 'uint32', sql: `coalesce(${c.sql}, 0)`, rangeSql: `coalesce(${c.sql}, 0)` }
-        : { ...plain, hexDigits: 8, decode: 'uint32' };
-    case 'u16':
-      return { ...plain, hexDigits: 4, decode: 'uint16' };
-    case 'u8':
-      return { ...plain, hexDigits: 2, decode: 'uint8' };
-  }
+  // a nullable s32 is -1 for none (an s32 column's negative value is none), so -1 is valid too
+  return c.type === 's32' && c.nullable ? { ...plain, none: -1, range: [-1, max] } : { ...plain, none: 0, range: [min, max] };
 }
 
 const col = (key: ColumnKey): string => EVENT_COLUMNS.find((c) => c.key === key)!.sql;
@@ -125,12 +106,17 @@ const VALIDITY =
 
 const ANALYZED = EVENT_COLUMNS.filter((c) => c.analyzed);
 const FIELDS: Field[] = [
-  { key: 'id', sql: 'id', column: 'id', hexDigits: 16, decode: 'int64', range: null, rangeSql: 'id' },
+  { key: 'id', sql: 'id', column: 'id', type: 'u64', none: 0, range: null },
   ...ANALYZED.map(fieldOf),
-  { key: 'invalid', sql: VALIDITY, column: null, hexDigits: 2, decode: 'uint8', range: null, rangeSql: '' },
+  { key: 'invalid', sql: VALIDITY, column: null, type: 'u8', none: 0, range: null },
 ];
-const FIELD_OFFSETS: number[] = [];
-const ROW_BYTES = FIELDS.reduce((at, f) => (FIELD_OFFSETS.push(at), at + f.hexDigits / 2), 0);
+const ROW_BYTES = FIELDS.reduce((sum, f) => sum + columnBytes(f.type), 0);
+const ELEMENT_TYPES: Record<ColumnType, string> = { u64: 'f64', s32: 'i32', u32: 'u32', u16: 'u16', u8: 'u8' };
+const PACK_SPEC = FIELDS.map((f) => `${ELEMENT_TYPES[f.type]} ${f.none} ${f.range ? f.range.map((x) => x.toFixed()).join(' ') : '_ _'}`).join(';');
+
+/** runfile/sqlite/pack_columns.c, built by scripts/build.sh. */
+export const PACK_COLUMNS_PATH = join(__dirname, '..', '..', 'build', 'pack_columns.so');
+
 /** The events table's columns in this file: a column newer than its schema reads as none (runfile/format.ts `since`). */
 export function eventTableColumns(db: Database.Database): Set<string> {
   return new Set((db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
@@ -138,15 +124,10 @@ export function eventTableColumns(db: Database.Database): Set<string> {
 
 const present = (f: Field, columns: Set<string>): boolean => f.column === null || columns.has(f.column);
 
-/** A column the file lacks: none, as a nullable 64-bit value encodes it (NULL_TS), else 0. */
-const absent = (f: Field): string => (f.decode === 'int64OrNaN' ? NULL_TS.toFixed() : '0');
-
 /** The chunk query for a file whose events table has these columns. */
 function chunkSql(columns: Set<string>): string {
-  return (
-    `SELECT count(*), unhex(group_concat(printf('${FIELDS.map((f) => `%0${f.hexDigits}x`).join('')}', ${FIELDS.map((f) => (present(f, columns) ? f.sql : absent(f))).join(', ')}), '')) ` +
-    'FROM events WHERE id BETWEEN ? AND ?'
-  );
+  const values = FIELDS.map((f) => (present(f, columns) ? f.sql : 'NULL'));
+  return `SELECT count(*), pack_columns('${PACK_SPEC}', ${values.join(', ')}) FROM events WHERE id BETWEEN ? AND ?`;
 }
 
 type Column = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
@@ -166,6 +147,12 @@ export function openReadOnly(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   // A scan never reads a page twice: SQLite's default 16 MB page cache would only add to the RSS.
   db.pragma('cache_size = -2000');
+  try {
+    db.loadExtension(PACK_COLUMNS_PATH);
+  } catch (err) {
+    db.close();
+    throw new UserError(`cannot load ${PACK_COLUMNS_PATH} (${(err as Error).message}): build mutex-analyze with scripts/build.sh`);
+  }
   return db;
 }
 
@@ -232,19 +219,27 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
   const columns = eventTableColumns(db);
   const stmt = db.prepare(chunkSql(columns)).raw(true);
   return (k, into) => {
-    const [count, blob] = stmt.get(plan.from[k], plan.to[k]) as [number, Buffer | null];
     const where = `${db.name}: events ${plan.from[k]}..${plan.to[k]}`;
+    let count: number;
+    let blob: Buffer | null;
+    try {
+      [count, blob] = stmt.get(plan.from[k], plan.to[k]) as [number, Buffer | null];
+    } catch (err) {
+      const bad = (err as Error).message.startsWith('pack_columns:') ? outOfRange(db, plan.from[k], plan.to[k], columns) : null;
+      if (bad) throw new UserError(`${db.name}: ${bad}: the file is damaged (not as mutex-rec writes it): record again`);
+      throw err;
+    }
     if (count > plan.capacity) throw new UserError(`${where}: ${count} rows share ${plan.to[k] - plan.from[k] + 1} ids: the file is damaged (not as mutex-rec writes it): record again`);
     if (count === 0) return 0;
-    if (blob === null || blob.length !== count * ROW_BYTES) {
-      // a value wider than its printf field (or an odd number of hex digits: unhex gives NULL)
-      const bad = outOfRange(db, plan.from[k], plan.to[k], columns);
-      if (bad) throw new UserError(`${db.name}: ${bad}: the file is damaged (not as mutex-rec writes it): record again`);
-      throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
+    if (blob === null || blob.length !== count * ROW_BYTES) throw new Error(`${where}: expected ${count} rows of ${ROW_BYTES} bytes, got ${blob?.length ?? 'no'} bytes`);
+    let at = 0;
+    for (const f of FIELDS) {
+      const column = (into as unknown as Record<string, Column>)[f.key];
+      const bytes = count * column.BYTES_PER_ELEMENT;
+      new Uint8Array(column.buffer, column.byteOffset, bytes).set(blob.subarray(at, at + bytes));
+      at += bytes;
     }
-    const v = new DataView(blob.buffer, blob.byteOffset, blob.length);
-    FIELDS.forEach((f, j) => decodeField(v, f.decode, FIELD_OFFSETS[j], count, (into as unknown as Record<string, Column>)[f.key]));
-    // group_concat's order is the scan's, by id, but SQLite does not promise it: check
+    // the aggregate's order is the scan's, by id, but SQLite does not promise it: check
     for (let i = 0, previousId = plan.from[k] - 1; i < count; previousId = into.id[i++]) {
       if (into.id[i] <= previousId) throw new Error(`${where}: rows out of id order`);
     }
@@ -252,43 +247,15 @@ export function chunkReader(db: Database.Database, plan: ChunkPlan): (k: number,
   };
 }
 
-/** One field of every row of a chunk's blob into its column: a loop per field, each over one kind of value. */
-function decodeField(v: DataView, decode: Field['decode'], at: number, count: number, out: Column): void {
-  switch (decode) {
-    case 'int64':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
-      return;
-    case 'int64OrNaN':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) {
-        const value = v.getInt32(o) * 4294967296 + v.getUint32(o + 4);
-        out[i] = value === NULL_TS ? NaN : value;
-      }
-      return;
-    case 'uint32':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint32(o);
-      return;
-    case 'uint32Less1':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint32(o) - 1;
-      return;
-    case 'uint16':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint16(o);
-      return;
-    case 'uint8':
-      for (let i = 0, o = at; i < count; i++, o += ROW_BYTES) out[i] = v.getUint8(o);
-      return;
-  }
-}
-
-/** The first value of events from..to out of its column's range, said in words; null if none. */
+/** The first value of events from..to out of its field's range, said in words; null if none. */
 function outOfRange(db: Database.Database, from: number, to: number, columns: Set<string>): string | null {
   for (const f of FIELDS) {
-    const { rangeSql, range } = f;
-    if (!range || !present(f, columns)) continue;
-    const [min, max] = range;
-    const row = db.prepare(`SELECT id, ${rangeSql} FROM events WHERE id BETWEEN ? AND ? AND NOT (${rangeSql} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
+    if (!f.range || !present(f, columns)) continue;
+    const [min, max] = f.range;
+    const row = db.prepare(`SELECT id, ${f.sql} FROM events WHERE id BETWEEN ? AND ? AND ${f.sql} IS NOT NULL AND NOT (${f.sql} BETWEEN ? AND ?) LIMIT 1`).raw(true).get(from, to, min, max) as
       | [number, unknown]
       | undefined;
-    if (row) return `event ${row[0]} has ${rangeSql.replace(/coalesce\((\w+), 0\)/, '$1')} ${String(row[1])}, outside ${min} to ${max}`;
+    if (row) return `event ${row[0]} has ${f.sql} ${String(row[1])}, outside ${min} to ${max}`;
   }
   return null;
 }

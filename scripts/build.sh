@@ -34,11 +34,14 @@ prune_dist
 npx tsc -p .
 node dist/runfile/generate.js build/gen schema.sql
 
-# The SQLite extension the run-file writer loads into better-sqlite3, built against its own SQLite headers.
-ext=build/spool_rows.so
-if newer "$ext" runfile/sqlite/spool_rows.c build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
-  gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -I build/gen -o "$ext" runfile/sqlite/spool_rows.c
-fi
+# The SQLite extensions loaded into better-sqlite3 (spool_rows: the run-file writer's; pack_columns:
+# the reader's), built against its own SQLite headers.
+for name in spool_rows pack_columns; do
+  ext=build/$name.so
+  if newer "$ext" "runfile/sqlite/$name.c" build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
+    gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -I build/gen -o "$ext" "runfile/sqlite/$name.c"
+  fi
+done
 
 $unit && exit 0
 
