@@ -2,7 +2,7 @@ import { isWaitOnly, kindFamily, type KindFamily } from '../core/events';
 import { lockRowKey } from './lockkey';
 import { countAnomalies, type Acquisition, type FailedAttempt, type JoinSink, type OpenItem } from '../core/join';
 import { SiteTally } from './identity';
-import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
+import { SampleVec, type SampleSummary } from './stats/quantiles';
 import type { RunFile } from '../runfile/runfile';
 
 /** What a group of acquisitions (one lock, one thread, ...) cost. All times in ns. */
@@ -105,20 +105,21 @@ export interface Grouping {
 export function groupJoined(run: RunFile, groupings: Grouping[], sinks: JoinSink[] = []): { groups: Map<number, GroupStats>[]; anomalies: Map<string, number> } {
   const groups = groupings.map(() => new Map<number, GroupStats>());
   const anomalies = new Map<string, number>();
-  const each = (item: JoinedItem, what: Parameters<Grouping['keyOf']>[1], kind: string, add: (g: GroupStats) => void): void => {
-    groupings.forEach((grouping, i) => {
-      const key = grouping.keyOf(item, what, kind);
-      if (key === null) return;
+  // called for every acquisition: a loop and the item passed on, no closure made per call
+  const each = <T extends JoinedItem>(item: T, what: Parameters<Grouping['keyOf']>[1], kind: string, add: (g: GroupStats, item: T) => void): void => {
+    for (let i = 0; i < groupings.length; i++) {
+      const key = groupings[i].keyOf(item, what, kind);
+      if (key === null) continue;
       let g = groups[i].get(key);
-      if (!g) groups[i].set(key, (g = newGroup(key, grouping.sampleTimes ?? false)));
-      add(g);
-    });
+      if (!g) groups[i].set(key, (g = newGroup(key, groupings[i].sampleTimes ?? false)));
+      add(g, item);
+    }
   };
   run.join([
     {
-      acquisition: (a: Acquisition) => each(a, 'acquisition', a.kind, (g) => addAcquisition(g, a)),
-      failed: (f: FailedAttempt) => each(f, 'failed', f.kind, (g) => addFailed(g, f)),
-      open: (o: OpenItem) => each(o, o.kind, o.lockKind, (g) => addOpen(g, o)),
+      acquisition: (a: Acquisition) => each(a, 'acquisition', a.kind, addAcquisition),
+      failed: (f: FailedAttempt) => each(f, 'failed', f.kind, addFailed),
+      open: (o: OpenItem) => each(o, o.kind, o.lockKind, addOpen),
       anomaly: countAnomalies(anomalies),
     },
     ...sinks,
@@ -189,5 +190,5 @@ export function addOpen(g: GroupStats, o: OpenItem): void {
 }
 
 export function summaries(g: GroupStats): Summaries {
-  return { wait: summarize(g.waits.sorted()), hold: summarize(g.holds.sorted()) };
+  return { wait: g.waits.summary(), hold: g.holds.summary() };
 }

@@ -3,7 +3,7 @@ import type { CondOpen, CondSignal, CondWait, JoinSink } from '../core/join';
 import { lockIdentities, lockNames, SiteTally } from './identity';
 import type { RunFile } from '../runfile/runfile';
 import { SiteNamer } from './sitenames';
-import { SampleVec, summarize, type SampleSummary } from './stats/quantiles';
+import { SampleVec, type SampleSummary } from './stats/quantiles';
 
 /**
  * Condition variables as rows of their own (kind pthread_cond): the time threads waited on each
@@ -120,7 +120,7 @@ export function condRow(g: CondStats, label: { key: string; name: string }, mute
     signals: g.signals,
     broadcasts: g.broadcasts,
     wakesWithoutWaiters: g.wakesWithoutWaiters,
-    wait: summarize(g.waits.sorted()),
+    wait: g.waits.summary(),
     mutexes: mutexes.slice(0, TOP_MUTEXES).map(([lock, waits]) => {
       const m = mutexName(lock);
       return { lock: m.key, name: m.name, waits };

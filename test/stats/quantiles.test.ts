@@ -86,3 +86,36 @@ test('agrees with simple-statistics quantileSorted (also type 7)', () => {
     }
   }
 });
+
+test('SampleVec.summary selects exactly what summarize(sorted()) reads, without sorting', () => {
+  let seed = 12345;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const shapes: [string, (i: number, n: number) => number][] = [
+    ['distinct', () => random() * 1e9],
+    ['few values (ties)', () => Math.floor(random() * 4) * 1000],
+    ['all equal', () => 42],
+    ['ascending', (i) => i],
+    ['descending', (i, n) => n - i],
+    ['heavy tail', () => Math.floor(1 / (random() + 1e-9))],
+    ['fractions', () => random() * 3.7 - 1],
+  ];
+  for (const [name, make] of shapes) {
+    for (const n of [1, 2, 3, 5, 10, 999, 1000, 1001, 20_000]) {
+      const samples = new SampleVec();
+      for (let i = 0; i < n; i++) samples.push(make(i, n));
+      const expected = summarize(samples.sorted())!;
+      const actual = samples.summary()!;
+      assert.ok(Math.abs(actual.total - expected.total) <= 1e-9 * Math.max(1, Math.abs(expected.total)), `${name} n=${n}: total`);
+      assert.ok(Math.abs(actual.mean - expected.mean) <= 1e-9 * Math.max(1, Math.abs(expected.mean)), `${name} n=${n}: mean`);
+      for (const k of ['count', 'min', 'p50', 'p90', 'p99', 'p999', 'max'] as const) assert.equal(actual[k], expected[k], `${name} n=${n}: ${k}`);
+    }
+  }
+  assert.equal(new SampleVec().summary(), null);
+});
+
+test('SampleVec.summary leaves the samples in their order', () => {
+  const samples = new SampleVec();
+  [5, 3, 9, 1].forEach((v) => samples.push(v));
+  assert.equal(samples.summary()!.p50, 4);
+  assert.deepEqual(Array.from(samples.values()), [5, 3, 9, 1]);
+});
