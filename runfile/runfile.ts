@@ -155,7 +155,7 @@ export class RunFile {
    */
   *events(): Generator<RunEvent> {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null, outerCaller: null };
-    const lastTs = new Map<number, number>();
+    const lastTs: LastTimes = new Map();
     this.leftOut.clear();
     const progress = new Progress(`reading ${basename(this.meta.path)}`);
     let read = 0;
@@ -169,7 +169,7 @@ export class RunFile {
         fillEvent(e, c, i);
         e.id = c.id[i];
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
-        if (this.valid(e, lastTs)) yield e;
+        if (this.validStage(e) && this.inThreadOrder(e, lastTs)) yield e; // its times were checked by the reader (c.invalid)
       }
     }
     if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
@@ -186,22 +186,33 @@ export class RunFile {
   /** The header's event count is the recorder's, written when it finished (else it was counted here). */
   private countedByRecorder = false;
 
-  /** A damaged stage stops the analysis; a time out of order on its thread is left out. */
-  private valid(e: RunEvent, lastTs: Map<number, number>): boolean {
+  /** A damaged stage stops the analysis. */
+  private validStage(e: RunEvent): boolean {
     if (e.stage > Stage.Released && e.stage !== Stage.Wake) {
       throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, not 0, 1, 2 or 4: the file is damaged: record again`);
     }
+    return true;
+  }
+
+  /** A time that is not a valid integer is left out (the reader checks the rows' in SQL; spooled events come here). */
+  private validTimes(e: RunEvent): boolean {
     const ok = Number.isSafeInteger(e.ts) && e.ts >= 0 && (e.requestTs == null || (Number.isSafeInteger(e.requestTs) && e.requestTs >= 0 && e.requestTs <= e.ts));
-    if (!ok) {
-      this.leaveOut('with a time that is not a valid integer');
-      return false;
-    }
+    if (!ok) this.leaveOut('with a time that is not a valid integer');
+    return ok;
+  }
+
+  /** A time out of order on its thread is left out. */
+  private inThreadOrder(e: RunEvent, lastTs: LastTimes): boolean {
     const last = lastTs.get(e.tid);
-    if (last !== undefined && e.ts < last) {
+    if (last === undefined) {
+      lastTs.set(e.tid, { ts: e.ts });
+      return true;
+    }
+    if (e.ts < last.ts) {
       this.leaveOut('earlier than the event before them on their thread');
       return false;
     }
-    lastTs.set(e.tid, e.ts);
+    last.ts = e.ts;
     return true;
   }
 
@@ -210,7 +221,7 @@ export class RunFile {
   }
 
   /** Events still raw in event_spool, after the rows (they arrived after them). */
-  private *spooledEvents(e: RunEvent, lastTs: Map<number, number>): Generator<RunEvent> {
+  private *spooledEvents(e: RunEvent, lastTs: LastTimes): Generator<RunEvent> {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
     // a column newer than the file's schema (runfile/format.ts `since`) has no BLOB: it reads as none
     const spooled = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
@@ -228,7 +239,7 @@ export class RunFile {
         fillEvent(e, c, i);
         e.id = id++;
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
-        if (this.valid(e, lastTs)) yield e;
+        if (this.validStage(e) && this.validTimes(e) && this.inThreadOrder(e, lastTs)) yield e;
       }
     }
   }
@@ -296,6 +307,9 @@ export class RunFile {
     this.db.close();
   }
 }
+
+/** Each thread's last event time, by tid (one lookup per event: the entry is updated in place). */
+type LastTimes = Map<number, { ts: number }>;
 
 function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
