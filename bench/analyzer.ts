@@ -5,8 +5,10 @@
  *   read    the 10M run's events table into JS in id order: RunFile.events(), chunked
  *           .raw().all() by id range, and runfile/reader.ts with 0, 1 and 2 reader threads,
  *   report  `mutex-analyze report RUN` at each size: wall, CPU and peak RSS (/usr/bin/time),
- *   diff    `mutex-analyze diff RUN_A RUN_B` of two 10M runs.
- * Goals: report <= 10 s and <= 500 MB at 10M events, diff of two 10M runs <= 20 s.
+ *   diff    `mutex-analyze diff RUN_A RUN_B` of two 10M runs,
+ *   html    `mutex-analyze html RUN -o PAGE` of the 10M run: wall, CPU, peak RSS and the page's size.
+ * Goals: report <= 10 s and <= 500 MB at 10M events, diff of two 10M runs <= 20 s, html of the
+ * 10M run <= 15 s and <= 5 MB (issue 13).
  *
  *   node dist/bench/analyzer.js [--cli dist/analyzer/cli.js] [--sizes 1,2,5,10] [--rounds 3]
  *
@@ -136,6 +138,8 @@ const GOAL_AT = 10; // M events: the size the goals are stated for
 const GOAL_REPORT_S = 10;
 const GOAL_REPORT_MB = 500;
 const GOAL_DIFF_S = 20;
+const GOAL_HTML_S = 15;
+const GOAL_HTML_MB = 5;
 
 export interface AnalyzerResult extends BenchResult {
   name: 'analyzer';
@@ -144,6 +148,7 @@ export interface AnalyzerResult extends BenchResult {
   reads: Record<ReaderKey, ReadResult[]>; // of the largest run, one per round
   reports: Map<number, Timed[]>; // by size, one per round
   diffs: Timed[];
+  htmls: (Timed & { pageMb: number })[]; // of the largest run
 }
 
 /** Every round: the reads of the largest run, report at each size, diff of the two largest. */
@@ -162,6 +167,8 @@ export async function runAnalyzer(options: Partial<AnalyzerOptions> = {}): Promi
   const reads = Object.fromEntries(Object.keys(READERS).map((k) => [k, [] as ReadResult[]])) as Record<ReaderKey, ReadResult[]>;
   const reports = new Map<number, Timed[]>(sizes.map((m) => [m, []]));
   const diffs: Timed[] = [];
+  const htmls: AnalyzerResult['htmls'] = [];
+  const page = join(RUNS_DIR, 'analyzer-html.html');
   for (let round = 1; round <= o.rounds; round++) {
     let expected: ReadResult | null = null;
     for (const reader of Object.keys(READERS) as ReaderKey[]) {
@@ -174,10 +181,11 @@ export async function runAnalyzer(options: Partial<AnalyzerOptions> = {}): Promi
     }
     for (const m of sizes) reports.get(m)!.push(measureCli(o.cli, ['report', runs.get(m)!]));
     diffs.push(measureCli(o.cli, ['diff', runs.get(largest)!, other]));
+    htmls.push({ ...measureCli(o.cli, ['html', runs.get(largest)!, '-o', page]), pageMb: statSync(page).size / 1e6 });
     const last = reports.get(largest)!.at(-1)!;
-    process.stderr.write(`round ${round}/${o.rounds}: report of ${largest}M ${fixed(last.wallS)} s, diff ${fixed(diffs.at(-1)!.wallS)} s\n`);
+    process.stderr.write(`round ${round}/${o.rounds}: report of ${largest}M ${fixed(last.wallS)} s, diff ${fixed(diffs.at(-1)!.wallS)} s, html ${fixed(htmls.at(-1)!.wallS)} s\n`);
   }
-  const result = { name: 'analyzer' as const, options: { ...o, sizes }, sqlite, reads, reports, diffs };
+  const result = { name: 'analyzer' as const, options: { ...o, sizes }, sqlite, reads, reports, diffs, htmls };
   const figures = analyzerFigures(result);
   return { ...result, figures, markdown: analyzerMarkdown(result) };
 }
@@ -204,6 +212,10 @@ function analyzerFigures(r: Measured): Figure[] {
   }
   const diff = spreadOf(r.diffs.map((t) => t.wallS));
   figures.push({ name: `diff ${largest}M vs ${largest}M, wall`, value: diff, digits: 2, unit: 's', goal: `<= ${GOAL_DIFF_S} s at ${GOAL_AT}M`, met: largest === GOAL_AT ? diff.median <= GOAL_DIFF_S : undefined });
+  const html = spreadOf(r.htmls.map((t) => t.wallS));
+  const pageMb = spreadOf(r.htmls.map((t) => t.pageMb));
+  figures.push({ name: `html ${largest}M, wall`, value: html, digits: 2, unit: 's', goal: `<= ${GOAL_HTML_S} s at ${GOAL_AT}M`, met: largest === GOAL_AT ? html.median <= GOAL_HTML_S : undefined });
+  figures.push({ name: `html ${largest}M, page`, value: pageMb, digits: 2, unit: 'MB', goal: `<= ${GOAL_HTML_MB} MB at ${GOAL_AT}M`, met: largest === GOAL_AT ? pageMb.median <= GOAL_HTML_MB : undefined });
   figures.push({ name: `read ${largest}M, RunFile.events()`, value: spreadOf(r.reads.runfile.map((x) => x.events / x.wallS / 1e6)), digits: 2, unit: 'M events/s' });
   return figures;
 }
@@ -243,6 +255,9 @@ function analyzerMarkdown(r: Measured): string {
     '',
     `\`mutex-analyze diff\` of two ${largest}M-event runs: ${cell(r.diffs.map((t) => t.wallS), 2)} s wall, ` +
       `${cell(r.diffs.map((t) => t.cpuS), 2)} s CPU, ${cell(r.diffs.map((t) => t.peakRssMb), 0)} MB peak RSS.`,
+    '',
+    `\`mutex-analyze html\` of the ${largest}M-event run: ${cell(r.htmls.map((t) => t.wallS), 2)} s wall, ${cell(r.htmls.map((t) => t.cpuS), 2)} s CPU, ` +
+      `${cell(r.htmls.map((t) => t.peakRssMb), 0)} MB peak RSS, a page of ${cell(r.htmls.map((t) => t.pageMb), 2)} MB.`,
     '',
     `Goals: ${goals.map((f) => `${f.name} ${fmt(f.value.median, f.digits)} ${f.unit ?? ''}, ${goalCell(f)}`).join('; ')}.`,
   ].join('\n');
