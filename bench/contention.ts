@@ -13,8 +13,8 @@
  *            run against that run's own total; goal within 10 % for both;
  *   servers  MariaDB + sysbench oltp_read_write and memcached + memcaslap (bench/servers.ts's
  *            setup, loopback, each load at most 60 s): the server's own throughput counter over a
- *            15 s window, bare, then with `mutex-rec --contention --pid` attached,
- *            in 5 rounds, then with full mode attached once, each in a
+ *            15 s window, bare and with `mutex-rec --contention --pid` attached (odd rounds bare
+ *            first, even rounds --contention first), in 5 rounds, then with full mode attached once, each in a
  *            load of its own; goal: the median of the rounds' --contention / bare >= 0.95.
  *
  *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K] [--quick]
@@ -54,7 +54,7 @@ export interface ContentionOptions {
   holdUs: number;
   recordSeconds: number; // servers: the measured window
   warmup: number; // servers: seconds of load before the window (and before attaching)
-  serverRounds: number; // servers: rounds of bare then --contention (then full mode once)
+  serverRounds: number; // servers: rounds of bare and --contention, alternating which goes first (then full mode once)
 }
 
 export const CONTENTION_DEFAULTS: ContentionOptions = {
@@ -213,8 +213,11 @@ async function servers(o: ContentionOptions, dir: string): Promise<{ results: Se
     try {
       const before = loadavg()[0];
       const runs: ServerRun[] = [];
+      // A server's throughput drifts from one load to the next (its tables grow under
+      // oltp_read_write): alternating which mode goes first keeps the drift out of the ratios.
       for (let round = 1; round <= o.serverRounds; round++) {
-        for (const mode of ['bare', 'contention'] as Mode[]) runs.push({ ...(await serverRun(server, mode, o, dir)), round });
+        const order: Mode[] = round % 2 === 1 ? ['bare', 'contention'] : ['contention', 'bare'];
+        for (const mode of order) runs.push({ ...(await serverRun(server, mode, o, dir)), round });
       }
       runs.push({ ...(await serverRun(server, 'full', o, dir)), round: o.serverRounds });
       results.push({ name: server.name, counterName: server.counterName, runs, load1: [before, loadavg()[0]] });
@@ -303,7 +306,7 @@ export async function runContention(o: ContentionOptions): Promise<BenchResult> 
       if (results.length > 0) {
         parts.push(
           `#### servers (loopback; the server's own counter over a ${o.recordSeconds} s window, ${o.warmup} s into a load of its own per run; ` +
-            `${o.serverRounds} rounds of bare then --contention, then full mode once; mutex-rec attached with --pid)\n\n` +
+            `${o.serverRounds} rounds of bare and --contention, odd rounds bare first, even rounds --contention first, then full mode once; mutex-rec attached with --pid)\n\n` +
             mdTable(['server', 'round', 'mode', results.map((r) => r.counterName).join(' / '), '/ bare of its round', 'events', ''], rows, ['l', 'r', 'l', 'r', 'r', 'r', 'l']) +
             `\n\n1-min load average before/after: ${results.map((r) => `${r.name} ${r.load1[0].toFixed(2)}/${r.load1[1].toFixed(2)}`).join(', ')}`,
         );
