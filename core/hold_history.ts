@@ -38,14 +38,27 @@ class LockHolds {
     if (this.head > 1024 && this.head * 2 > n) this.compact();
   }
 
-  /** Index of the last hold acquired at or before ts, or -1. */
+  /** Index of the last hold acquired at or before ts, or -1. A wait that just ended asks about
+   * the newest holds: gallop back from the newest, then bisect what that bracketed. */
   lastAcquiredBy(ts: number): number {
-    let lo = this.head;
-    let hi = this.acquired.length - 1;
+    const acquired = this.acquired;
+    let hi = acquired.length - 1;
+    if (hi < this.head) return -1;
+    if (acquired[hi] <= ts) return hi;
+    // acquired[hi] > ts from here on; lo steps back 1, 2, 4, ... until acquired[lo] <= ts or past head
+    let step = 1;
+    let lo = hi - 1;
+    while (lo >= this.head && acquired[lo] > ts) {
+      hi = lo;
+      step *= 2;
+      lo = hi - step;
+    }
+    lo = Math.max(lo, this.head);
+    hi -= 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.acquired[mid] <= ts) {
+      if (acquired[mid] <= ts) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
