@@ -42,9 +42,20 @@ export class LockDetailSink implements JoinSink {
     if (a.wait !== null) d.waitHistogram[logBucket(a.wait)]++;
     if (a.hold !== null) d.holdHistogram[logBucket(a.hold)]++;
     addShare(shareOf(d.threads, a.tid), a);
+    addShare(this.siteShare(d, a), a);
+  }
+
+  // the previous acquisition's site and its share: a lock is mostly taken again where it was last
+  private lastSite: { detail: LockDetail; stackId: number | null; caller: number; share: Share } | null = null;
+
+  private siteShare(d: LockDetail, a: Acquisition): Share {
+    const last = this.lastSite;
+    if (last && last.detail === d && last.stackId === a.requestStackId && last.caller === a.requestCaller) return last.share;
     let byCaller = d.stacks.get(a.requestStackId);
     if (!byCaller) d.stacks.set(a.requestStackId, (byCaller = new Map()));
-    addShare(shareOf(byCaller, a.requestCaller), a);
+    const share = shareOf(byCaller, a.requestCaller);
+    this.lastSite = { detail: d, stackId: a.requestStackId, caller: a.requestCaller, share };
+    return share;
   }
 }
 
