@@ -432,14 +432,21 @@ export class Joiner {
   /** Who held the lock at the request time, if another thread did (an rwlock: its writer). */
   private findBlocker(request: PendingRequest, tid: number): void {
     const holder = this.holds.get(request.lock);
-    const other = holder && holder.tid !== tid ? { tid: holder.tid, caller: holder.requestCaller } : null;
     // Held since before the request; or free then and taken by another thread before the call
     // returned (what a failed trylock or timedlock ran into): the current holder, if another thread.
     const past = holder && holder.acquiredTs <= request.ts ? 'free' : this.pastHolds.holderAt(request.lock, request.ts, tid);
-    const blocker = past === 'free' ? other : past;
-    if (blocker === null) return;
+    if (past === 'free') {
+      if (!holder || holder.tid === tid) return;
+      request.contended = true;
+      request.blockerTid = holder.tid;
+      request.blockerCaller = holder.requestCaller;
+      return;
+    }
     request.contended = true;
-    if (blocker !== 'unknown') Object.assign(request, { blockerTid: blocker.tid, blockerCaller: blocker.caller });
+    if (past !== 'unknown') {
+      request.blockerTid = past.tid;
+      request.blockerCaller = past.caller;
+    }
   }
 
   /** A write request: the readers that held the rwlock at its request, those still holding it included. */
