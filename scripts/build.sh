@@ -38,7 +38,7 @@ node dist/runfile/generate.js build/gen schema.sql
 # the reader's), built against its own SQLite headers.
 for name in spool_rows pack_columns; do
   ext=build/$name.so
-  if newer "$ext" "runfile/sqlite/$name.c" build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
+  if newer "$ext" "runfile/sqlite/$name.c" runfile/sqlite/column_kind.h build/gen/runfile_columns.h node_modules/better-sqlite3/deps/sqlite3/sqlite3ext.h; then
     gcc -O2 -Wall -Werror -shared -fPIC -I node_modules/better-sqlite3/deps/sqlite3 -I build/gen -o "$ext" "runfile/sqlite/$name.c"
   fi
 done

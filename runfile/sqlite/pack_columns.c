@@ -27,12 +27,12 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include "column_kind.h"
+
 #define MAX_FIELDS 32
 
-enum type { F64, I32, U32, U16, U8 };
-
 struct field {
-	enum type type;
+	enum kind kind;
 	int null_is_nan;
 	sqlite3_int64 null_value;
 	int checked;
@@ -46,24 +46,14 @@ struct packing {
 	sqlite3_int64 rows, capacity;
 };
 
-static int type_size(enum type t)
+static int parse_kind(const char *s, enum kind *out)
 {
-	switch (t) {
-	case F64: return 8;
-	case I32: case U32: return 4;
-	case U16: return 2;
-	default: return 1;
-	}
-}
-
-static int parse_type(const char *s, enum type *out)
-{
-	static const struct { const char *name; enum type type; } TYPES[] = {
+	static const struct { const char *name; enum kind kind; } KINDS[] = {
 		{ "f64", F64 }, { "i32", I32 }, { "u32", U32 }, { "u16", U16 }, { "u8", U8 },
 	};
-	for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++) {
-		if (strcmp(s, TYPES[i].name) == 0) {
-			*out = TYPES[i].type;
+	for (size_t i = 0; i < sizeof(KINDS) / sizeof(KINDS[0]); i++) {
+		if (strcmp(s, KINDS[i].name) == 0) {
+			*out = KINDS[i].kind;
 			return 1;
 		}
 	}
@@ -85,10 +75,10 @@ static int parse_int(const char *s, sqlite3_int64 *out)
 static int parse_field(char *text, struct field *f)
 {
 	char type[8], null[24], min[24], max[24];
-	if (sscanf(text, " %7s %23s %23s %23s", type, null, min, max) != 4 || !parse_type(type, &f->type))
+	if (sscanf(text, " %7s %23s %23s %23s", type, null, min, max) != 4 || !parse_kind(type, &f->kind))
 		return 0;
 	f->null_is_nan = strcmp(null, "nan") == 0;
-	if (f->null_is_nan ? f->type != F64 : !parse_int(null, &f->null_value))
+	if (f->null_is_nan ? f->kind != F64 : !parse_int(null, &f->null_value))
 		return 0;
 	f->checked = strcmp(min, "_") != 0;
 	if (f->checked != (strcmp(max, "_") != 0))
@@ -129,7 +119,7 @@ static int grow(sqlite3_context *ctx, struct packing *p)
 {
 	sqlite3_int64 capacity = p->capacity ? 2 * p->capacity : 4096;
 	for (int i = 0; i < p->fields; i++) {
-		unsigned char *bigger = sqlite3_realloc64(p->column[i], capacity * type_size(p->field[i].type));
+		unsigned char *bigger = sqlite3_realloc64(p->column[i], capacity * kind_size(p->field[i].kind));
 		if (bigger == NULL) {
 			sqlite3_result_error_nomem(ctx);
 			return 0;
@@ -162,8 +152,8 @@ static void step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			sqlite3_free(message);
 			return;
 		}
-		unsigned char *at = p->column[i] + p->rows * type_size(f->type);
-		switch (f->type) {
+		unsigned char *at = p->column[i] + p->rows * kind_size(f->kind);
+		switch (f->kind) {
 		case F64: {
 			double d = null && f->null_is_nan ? NAN : (double)v;
 			memcpy(at, &d, sizeof(d));
@@ -210,7 +200,7 @@ static void final(sqlite3_context *ctx)
 	}
 	sqlite3_int64 bytes = 0;
 	for (int i = 0; i < p->fields; i++)
-		bytes += p->rows * type_size(p->field[i].type);
+		bytes += p->rows * kind_size(p->field[i].kind);
 	unsigned char *out = sqlite3_malloc64(bytes);
 	if (out == NULL) {
 		release(p);
@@ -219,7 +209,7 @@ static void final(sqlite3_context *ctx)
 	}
 	unsigned char *at = out;
 	for (int i = 0; i < p->fields; i++) {
-		sqlite3_int64 n = p->rows * type_size(p->field[i].type);
+		sqlite3_int64 n = p->rows * kind_size(p->field[i].kind);
 		memcpy(at, p->column[i], n);
 		at += n;
 	}

@@ -19,9 +19,8 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include "column_kind.h"
 #include "runfile_columns.h"
-
-enum kind { F64, U32, I32, U16, U8 };
 
 /* The output columns, in the order of the events table's columns after id; then (hidden) the
  * arguments: count and a BLOB per column, in the same order. */
@@ -40,16 +39,6 @@ static const struct {
 #define OUT_NAME(field, key, kind, conversion, nullable) #field ", "
 #define ARG_NAME(field, key, kind, conversion, nullable) ", a_" #field " HIDDEN"
 static const char VTAB_SQL[] = "CREATE TABLE x(" RUNFILE_EVENT_COLUMNS(OUT_NAME) "count HIDDEN" RUNFILE_EVENT_COLUMNS(ARG_NAME) ")";
-
-static int kind_size(enum kind k)
-{
-	switch (k) {
-	case F64: return 8;
-	case U32: case I32: return 4;
-	case U16: return 2;
-	default: return 1;
-	}
-}
 
 typedef struct {
 	sqlite3_vtab_cursor base;
