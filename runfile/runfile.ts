@@ -169,7 +169,8 @@ export class RunFile {
         fillEvent(e, c, i);
         e.id = c.id[i];
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
-        if (this.validStage(e) && this.inThreadOrder(e, lastTs)) yield e; // its times were checked by the reader (c.invalid)
+        this.checkStage(e);
+        if (this.inThreadOrder(e, lastTs)) yield e; // its times were checked by the reader (c.invalid)
       }
     }
     if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
@@ -187,11 +188,10 @@ export class RunFile {
   private countedByRecorder = false;
 
   /** A damaged stage stops the analysis. */
-  private validStage(e: RunEvent): boolean {
+  private checkStage(e: RunEvent): void {
     if (e.stage > Stage.Released && e.stage !== Stage.Wake) {
       throw new UserError(`${this.meta.path}: event ${e.id} has stage ${e.stage}, not 0, 1, 2 or 4: the file is damaged: record again`);
     }
-    return true;
   }
 
   /** A time that is not a valid integer is left out (the reader checks the rows' in SQL; spooled events come here). */
@@ -239,7 +239,8 @@ export class RunFile {
         fillEvent(e, c, i);
         e.id = id++;
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
-        if (this.validStage(e) && this.validTimes(e) && this.inThreadOrder(e, lastTs)) yield e;
+        this.checkStage(e);
+        if (this.validTimes(e) && this.inThreadOrder(e, lastTs)) yield e;
       }
     }
   }
