@@ -28,7 +28,8 @@ export interface FutexKind {
 /** The C library's function a futex call was made from tells the kind (frame 0 of its stack). */
 const FUNCTION_KINDS: [RegExp, string][] = [
   // a program's own futex call (Rust's std locks, custom locks) through the C library's syscall(), or Go's runtime
-  [/^(syscall|runtime\.futex|runtime\.futexsleep|runtime\.futexwakeup)$/, 'futex'],
+  // (its assembly functions carry Go's ABI0 suffix in the symbol table: runtime.futex.abi0)
+  [/^(syscall|runtime\.futex|runtime\.futexsleep|runtime\.futexwakeup)(\.abi0)?$/, 'futex'],
   [/^__lll_lock_wait_private\b/, 'libc_lock'],
   [/^(__lll_lock_wait|__lll_clocklock_wait|__lll_timedlock_wait|__lll_robust_lock_wait|__pthread_mutex_lock_full)\b/, 'pthread_mutex'],
   [/pthread_mutex_/, 'pthread_mutex'],

@@ -24,6 +24,9 @@ describe('the kind of a futex word', () => {
     assert.deepEqual(futexKind(FUTEX_WAIT_PRIVATE, '__lll_lock_wait'), { kind: 'pthread_mutex', source: 'function' });
     assert.deepEqual(futexKind(FUTEX_WAIT_PRIVATE, '__lll_lock_wait_private'), { kind: 'libc_lock', source: 'function' });
     assert.deepEqual(futexKind(FUTEX_WAIT_PRIVATE, 'syscall'), { kind: 'futex', source: 'function' }, "a program's own futex call (Rust)");
+    // Go's runtime.futex is assembly, named runtime.futex.abi0: a runtime lock word followed by
+    // zeros looks like a glibc mutex to the layout check, and the function must say otherwise
+    assert.deepEqual(futexKind(FUTEX_WAIT_PRIVATE | FutexFlag.LayoutMutex, 'runtime.futex.abi0'), { kind: 'futex', source: 'function' }, "Go's runtime");
     assert.deepEqual(futexKind(WAIT_BITSET, '__pthread_cond_wait_common'), { kind: 'pthread_cond', source: 'function' });
     // the mutex's type comes from the layout bits when they are there
     const recursive = FUTEX_WAIT_PRIVATE | FutexFlag.LayoutMutex | (1 << FutexFlag.KindShift);
