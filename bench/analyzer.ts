@@ -2,7 +2,7 @@
 /**
  * Analyzer speed on synthetic runs of 1M, 2M, 5M and 10M events (bench/synthetic-run.ts, cached in
  * build/bench/ and rewritten when that source is newer):
- *   read    the 10M run's events table into JS in id order: RunFile.events(), chunked
+ *   read    the 10M run's events table into JS in id order: RunFile.eachEvent(), chunked
  *           .raw().all() by id range, and runfile/reader.ts with 0, 1 and 2 reader threads,
  *   report  `mutex-analyze report RUN` at each size: wall, CPU and peak RSS (/usr/bin/time),
  *   diff    `mutex-analyze diff RUN_A RUN_B` of two 10M runs,
@@ -38,7 +38,7 @@ const TIME = '/usr/bin/time';
 const CHUNK_ROWS = 65_536;
 
 const READERS = {
-  runfile: 'RunFile.events() (what the analyzer uses)',
+  runfile: 'RunFile.eachEvent() (what the analyzer uses)',
   all: '.raw().all() per 64K ids',
   reader0: 'reader.ts, in the calling thread',
   reader1: 'reader.ts, 1 reader thread',
@@ -68,10 +68,10 @@ function readAll(reader: ReaderKey, path: string): ReadResult {
   let checksum = 0;
   if (reader === 'runfile') {
     const run = RunFile.open(path);
-    for (const e of run.events()) {
+    run.eachEvent((e) => {
       events++;
       checksum += e.ts;
-    }
+    });
     run.close();
   } else if (reader === 'all') {
     const db = new Database(path, { readonly: true });
@@ -175,7 +175,7 @@ export async function runAnalyzer(options: Partial<AnalyzerOptions> = {}): Promi
       const r = measureRead(reader, runs.get(largest)!);
       expected ??= r;
       if (r.events !== expected.events || r.checksum !== expected.checksum) {
-        throw new Error(`${reader} read ${r.events} events (ts sum ${r.checksum}), RunFile.events() ${expected.events} (${expected.checksum})`);
+        throw new Error(`${reader} read ${r.events} events (ts sum ${r.checksum}), RunFile.eachEvent() ${expected.events} (${expected.checksum})`);
       }
       reads[reader].push(r);
     }
@@ -216,7 +216,7 @@ function analyzerFigures(r: Measured): Figure[] {
   const pageMb = spreadOf(r.htmls.map((t) => t.pageMb));
   figures.push({ name: `html ${largest}M, wall`, value: html, digits: 2, unit: 's', goal: `<= ${GOAL_HTML_S} s at ${GOAL_AT}M`, met: largest === GOAL_AT ? html.median <= GOAL_HTML_S : undefined });
   figures.push({ name: `html ${largest}M, page`, value: pageMb, digits: 2, unit: 'MB', goal: `<= ${GOAL_HTML_MB} MB at ${GOAL_AT}M`, met: largest === GOAL_AT ? pageMb.median <= GOAL_HTML_MB : undefined });
-  figures.push({ name: `read ${largest}M, RunFile.events()`, value: spreadOf(r.reads.runfile.map((x) => x.events / x.wallS / 1e6)), digits: 2, unit: 'M events/s' });
+  figures.push({ name: `read ${largest}M, RunFile.eachEvent()`, value: spreadOf(r.reads.runfile.map((x) => x.events / x.wallS / 1e6)), digits: 2, unit: 'M events/s' });
   return figures;
 }
 

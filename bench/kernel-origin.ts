@@ -22,7 +22,7 @@ function recordedHolds(path: string, lock: number, tid: number): Acquisition[] {
   const run = RunFile.open(path);
   const out: Acquisition[] = [];
   const joiner = new Joiner({ acquisition: (a) => a.lock === lock && a.tid === tid && out.push(a), failed() {}, open() {}, anomaly() {} });
-  for (const e of run.events()) joiner.push(e);
+  run.eachEvent((e) => joiner.push(e));
   joiner.finish();
   run.close();
   return out;

@@ -64,7 +64,7 @@ export async function reportTime(path: string, repeats = 3): Promise<ReportTime>
     const openMs = elapsedMs(t);
     t = process.hrtime.bigint();
     let rows = 0;
-    for (const _ of run.events()) rows++;
+    run.eachEvent(() => rows++);
     const scanMs = elapsedMs(t);
     t = process.hrtime.bigint();
     const report = buildReport(run, { by: 'lock', sort: 'wait', top: 20, format: 'table' });

@@ -187,7 +187,7 @@ function recWaits(runFile: string, lock: string): Map<number, number[]> {
       open() {},
       anomaly() {},
     });
-    for (const e of file.events()) joiner.push(e);
+    file.eachEvent((e) => joiner.push(e));
     joiner.finish();
   } finally {
     file.close();

@@ -262,8 +262,8 @@ function outOfRange(db: Database.Database, from: number, to: number, columns: Se
 
 /**
  * The events of a run file in id order, one chunk at a time. Synchronous even with workers (the
- * consumer blocks only when the next chunk is not read yet), so RunFile.events() can stay a
- * generator. A chunk's arrays are valid until the next chunk is asked for.
+ * consumer blocks only when the next chunk is not read yet), so RunFile.eachEvent() can stay
+ * synchronous. A chunk's arrays are valid until the next chunk is asked for.
  */
 export function* readEventChunks(path: string, opts: ReadOptions = {}): Generator<EventChunk> {
   const db = openReadOnly(path);

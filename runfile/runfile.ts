@@ -51,7 +51,7 @@ export class RunFile {
   /** Subtracted instead of the run's own probe cost (diff: one cost for every run compared). */
   probeCostOverride: ProbeCost | null = null;
   readonly threadNames: Map<number, string>;
-  /** Rows the last events() pass left out, by why: they break what every run file holds. */
+  /** Rows the last eachEvent() pass left out, by why: they break what every run file holds. */
   readonly leftOut = new Map<string, number>();
   private readonly db: Database.Database;
   /** The events have the cond column (schema 5 on): condition variables are recorded. */
@@ -128,7 +128,7 @@ export class RunFile {
   join(sinks: JoinSink | JoinSink[]): void {
     const kinds = this.meta.mode === 'contention' ? this.newFutexKinds() : null;
     const joiner = new Joiner(sinks, { probeCost: this.subtractedProbeCost(), futexKind: kinds?.kindOf });
-    for (const e of this.events()) joiner.push(e);
+    this.eachEvent((e) => joiner.push(e));
     joiner.finish();
     if (kinds) this.futexKindTally = kinds.tally();
   }
@@ -149,11 +149,12 @@ export class RunFile {
   }
 
   /**
-   * Events in id order (per-thread time order, causal across threads), one reused object. Read in
-   * chunks of typed columns by reader threads (runfile/reader.ts): row-by-row reading through
-   * better-sqlite3 was the analyzer's bottleneck.
+   * Events in id order (per-thread time order, causal across threads) to `visit`, one reused object.
+   * Read in chunks of typed columns by reader threads (runfile/reader.ts): row-by-row reading
+   * through better-sqlite3 was the analyzer's bottleneck. A callback, not a generator: resuming a
+   * generator per event cost ~1 s of 10M.
    */
-  *events(): Generator<RunEvent> {
+  eachEvent(visit: (e: RunEvent) => void): void {
     const e: RunEvent = { id: 0, ts: 0, requestTs: null, stage: 0, func: 0, pid: 0, tid: 0, lock: 0, ret: 0, caller: 0, flags: 0, stackId: null, cond: null, outerCaller: null };
     const lastTs: LastTimes = new Map();
     this.leftOut.clear();
@@ -170,10 +171,10 @@ export class RunFile {
         e.id = c.id[i];
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
         this.checkStage(e);
-        if (this.inThreadOrder(e, lastTs)) yield e; // its times were checked by the reader (c.invalid)
+        if (this.inThreadOrder(e, lastTs)) visit(e); // its times were checked by the reader (c.invalid)
       }
     }
-    if (this.meta.spooledEvents > 0) yield* this.spooledEvents(e, lastTs);
+    if (this.meta.spooledEvents > 0) this.spooledEvents(e, lastTs, visit);
     progress.done();
     // The reader plans its chunks by id range without counting the rows (a count is a scan of the
     // whole table): rows a damaged page hides from the ranges show here, against the recorder's count.
@@ -221,7 +222,7 @@ export class RunFile {
   }
 
   /** Events still raw in event_spool, after the rows (they arrived after them). */
-  private *spooledEvents(e: RunEvent, lastTs: LastTimes): Generator<RunEvent> {
+  private spooledEvents(e: RunEvent, lastTs: LastTimes, visit: (e: RunEvent) => void): void {
     let id = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) + 1;
     // a column newer than the file's schema (runfile/format.ts `since`) has no BLOB: it reads as none
     const spooled = new Set((this.db.prepare('PRAGMA table_info(event_spool)').all() as { name: string }[]).map((c) => c.name));
@@ -240,7 +241,7 @@ export class RunFile {
         e.id = id++;
         if (e.outerCaller && e.stackId !== null) e.stackId = this.unwoundStackId(e.stackId, e.outerCaller);
         this.checkStage(e);
-        if (this.validTimes(e) && this.inThreadOrder(e, lastTs)) yield e;
+        if (this.validTimes(e) && this.inThreadOrder(e, lastTs)) visit(e);
       }
     }
   }
@@ -264,7 +265,7 @@ export class RunFile {
     return id;
   }
 
-  /** What an id events() gave stands for when it is not a recorded stack's: null for a recorded one. */
+  /** What an id eachEvent() gave stands for when it is not a recorded stack's: null for a recorded one. */
   unwoundStack(stackId: number): UnwoundStack | null {
     return stackId >= UNWOUND_STACK_BASE ? (this.unwound[stackId - UNWOUND_STACK_BASE] ?? null) : null;
   }

@@ -64,10 +64,10 @@ describe('1. reading a run while it is recorded', () => {
         for (let i = 0; i < 5000; i++) insert.run(1e6 + i, 1e6 + i - 1);
       })();
       let n = 0;
-      for (const e of run.events()) {
+      run.eachEvent((e) => {
         assert.ok(e.id > 0);
         n++;
-      }
+      });
       assert.equal(n, 4000);
       assert.equal(run.meta.eventCount, 4000, 'a header not finished counts the rows of the snapshot');
     } finally {
