@@ -577,8 +577,10 @@ export class Joiner {
     this.holds.set(e.lock, this.newHold(e, request, depth));
   }
 
+  // Object literals without spreads (here and in released): a spread makes V8 build the object in
+  // its runtime, a few hundred ns per acquisition.
   private newHold(e: RawEvent, request: PendingRequest, depth: number): Hold {
-    return {
+    const hold: Hold = {
       pid: e.pid,
       tid: e.tid,
       func: e.func,
@@ -588,7 +590,6 @@ export class Joiner {
       contended: request.contended,
       blockerTid: request.blockerTid,
       blockerCaller: request.blockerCaller,
-      ...(request.blockerTids ? { blockerTids: request.blockerTids } : {}),
       requestCaller: request.caller,
       requestStackId: request.stackId,
       depth,
@@ -596,6 +597,8 @@ export class Joiner {
       kind: request.kind,
       probeMark: this.probeNsOf(e.tid),
     };
+    if (request.blockerTids) hold.blockerTids = request.blockerTids;
+    return hold;
   }
 
   /** A read lock taken: a hold of its own per reader; the same reader again nests. */
@@ -729,7 +732,7 @@ export class Joiner {
   private released(e: RawEvent, hold: Hold): void {
     const inside = this.probeNsInside(hold, e);
     const held = this.net(hold.func, e.ts - hold.acquiredTs, 'holdNs', hold.acquiredTs);
-    this.sink.acquisition({
+    const acquisition: Acquisition = {
       pid: hold.pid,
       tid: hold.tid,
       lock: e.lock,
@@ -739,18 +742,19 @@ export class Joiner {
       releasedTs: e.ts,
       wait: hold.wait,
       hold: netOf(held, inside),
-      ...(inside > 0 ? { probeNsInside: inside } : {}),
       contended: hold.contended,
       blockerTid: hold.blockerTid,
       blockerCaller: hold.blockerCaller,
-      ...(hold.blockerTids ? { blockerTids: hold.blockerTids } : {}),
       recursiveEntries: hold.recursiveEntries,
       releasedByTid: e.tid,
       requestCaller: hold.requestCaller,
       requestStackId: hold.requestStackId,
       releaseCaller: e.caller,
       kind: hold.kind,
-    });
+    };
+    if (inside > 0) acquisition.probeNsInside = inside;
+    if (hold.blockerTids) acquisition.blockerTids = hold.blockerTids;
+    this.sink.acquisition(acquisition);
   }
 }
 
