@@ -7,9 +7,11 @@
  * - A wait (FUTEX_WAIT, WAIT_BITSET, LOCK_PI, LOCK_PI2, WAIT_REQUEUE_PI, futex_waitv(2),
  *   futex_wait(2)) is one ACQUIRED event on the futex word at its return, with its entry time as
  *   request_ts, the user stack, the call site and who held the lock (below). One still waiting at
- *   the stop stays in futex_pending: a request row.
+ *   the stop stays FUTEX_WAITING in futex_threads: a request row.
  * - A wake (FUTEX_WAKE, WAKE_BITSET, WAKE_OP, UNLOCK_PI, REQUEUE, CMP_REQUEUE(_PI), futex_wake(2),
  *   futex_requeue(2)) is one STAGE_WAKE event at its return: ret is how many it woke (and requeued).
+ *   Its call site is looked up at the return, not at the entry: the entry runs between the waker's
+ *   unlock and the waiter's wake-up, and the waiter should not wait for our stack scan.
  * - The holder: the owner the lock's memory names at the wait's entry (glibc's pthread_mutex_t
  *   __owner, pthread_rwlock_t __cur_writer, a PI futex word's tid), else the thread whose wake on
  *   the word came last during the wait.
@@ -49,29 +51,29 @@
 #define SCAN_WORDS 64
 #define VM_EXEC 0x4ULL
 
+/* Each thread's futex state (mutex.h struct futex_thread), by tid. LRU: an exited thread's entry is
+ * taken back when the map is full. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, struct futex_call);
-} futex_pending SEC(".maps");
+	__type(value, struct futex_thread);
+} futex_threads SEC(".maps");
 
-/* A wake in progress, by tid: emitted at its return with how many it woke. */
-struct futex_wake_call {
-	__u64 ts;
-	__u64 lock;
-	__u64 caller;
-	__u32 flags;
-	__u8 func;
-	__u8 pad[3];
-};
+static const struct futex_thread futex_thread_zero = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct futex_wake_call);
-} futex_wake_pending SEC(".maps");
+/* The thread's entry, made on its first futex call; NULL when the map refused it (counted). */
+static __noinline struct futex_thread *futex_thread_of(__u32 tid)
+{
+	struct futex_thread *t = bpf_map_lookup_elem(&futex_threads, &tid);
+	if (t)
+		return t;
+	bpf_map_update_elem(&futex_threads, &tid, &futex_thread_zero, BPF_NOEXIST);
+	t = bpf_map_lookup_elem(&futex_threads, &tid);
+	if (!t)
+		count(CNT_PENDING_FULL);
+	return t;
+}
 
 /* The last wake on each word: a wait that returns after it, having begun before, credits its thread. */
 struct futex_last_wake {
@@ -86,20 +88,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct futex_last_wake);
 } futex_wakes SEC(".maps");
-
-/* Each thread's last wait, kept after its return until the thread's next futex call (RETRY). */
-struct futex_last_wait {
-	__u64 lock;
-	__u64 ts;    /* its return */
-	__u64 nivcsw; /* involuntary context switches at its return */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct futex_last_wait);
-} futex_last_waits SEC(".maps");
 
 struct futex_scratch {
 	__u64 words[SCAN_WORDS];
@@ -301,21 +289,15 @@ static __always_inline __u64 involuntary_switches(void)
 
 /* Does this wait continue the thread's previous wait on the same word? Any other futex call ends
  * the previous wait (the caller forgets it). */
-static __always_inline __u32 continues_wait(__u32 tid, __u64 lock, __u64 ts)
+static __always_inline __u32 continues_wait(const struct futex_thread *t, __u64 lock, __u64 ts)
 {
-	struct futex_last_wait *last = bpf_map_lookup_elem(&futex_last_waits, &tid);
-	if (!last)
+	if (t->last_ts == 0)
 		return 0;
-	__u64 gap = ts - last->ts;
-	int preempted = involuntary_switches() != last->nivcsw;
-	return last->lock == lock && ts >= last->ts && (gap <= RETRY_GAP_NS || (preempted && gap <= RETRY_GAP_PREEMPTED_NS))
+	__u64 gap = ts - t->last_ts;
+	int preempted = involuntary_switches() != t->last_nivcsw;
+	return t->last_lock == lock && ts >= t->last_ts && (gap <= RETRY_GAP_NS || (preempted && gap <= RETRY_GAP_PREEMPTED_NS))
 		       ? FUTEX_F_RETRY
 		       : 0;
-}
-
-static __always_inline void forget_last_wait(__u32 tid)
-{
-	bpf_map_delete_elem(&futex_last_waits, &tid);
 }
 
 /* A wait's arguments (a BPF function takes at most five). */
@@ -329,7 +311,7 @@ struct wait_args {
 	__u8 pad[3];
 };
 
-/* The entry of a wait: kept until its return. */
+/* The entry of a wait: kept in the thread's entry until its return. */
 static __noinline int futex_wait_entry(void *ctx, const struct wait_args *args)
 {
 	__u64 uaddr = args->uaddr, waitv = args->waitv;
@@ -340,76 +322,77 @@ static __noinline int futex_wait_entry(void *ctx, const struct wait_args *args)
 	if (!futex_wanted(id) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
+	struct futex_thread *t = futex_thread_of(tid);
+	if (!t)
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
-	struct futex_call wait = {};
-	__u32 flags = (op & FUTEX_F_OP_MASK) | continues_wait(tid, uaddr, ts);
+	__u32 flags = (op & FUTEX_F_OP_MASK) | continues_wait(t, uaddr, ts);
+	t->last_ts = 0;
+	__u32 owner = 0;
 	if (waitv == 0)
-		flags |= futex_layout(uaddr, op & FUTEX_CMD_MASK, val, tid, &wait.owner);
+		flags |= futex_layout(uaddr, op & FUTEX_CMD_MASK, val, tid, &owner);
 	else
 		flags |= (nr & 0xff) << FUTEX_F_KIND_SHIFT;
 	if (ip == 0 || sp == 0)
 		count(CNT_FUTEX_UNREAD);
-	wait.call.ts = ts;
-	wait.call.lock = uaddr;
 	__u64 caller_at = 0;
-	wait.call.caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0;
-	wait.call.pid = id >> 32;
-	wait.call.tid = tid;
-	wait.call.stack_id = request_user_stack(ip, BPF_CORE_READ(regs, bp), sp);
+	__u64 caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0;
+	__s32 stack_id = request_user_stack(ip, BPF_CORE_READ(regs, bp), sp);
+	t->owner = owner;
+	t->call.ts = ts;
+	t->call.lock = uaddr;
+	t->call.caller = caller;
+	t->call.pid = id >> 32;
+	t->call.tid = tid;
+	t->call.stack_id = stack_id;
 	/* the lock call's return address, found on the stack: its caller's is where .eh_frame says */
-	wait.call.outer_caller = wait.call.stack_id >= 0 && caller_at ? outer_caller(wait.call.caller, caller_at) : 0;
-	wait.call.caller_sp = caller_at;
-	wait.call.flags = flags;
-	wait.call.func = func;
-	wait.call.nvcsw = voluntary_switches();
-	wait.waitv = waitv;
-	wait.nr = nr;
-	forget_last_wait(tid);
-	if (bpf_map_update_elem(&futex_pending, &tid, &wait, BPF_ANY) != 0)
-		count(CNT_PENDING_FULL);
+	t->call.outer_caller = stack_id >= 0 && caller_at ? outer_caller(caller, caller_at) : 0;
+	t->call.caller_sp = caller_at;
+	t->call.flags = flags;
+	t->call.func = func;
+	t->call.nvcsw = voluntary_switches();
+	t->waitv = waitv;
+	t->nr = nr;
+	t->state = FUTEX_WAITING;
 	return 0;
 }
 
-/* The return of a wait: one ACQUIRED event. Outside the window it stays pending (waiting at the end). */
-static __always_inline int futex_wait_return(long ret)
+/* The return of a wait: one ACQUIRED event. Outside the window it stays waiting (waiting at the end). */
+static __noinline int futex_wait_return(struct futex_thread *t, __u64 id, __u64 ts, long ret)
 {
-	__u64 ts = bpf_ktime_get_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!futex_wanted(id) || !in_window(ts))
+	if (!in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
-	struct futex_call *wait = bpf_map_lookup_elem(&futex_pending, &tid);
-	if (!wait)
-		return 0;
-	__u64 lock = wait->call.lock;
-	if (wait->waitv && ret >= 0 && ret < wait->nr && ret < 128) {
+	__u64 lock = t->call.lock;
+	if (t->waitv && ret >= 0 && ret < t->nr && ret < 128) {
 		/* futex_waitv returns the index of the word that woke it */
 		struct futex_waitv woken;
-		if (bpf_probe_read_user(&woken, sizeof(woken), (void *)(wait->waitv + ret * sizeof(woken))) == 0)
+		if (bpf_probe_read_user(&woken, sizeof(woken), (void *)(t->waitv + ret * sizeof(woken))) == 0)
 			lock = woken.uaddr;
 	}
-	__u32 flags = wait->call.flags;
-	settle_outer_caller(&wait->call);
+	__u32 flags = t->call.flags;
+	settle_outer_caller(&t->call);
 	__u32 holder = 0;
-	if (wait->owner) {
-		holder = wait->owner;
+	if (t->owner) {
+		holder = t->owner;
 		flags |= FUTEX_F_HOLDER_OWNER;
 	} else {
 		struct futex_last_wake *wake = bpf_map_lookup_elem(&futex_wakes, &lock);
-		if (wake && wake->ts >= wait->call.ts && wake->ts <= ts && wake->tid != tid) {
+		if (wake && wake->ts >= t->call.ts && wake->ts <= ts && wake->tid != tid) {
 			holder = wake->tid;
 			flags |= FUTEX_F_HOLDER_WAKER;
 		}
 	}
-	if (voluntary_switches() != wait->call.nvcsw)
+	if (voluntary_switches() != t->call.nvcsw)
 		flags |= FUTEX_F_SLEPT;
-	struct futex_last_wait last = { .lock = lock, .ts = ts, .nivcsw = involuntary_switches() };
-	bpf_map_update_elem(&futex_last_waits, &tid, &last, BPF_ANY);
-	emit_event(id, ts, wait->call.ts, STAGE_ACQUIRED, wait->call.func, lock, wait->call.caller, (__s32)ret, flags,
-		   wait->call.stack_id, 0, holder, wait->call.outer_caller);
-	bpf_map_delete_elem(&futex_pending, &tid);
+	t->state = FUTEX_IDLE;
+	t->last_lock = lock;
+	t->last_ts = ts;
+	t->last_nivcsw = involuntary_switches();
+	emit_event(id, ts, t->call.ts, STAGE_ACQUIRED, t->call.func, lock, t->call.caller, (__s32)ret, flags,
+		   t->call.stack_id, 0, holder, t->call.outer_caller);
 	return 0;
 }
 
@@ -428,34 +411,34 @@ static __noinline int futex_wake_entry(__u8 func, __u64 uaddr, __u64 uaddr2, __u
 	if (!futex_wanted(id) || !in_window(ts))
 		return 0;
 	__u32 tid = (__u32)id;
-	forget_last_wait(tid);
 	note_wake(uaddr, tid, ts);
 	if (uaddr2 && func == FN_FUTEX_WAKE_OP)
 		note_wake(uaddr2, tid, ts);
+	struct futex_thread *t = futex_thread_of(tid);
+	if (!t)
+		return 0;
+	t->last_ts = 0;
+	t->call.ts = ts;
+	t->call.lock = uaddr;
+	t->call.flags = op & FUTEX_F_OP_MASK;
+	t->call.func = func;
+	t->state = FUTEX_WAKING;
+	return 0;
+}
+
+/* The return of a wake: one STAGE_WAKE event, its call site looked up now (the user registers are
+ * as they were at the entry). */
+static __noinline int futex_wake_return(struct futex_thread *t, __u64 id, __u64 ts, long ret)
+{
+	t->state = FUTEX_IDLE;
+	if (!in_window(ts))
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
 	__u64 caller_at = 0;
-	struct futex_wake_call wake = { .ts = ts, .lock = uaddr, .caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0,
-					.flags = op & FUTEX_F_OP_MASK, .func = func };
-	if (bpf_map_update_elem(&futex_wake_pending, &tid, &wake, BPF_ANY) != 0)
-		count(CNT_PENDING_FULL);
-	return 0;
-}
-
-static __always_inline int futex_wake_return(long ret)
-{
-	__u64 ts = bpf_ktime_get_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!futex_wanted(id))
-		return 0;
-	__u32 tid = (__u32)id;
-	struct futex_wake_call *wake = bpf_map_lookup_elem(&futex_wake_pending, &tid);
-	if (!wake)
-		return 0;
-	if (in_window(ts))
-		emit_holder(id, ts, wake->ts, STAGE_WAKE, wake->func, wake->lock, wake->caller, (__s32)ret, wake->flags, -1, 0);
-	bpf_map_delete_elem(&futex_wake_pending, &tid);
+	__u64 caller = ip && sp ? futex_call_site(task, ip, sp, &caller_at) : 0;
+	emit_holder(id, ts, t->call.ts, STAGE_WAKE, t->call.func, t->call.lock, caller, (__s32)ret, t->call.flags, -1, 0);
 	return 0;
 }
 
@@ -509,13 +492,22 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 	return futex_wake_entry(func, uaddr, uaddr2, op);
 }
 
-/* A thread is in one futex call at a time: its pending wait or wake says which this return ends. */
+/* A thread is in one futex call at a time: its state says which this return ends. */
 static __always_inline int futex_return(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	if (bpf_map_lookup_elem(&futex_pending, &tid))
-		return futex_wait_return(ret);
-	return futex_wake_return(ret);
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!futex_wanted(id))
+		return 0;
+	__u32 tid = (__u32)id;
+	struct futex_thread *t = bpf_map_lookup_elem(&futex_threads, &tid);
+	if (!t)
+		return 0;
+	if (t->state == FUTEX_WAITING)
+		return futex_wait_return(t, id, ts, ret);
+	if (t->state == FUTEX_WAKING)
+		return futex_wake_return(t, id, ts, ret);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex")

@@ -462,9 +462,7 @@ int BPF_PROG(on_thread_exit, struct task_struct *task)
 	bpf_map_delete_elem(&known_threads, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	bpf_map_delete_elem(&kernel_pending, &tid);
-	bpf_map_delete_elem(&futex_pending, &tid);
-	bpf_map_delete_elem(&futex_wake_pending, &tid);
-	bpf_map_delete_elem(&futex_last_waits, &tid);
+	bpf_map_delete_elem(&futex_threads, &tid);
 	return 0;
 }
 

@@ -101,13 +101,27 @@ struct recording_window {
 	__u64 end_ns;   /* 0: no end */
 };
 
-/* A futex wait in progress (contention mode), keyed by tid: `call` is what pendingCalls() reads at
- * the stop for the waits that never returned. */
-struct futex_call {
-	struct pending_call call;
+/* futex_thread.state: what futex call the thread is in. */
+enum futex_thread_state {
+	FUTEX_IDLE = 0,
+	FUTEX_WAITING = 1, /* a wait: pendingCalls() reads `call` at the stop, a wait that never returned */
+	FUTEX_WAKING = 2,
+};
+
+/* A thread's futex state (contention mode), keyed by tid and kept while it lives, so that its calls
+ * read and write it in place: one lookup at a call's entry and one at its return, where a map
+ * update and delete per call cost more than the rest of the programs together. */
+struct futex_thread {
+	struct pending_call call; /* the call in progress (a wake uses ts, lock, flags and func) */
 	__u64 waitv;    /* futex_waitv: the user array of struct futex_waitv */
 	__u32 owner;    /* the owner tid the lock's memory named at the entry (FUTEX_F_LAYOUT_*, PI), 0: none */
 	__u32 nr;       /* futex_waitv: its number of words */
+	__u32 state;    /* enum futex_thread_state */
+	__u32 pad;
+	/* its last wait, from its return until the thread's next futex call (FUTEX_F_RETRY); last_ts 0: none */
+	__u64 last_lock;
+	__u64 last_ts;
+	__u64 last_nivcsw; /* involuntary context switches at that return */
 };
 
 /* Per-CPU counters, index into the `counters` map. */

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 
 import type { BlockersReport } from '../analyzer/blockers';
 import type { Report, ReportRow } from '../analyzer/report';
-import { Func } from '../core/events';
+import { Func, formatAddress } from '../core/events';
 import { functionOfSite } from './lib/sites';
 import { address, collect, MUTEX_REC, mutexAnalyze, mutexRec, waitFor } from './lib/tools';
 import { goWorkload, parseLines, rustWorkload, scratchDir, workload } from './lib/workloads';
@@ -149,6 +149,37 @@ describe('contention mode on pthread mutexes and condition variables', () => {
     const rows = await report(path);
     assert.equal(rows.run.probes.kernel, 'tracepoint');
     assert.ok(rows.rows.some((x) => x.kind.startsWith('rwsem')), rows.rows.map((x) => x.kind).join(', '));
+  });
+
+  test('a deadlock: the waits still in progress at the stop are requests on each other\'s mutex, the owner named (test/workloads/order.c deadlock)', async () => {
+    const path = joinPath(scratchDir(), 'deadlock.db');
+    const exe = workload('order');
+    const recorder = spawn(process.execPath, [MUTEX_REC, '--contention', '-d', '2', '-o', path, '--', exe, 'deadlock'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // the target inherits the recorder's stdout and hangs on: wait for the recorder's exit, not the pipe's close
+    const code = await new Promise<number | null>((resolve) => recorder.on('exit', resolve));
+    const db = new Database(path, { readonly: true });
+    try {
+      process.kill(db.prepare('SELECT target_pid FROM run').pluck().get() as number, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /deadlocked/);
+    const [locks] = parseLines(stdout, 'locks');
+    const tids = new Map(parseLines(stdout, 'thread').map((t) => [t.name, Number(t.tid)]));
+    const waiting = db.prepare('SELECT tid, lock, func, holder FROM events WHERE stage = 0 ORDER BY tid').all() as { tid: number; lock: number; func: number; holder: number }[];
+    db.close();
+    assert.deepEqual(
+      waiting.map((w) => [w.tid, formatAddress(w.lock), w.func, w.holder]).sort(),
+      [[tids.get('t-ab'), locks.b, Func.FutexWait, tids.get('t-ba')], [tids.get('t-ba'), locks.a, Func.FutexWait, tids.get('t-ab')]].sort(),
+      't-ab waits for b, which t-ba holds, and t-ba for a',
+    );
+    const rows = (await report(path)).rows.filter((x) => x.open.waitingAtEnd > 0);
+    assert.deepEqual(rows.map((x) => x.key).sort(), [locks.a, locks.b].sort());
   });
 
   test('--pid: attached to a running process, -d keeps that many seconds', async () => {

@@ -347,8 +347,8 @@ Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env);
   if (!loaded_) return out;
   uint32_t n = 0;
-  // futex_pending's values are struct futex_call, which begins with a pending_call.
-  for (bpf_map* map : {skel_->maps.pending, skel_->maps.kernel_pending, skel_->maps.contention_pending, skel_->maps.futex_pending}) {
+  // futex_threads's values are struct futex_thread, which begins with a pending_call: a wait in progress when its state says so.
+  for (bpf_map* map : {skel_->maps.pending, skel_->maps.kernel_pending, skel_->maps.contention_pending, skel_->maps.futex_threads}) {
     int fd = bpf_map__fd(map);
     std::vector<char> key(bpf_map__key_size(map)), next(bpf_map__key_size(map)), value(bpf_map__value_size(map));
     if (value.size() < sizeof(pending_call)) continue;
@@ -360,7 +360,12 @@ Napi::Value MutexSession::PendingCalls(const Napi::CallbackInfo& info) {
       pending_call call;
       memcpy(&call, value.data(), sizeof(call));
       __u32 holder = 0;
-      if (value.size() >= sizeof(futex_call)) memcpy(&holder, value.data() + offsetof(futex_call, owner), sizeof(holder));
+      if (map == skel_->maps.futex_threads) {
+        futex_thread thread;
+        memcpy(&thread, value.data(), sizeof(thread));
+        if (thread.state != FUTEX_WAITING) continue;
+        holder = thread.owner;
+      }
       Napi::Object o = Napi::Object::New(env);
       o.Set("ts", double(int64_t(call.ts - time_base_ns_)));
       o.Set("lock", double(int64_t(call.lock)));
