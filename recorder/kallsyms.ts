@@ -25,6 +25,11 @@ export class KernelSymbols {
     return new KernelSymbols(text);
   }
 
+  /** No symbols: a recording without kernel probes has no kernel address to name (RunNamer.finish reads kallsyms if one shows up). */
+  static none(): KernelSymbols {
+    return new KernelSymbols('');
+  }
+
   private constructor(text: string) {
     const symbols: KernelSymbol[] = [];
     this.names = new Set();
