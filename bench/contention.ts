@@ -13,9 +13,10 @@
  *            run against that run's own total; goal within 10 % for both;
  *   servers  MariaDB + sysbench oltp_read_write and memcached + memcaslap (bench/servers.ts's
  *            setup, loopback, each load at most 60 s): the server's own throughput counter over a
- *            15 s window, bare and with `mutex-rec --contention --pid` attached (odd rounds bare
- *            first, even rounds --contention first), in 5 rounds, then with full mode attached once, each in a
- *            load of its own; goal: the median of the rounds' --contention / bare >= 0.95.
+ *            15 s window 5 s into a load of its own per run, bare and with `mutex-rec --contention
+ *            --pid` attached to the idle server before the load (odd rounds bare first, even
+ *            rounds --contention first), in 5 rounds, then with full mode attached once; goal: the
+ *            median of the rounds' --contention / bare >= 0.95.
  *
  *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K] [--quick]
  *
@@ -158,20 +159,25 @@ interface ServerResult {
   load1: [number, number];
 }
 
-/** One load of its own per mode: bare measures a window after the warmup; the others attach mutex-rec -d then. */
+/**
+ * One load of its own per mode, its window after the same warmup in every mode. The recorded modes
+ * attach mutex-rec --pid to the idle server first (-d until a second past the window): the window
+ * measures the server while it is recorded, not the recorder's start-up (reading the server's
+ * objects, loading the probes), which bench/servers.ts measures on a busy server.
+ */
 async function serverRun(server: Server, mode: Mode, o: ContentionOptions, dir: string): Promise<ServerRun> {
-  const slack = mode === 'bare' ? 2 : 12; // attach, stop, naming
-  const seconds = o.warmup + o.recordSeconds + slack;
+  const seconds = o.warmup + o.recordSeconds + 2;
   if (seconds > MAX_LOAD_SECONDS) throw new Error(`a load of ${seconds} s would be needed (more than ${MAX_LOAD_SECONDS} s): use a smaller --record-seconds`);
+  let recorder: Running | null = null;
+  if (mode !== 'bare') {
+    const recordFor = o.warmup + o.recordSeconds + 1;
+    const args = [...(mode === 'contention' ? ['--contention'] : []), '--pid', String(server.pid), '-d', String(recordFor), '-o', join(dir, `${server.name}-${mode}.db`), '--force'];
+    recorder = run(MUTEX_REC, args, recordFor + 120);
+    await attached(recorder);
+  }
   log(`${server.name} ${mode}: ${server.loadCommand(seconds)}`);
   const load = server.load(seconds);
   await sleep(o.warmup * 1000);
-  let recorder: Running | null = null;
-  if (mode !== 'bare') {
-    const args = [...(mode === 'contention' ? ['--contention'] : []), '--pid', String(server.pid), '-d', String(o.recordSeconds), '-o', join(dir, `${server.name}-${mode}.db`), '--force'];
-    recorder = run(MUTEX_REC, args, o.recordSeconds + 120);
-    await attached(recorder);
-  }
   const w = await window(server, load, o.recordSeconds);
   let events: number | null = null;
   if (recorder) {
@@ -306,7 +312,7 @@ export async function runContention(o: ContentionOptions): Promise<BenchResult> 
       if (results.length > 0) {
         parts.push(
           `#### servers (loopback; the server's own counter over a ${o.recordSeconds} s window, ${o.warmup} s into a load of its own per run; ` +
-            `${o.serverRounds} rounds of bare and --contention, odd rounds bare first, even rounds --contention first, then full mode once; mutex-rec attached with --pid)\n\n` +
+            `${o.serverRounds} rounds of bare and --contention, odd rounds bare first, even rounds --contention first, then full mode once; mutex-rec attached with --pid to the idle server before the load, so its start-up is not in the window)\n\n` +
             mdTable(['server', 'round', 'mode', results.map((r) => r.counterName).join(' / '), '/ bare of its round', 'events', ''], rows, ['l', 'r', 'l', 'r', 'r', 'r', 'l']) +
             `\n\n1-min load average before/after: ${results.map((r) => `${r.name} ${r.load1[0].toFixed(2)}/${r.load1[1].toFixed(2)}`).join(', ')}`,
         );
