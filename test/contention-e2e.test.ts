@@ -11,7 +11,7 @@ import type { BlockersReport } from '../analyzer/blockers';
 import type { Report, ReportRow } from '../analyzer/report';
 import { Func, formatAddress } from '../core/events';
 import { functionOfSite } from './lib/sites';
-import { address, collect, MUTEX_REC, mutexAnalyze, mutexRec, waitFor } from './lib/tools';
+import { address, collect, MUTEX_REC, mutexAnalyze, mutexRec, mutexRecHanging, waitFor } from './lib/tools';
 import { goWorkload, parseLines, rustWorkload, scratchDir, workload } from './lib/workloads';
 
 const NOTE = 'contention mode: contended waits only, no holds';
@@ -154,21 +154,10 @@ describe('contention mode on pthread mutexes and condition variables', () => {
   test('a deadlock: the waits still in progress at the stop are requests on each other\'s mutex, the owner named (test/workloads/order.c deadlock)', async () => {
     const path = joinPath(scratchDir(), 'deadlock.db');
     const exe = workload('order');
-    const recorder = spawn(process.execPath, [MUTEX_REC, '--contention', '-d', '2', '-o', path, '--', exe, 'deadlock'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // the target inherits the recorder's stdout and hangs on: wait for the recorder's exit, not the pipe's close
-    const code = await new Promise<number | null>((resolve) => recorder.on('exit', resolve));
-    const db = new Database(path, { readonly: true });
-    try {
-      process.kill(db.prepare('SELECT target_pid FROM run').pluck().get() as number, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    const { code, stdout, stderr } = await mutexRecHanging(['--contention', '-d', '2', '-o', path, '--', exe, 'deadlock']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /deadlocked/);
+    const db = new Database(path, { readonly: true });
     const [locks] = parseLines(stdout, 'locks');
     const tids = new Map(parseLines(stdout, 'thread').map((t) => [t.name, Number(t.tid)]));
     const waiting = db.prepare('SELECT tid, lock, func, holder FROM events WHERE stage = 0 ORDER BY tid').all() as { tid: number; lock: number; func: number; holder: number }[];

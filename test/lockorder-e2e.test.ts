@@ -1,6 +1,5 @@
 // tier: probes
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';
 
@@ -9,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { LockOrderReport } from '../analyzer/lockorder';
 import { formatAddress, Stage } from '../core/events';
 import { functionOfSite } from './lib/sites';
-import { MUTEX_REC, mutexAnalyze, mutexRec } from './lib/tools';
+import { mutexAnalyze, mutexRec, mutexRecHanging } from './lib/tools';
 import { parseLines, scratchDir, workload } from './lib/workloads';
 
 interface Recorded {
@@ -67,22 +66,10 @@ describe('lockorder on real recordings of test/workloads/order.c', () => {
 describe('a real deadlock (test/workloads/order.c deadlock), recorded while it hangs', () => {
   test('both waiting calls are kept as requests: waiting at the end in report, and the AB/BA cycle in lockorder', async () => {
     const path = joinPath(dir, 'deadlock.db');
-    const recorder = spawn(process.execPath, [MUTEX_REC, '-d', '2', '-o', path, '--', exe, 'deadlock'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // the target inherits the recorder's stdout and hangs on: wait for the recorder's exit, not the pipe's close
-    const code = await new Promise<number | null>((resolve) => recorder.on('exit', resolve));
-    const db = new Database(path, { readonly: true });
-    const targetPid = db.prepare('SELECT target_pid FROM run').pluck().get() as number;
-    try {
-      process.kill(targetPid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    const { code, stdout, stderr } = await mutexRecHanging(['-d', '2', '-o', path, '--', exe, 'deadlock']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /deadlocked/);
+    const db = new Database(path, { readonly: true });
     const [locks] = parseLines(stdout, 'locks');
     const tids = new Map(parseLines(stdout, 'thread').map((t) => [t.name, Number(t.tid)]));
     const waiting = db.prepare('SELECT tid, lock FROM events WHERE stage = ? ORDER BY tid').all(Stage.Request) as { tid: number; lock: number }[];

@@ -47,6 +47,33 @@ export function mutexRec(args: string[], opts: { input?: string; timeoutMs?: num
   return run(process.execPath, [MUTEX_REC, ...args], opts);
 }
 
+/**
+ * mutex-rec of a target that outlives it (a deadlock: -d stops the recorder, the target hangs on).
+ * Resolves at the recorder's exit, not at its pipes' close (the target inherits them); the target
+ * is then killed (its pid from the run file).
+ */
+export function mutexRecHanging(args: string[]): Promise<RunResult> {
+  const recorder = spawn(process.execPath, [MUTEX_REC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) =>
+    recorder.on('exit', (code) => {
+      const output = args[args.indexOf('-o') + 1];
+      try {
+        const db = new Database(output, { readonly: true });
+        const pid = db.prepare('SELECT target_pid FROM run').pluck().get() as number | null;
+        db.close();
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // no run file, or the target is gone already
+      }
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
 export function mutexAnalyze(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
   return run(process.execPath, [MUTEX_ANALYZE, ...args], opts);
 }
