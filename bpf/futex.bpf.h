@@ -495,10 +495,10 @@ int futex_enter(struct trace_event_raw_sys_enter *ctx)
 /* A thread is in one futex call at a time: its state says which this return ends. */
 static __always_inline int futex_return(long ret)
 {
-	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!futex_wanted(id))
-		return 0;
+		return 0; /* every task's futex returns come here: no clock read for the others */
+	__u64 ts = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id;
 	struct futex_thread *t = bpf_map_lookup_elem(&futex_threads, &tid);
 	if (!t)
