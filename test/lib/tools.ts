@@ -53,6 +53,8 @@ export function mutexRec(args: string[], opts: { input?: string; timeoutMs?: num
  * is then killed (its pid from the run file).
  */
 export function mutexRecHanging(args: string[]): Promise<RunResult> {
+  const output = args[args.indexOf('-o') + 1];
+  if (!args.includes('-o') || output === undefined) throw new Error('mutexRecHanging: name the run file with -o');
   const recorder = spawn(process.execPath, [MUTEX_REC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -60,7 +62,6 @@ export function mutexRecHanging(args: string[]): Promise<RunResult> {
   recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) =>
     recorder.on('exit', (code) => {
-      const output = args[args.indexOf('-o') + 1];
       try {
         const db = new Database(output, { readonly: true });
         const pid = db.prepare('SELECT target_pid FROM run').pluck().get() as number | null;
