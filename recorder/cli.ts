@@ -46,7 +46,7 @@ const program = new Command('mutex-rec')
   .option('--no-stacks', 'do not capture call stacks (cheaper; call sites are still recorded)')
   .option('--ringbuf-mb <mb>', 'BPF ring buffer size in MiB (a power of two)', powerOfTwo('--ringbuf-mb'), 16)
   .addOption(new Option('--bench-object <path>', "benchmark only: a BPF object loaded beside the recording, sharing its maps, every program attached").hideHelp())
-  .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file (default 20, 100 with --contention: its few events need fewer of the recorder\'s wake-ups)', positiveNumber('--poll-ms'))
+  .option('--poll-ms <ms>', 'how often the ring buffer is drained into the file (default 20, 250 with --contention: its few events need fewer of the recorder\'s wake-ups; a drain that finds it busy is followed by another after 20 ms)', positiveNumber('--poll-ms'))
   .option(
     '--write-at-stop',
     'keep the events raw while recording (one copy per drain) and write their rows when recording stops: the target shares its CPUs with almost none of the recorder\'s work; the stop takes about 0.5-0.7 s per million events, and until then only mutex-analyze sees the events',
@@ -99,7 +99,7 @@ runCli('mutex-rec', async () => {
     ringBufferBytes,
     stackDepth: opts.stacks ? opts.stackDepth : 0,
     benchObject: opts.benchObject ?? null,
-    pollMs: opts.pollMs ?? (opts.contention ? 100 : 20),
+    pollMs: opts.pollMs ?? (opts.contention ? 250 : 20),
     writeAtStop: opts.writeAtStop,
     probePlacement: opts.probeOffsets,
     toolVersion: VERSION,

@@ -27,7 +27,12 @@ export class StopRequests {
     this.wake?.();
   }
 
-  /** Resolves after ms, or as soon as a stop is requested. */
+  /** Ends the current sleep early, without asking for a stop: a stop condition may have changed. */
+  poke(): void {
+    this.wake?.();
+  }
+
+  /** Resolves after ms, or as soon as a stop is requested (or poke() is called). */
   sleep(ms: number): Promise<void> {
     if (this.reason !== null) return Promise.resolve();
     return new Promise((resolve) => {
