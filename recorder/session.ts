@@ -127,12 +127,15 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
     // caller, read by the probes where .eh_frame says (bpf/outer_caller.bpf.h); before the window opens.
     const outerCallers = (userPlan.probes.length > 0 || contention) && opts.stackDepth > 0 ? new OuterCallerTable(session, PROBED_SYMBOLS) : null;
     // a launched target maps nothing yet: its objects by file; a running one's at their addresses too
+    const runningMappings = target && !target.launched ? (readMappings(target.pid) ?? []) : [];
     if (outerCallers && target!.launched) outerCallers.add(target!.objects);
-    else outerCallers?.cache(target!.pid, readMappings(target!.pid) ?? []);
+    else outerCallers?.cache(target!.pid, runningMappings);
     // What the probes add to waits and holds, measured with these programs before the window opens.
     const probeCost = userPlan.probes.length > 0 ? calibrateSession(session, placement) : null;
 
     const store = RunStore.create(output, { force: opts.force, writeAtStop: opts.writeAtStop, lockFile: addon.lockFile });
+    const namer = new RunNamer(store, ksyms);
+    namer.preload(runningMappings);
     // Every probe is attached: the recording window opens now, and the run's times start with it.
     const clocks = addon.clockPair();
     session.setTimeBase(clocks.monotonicNs);
@@ -179,7 +182,6 @@ async function recordUntilStopped(opts: RecordOptions, stops: StopRequests): Pro
       const execError = addon.resume(target.pid, target.execErrorFd);
       if (execError) throw new UserError(`cannot run ${target.cmdline[0]}: ${execError}`);
     }
-    const namer = new RunNamer(store, ksyms);
     const summary = await pump(session, store, target, mappings, outerCallers, opts, output, window, stops, namer, probeCost);
     return { ...summary, kernelMethod: loaded.kernelMethod, withoutSymbols: namer.withoutSymbols() };
   } catch (err) {

@@ -45,6 +45,11 @@ export class UserSymbolizer {
     return [...this.objects].filter(([, o]) => o && o.used && !o.fullSymbols).map(([path]) => path);
   }
 
+  /** Reads the symbols of every object with code among the mappings now, rather than at its first address. */
+  preload(): void {
+    for (const m of this.mappings) if (m.executable !== false) this.load(m.path);
+  }
+
   /** The mappings known now (they grow while recording); objects already read are kept. */
   setMappings(mappings: MappingRow[]): void {
     this.mappings = [...mappings].sort((a, b) => a.start - b.start);
