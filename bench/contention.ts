@@ -13,12 +13,16 @@
  *            run against that run's own total; goal within 10 % for both;
  *   servers  MariaDB + sysbench oltp_read_write and memcached + memcaslap (bench/servers.ts's
  *            setup, loopback, each load at most 60 s): the server's own throughput counter over a
- *            15 s window 5 s into a load of its own per run, bare and with `mutex-rec --contention
+ *            30 s window 5 s into a load of its own per run, bare and with `mutex-rec --contention
  *            --pid` attached to the idle server before the load (odd rounds bare first, even
- *            rounds --contention first), in 5 rounds, then with full mode attached once; goal: the
- *            median of the rounds' --contention / bare >= 0.95.
+ *            rounds --contention first), in 8 rounds, then with full mode attached once; goal: the
+ *            median of the rounds' --contention / bare >= 0.95. The server, its load and the
+ *            recorder share one CPU, the steadiest (lib/cpus.ts): this VM's CPUs run at speeds
+ *            that differ and move, and a load spread over both measured the scheduler's placement
+ *            more than the recorder (rounds 0.78-1.28 of their bare). --server-cpu any: unpinned.
  *
- *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K] [--quick]
+ *   node dist/bench/contention.js [--only pairs,waits,servers] [--rounds K] [--server-rounds K]
+ *                                 [--server-cpu steadiest|any|N] [--quick]
  *
  * Needs root. The measurement is runContention(), which bench/all.ts calls too.
  */
@@ -33,7 +37,8 @@ import { PACKAGE_ROOT } from '../recorder/addon';
 import { requireRoot, Skip, standalone } from './lib/env';
 import { figureTable, fmt, mdTable, positiveInt, spreadOf, type BenchResult, type Figure, type Spread } from './lib/report';
 import { bare, buildWorkload, start } from './recorder-overhead';
-import { finishLoad, mariadb, memcached, run, stopServersOnSignal, window, type Running, type Server } from './servers';
+import { cpuSpeeds, steadiest, type CpuSpeed } from './lib/cpus';
+import { finishLoad, mariadb, memcached, runOn, stopServersOnSignal, window, type Running, type Server } from './servers';
 
 const MUTEX_REC = join(PACKAGE_ROOT, 'dist', 'recorder', 'cli.js');
 const ANALYZER = join(PACKAGE_ROOT, 'dist', 'analyzer', 'cli.js');
@@ -56,13 +61,18 @@ export interface ContentionOptions {
   recordSeconds: number; // servers: the measured window
   warmup: number; // servers: seconds of load before the window (and before attaching)
   serverRounds: number; // servers: rounds of bare and --contention, alternating which goes first (then full mode once)
+  serverCpu: ServerCpu; // servers: where the server, its load and the recorder run
 }
 
+/** 'steadiest': all three on the CPU measured fastest in its slowest tenth just before each server's
+ * rounds (lib/cpus.ts); a number: on that CPU; 'any': unpinned. */
+export type ServerCpu = 'steadiest' | 'any' | number;
+
 export const CONTENTION_DEFAULTS: ContentionOptions = {
-  only: PARTS, rounds: 5, pairs: 4_000_000, fullPairs: 40_000, waitThreads: 4, waitIterations: 100, holdUs: 500, recordSeconds: 15, warmup: 5, serverRounds: 5,
+  only: PARTS, rounds: 5, pairs: 4_000_000, fullPairs: 40_000, waitThreads: 4, waitIterations: 100, holdUs: 500, recordSeconds: 30, warmup: 5, serverRounds: 8, serverCpu: 'steadiest',
 };
 export const CONTENTION_QUICK: ContentionOptions = {
-  only: ['pairs', 'waits'], rounds: 2, pairs: 400_000, fullPairs: 10_000, waitThreads: 3, waitIterations: 30, holdUs: 300, recordSeconds: 5, warmup: 2, serverRounds: 1,
+  only: ['pairs', 'waits'], rounds: 2, pairs: 400_000, fullPairs: 10_000, waitThreads: 3, waitIterations: 30, holdUs: 300, recordSeconds: 5, warmup: 2, serverRounds: 1, serverCpu: 'steadiest',
 };
 
 const log = (s: string): void => void process.stderr.write(`contention: ${s}\n`);
@@ -157,6 +167,8 @@ interface ServerResult {
   counterName: string;
   runs: ServerRun[];
   load1: [number, number];
+  cpu: number | null; // where the server, its load and the recorder ran (null: anywhere)
+  speeds: CpuSpeed[]; // measured before its rounds ('steadiest' only)
 }
 
 /**
@@ -165,14 +177,14 @@ interface ServerResult {
  * measures the server while it is recorded, not the recorder's start-up (reading the server's
  * objects, loading the probes), which bench/servers.ts measures on a busy server.
  */
-async function serverRun(server: Server, mode: Mode, o: ContentionOptions, dir: string): Promise<ServerRun> {
+async function serverRun(server: Server, mode: Mode, o: ContentionOptions, dir: string, cpu: number | null): Promise<ServerRun> {
   const seconds = o.warmup + o.recordSeconds + 2;
   if (seconds > MAX_LOAD_SECONDS) throw new Error(`a load of ${seconds} s would be needed (more than ${MAX_LOAD_SECONDS} s): use a smaller --record-seconds`);
   let recorder: Running | null = null;
   if (mode !== 'bare') {
     const recordFor = o.warmup + o.recordSeconds + 1;
     const args = [...(mode === 'contention' ? ['--contention'] : []), '--pid', String(server.pid), '-d', String(recordFor), '-o', join(dir, `${server.name}-${mode}.db`), '--force'];
-    recorder = run(MUTEX_REC, args, recordFor + 120);
+    recorder = runOn(cpu, MUTEX_REC, args, recordFor + 120);
     await attached(recorder);
   }
   log(`${server.name} ${mode}: ${server.loadCommand(seconds)}`);
@@ -187,6 +199,7 @@ async function serverRun(server: Server, mode: Mode, o: ContentionOptions, dir: 
     events = m ? Number(m[1].replace(/,/g, '')) : null;
   }
   await finishLoad(server, load);
+  log(`${server.name} ${mode}: ${fmt(w.perSecond, 0)}/s${events === null ? '' : `, ${fmt(events)} events`}`);
   return { mode, round: 0, perSecond: w.perSecond, events, loadEndedEarly: w.loadEndedEarly };
 }
 
@@ -217,21 +230,36 @@ async function servers(o: ContentionOptions, dir: string): Promise<{ results: Se
       continue;
     }
     try {
+      const speeds = o.serverCpu === 'steadiest' ? await cpuSpeeds() : [];
+      const cpu = o.serverCpu === 'any' ? null : o.serverCpu === 'steadiest' ? steadiest(speeds).cpu : o.serverCpu;
+      if (speeds.length) log(`CPU speeds (spin iterations per 100 ms, median / slowest tenth): ${speeds.map((x) => `CPU ${x.cpu} ${fmt(x.median, 0)} / ${fmt(x.p10, 0)}`).join(', ')}`);
+      if (cpu !== null) log(`${server.name}, its load and mutex-rec on CPU ${cpu}`);
+      server.pinTo(cpu);
       const before = loadavg()[0];
       const runs: ServerRun[] = [];
       // A server's throughput drifts from one load to the next (its tables grow under
       // oltp_read_write): alternating which mode goes first keeps the drift out of the ratios.
       for (let round = 1; round <= o.serverRounds; round++) {
         const order: Mode[] = round % 2 === 1 ? ['bare', 'contention'] : ['contention', 'bare'];
-        for (const mode of order) runs.push({ ...(await serverRun(server, mode, o, dir)), round });
+        for (const mode of order) runs.push({ ...(await serverRun(server, mode, o, dir, cpu)), round });
       }
-      runs.push({ ...(await serverRun(server, 'full', o, dir)), round: o.serverRounds });
-      results.push({ name: server.name, counterName: server.counterName, runs, load1: [before, loadavg()[0]] });
+      runs.push({ ...(await serverRun(server, 'full', o, dir, cpu)), round: o.serverRounds });
+      results.push({ name: server.name, counterName: server.counterName, runs, load1: [before, loadavg()[0]], cpu, speeds });
     } finally {
+      if (!server.started) server.pinTo(null);
       await server.stop();
     }
   }
   return { results, skipped };
+}
+
+/** Where a server's runs ran, as the section's heading says it. */
+function placement(r: ServerResult): string {
+  if (r.cpu === null) return `${r.name}: server, load and recorder on any CPU`;
+  const speeds = r.speeds.length
+    ? ` (the steadiest: spin iterations per 100 ms, median / slowest tenth, measured just before: ${r.speeds.map((x) => `CPU ${x.cpu} ${fmt(x.median, 0)} / ${fmt(x.p10, 0)}`).join(', ')})`
+    : '';
+  return `${r.name}: server, load and recorder all on CPU ${r.cpu}${speeds}`;
 }
 
 // ---- the section ----
@@ -312,7 +340,8 @@ export async function runContention(o: ContentionOptions): Promise<BenchResult> 
       if (results.length > 0) {
         parts.push(
           `#### servers (loopback; the server's own counter over a ${o.recordSeconds} s window, ${o.warmup} s into a load of its own per run; ` +
-            `${o.serverRounds} rounds of bare and --contention, odd rounds bare first, even rounds --contention first, then full mode once; mutex-rec attached with --pid to the idle server before the load, so its start-up is not in the window)\n\n` +
+            `${o.serverRounds} rounds of bare and --contention, odd rounds bare first, even rounds --contention first, then full mode once; mutex-rec attached with --pid to the idle server before the load, so its start-up is not in the window; ` +
+            `${results.map(placement).join('; ')})\n\n` +
             mdTable(['server', 'round', 'mode', results.map((r) => r.counterName).join(' / '), '/ bare of its round', 'events', ''], rows, ['l', 'r', 'l', 'r', 'r', 'r', 'l']) +
             `\n\n1-min load average before/after: ${results.map((r) => `${r.name} ${r.load1[0].toFixed(2)}/${r.load1[1].toFixed(2)}`).join(', ')}`,
         );
@@ -324,12 +353,20 @@ export async function runContention(o: ContentionOptions): Promise<BenchResult> 
   return { name: 'contention', figures, markdown: `${figureTable(figures)}\n\n${parts.join('\n\n')}`, notes };
 }
 
+function parseServerCpu(text: string): ServerCpu {
+  if (text === 'steadiest' || text === 'any') return text;
+  if (/^\d+$/.test(text)) return Number(text);
+  process.stderr.write(`contention: --server-cpu ${text}: give steadiest, any or a CPU number\n`);
+  process.exit(2);
+}
+
 if (require.main === module) {
   const { values } = parseArgs({
     options: {
       only: { type: 'string', default: PARTS.join(',') },
       rounds: { type: 'string' },
       'server-rounds': { type: 'string' },
+      'server-cpu': { type: 'string' },
       quick: { type: 'boolean', default: false },
     },
   });
@@ -343,5 +380,6 @@ if (require.main === module) {
   stopServersOnSignal();
   const rounds = values.rounds ? positiveInt('rounds', values.rounds) : base.rounds;
   const serverRounds = values['server-rounds'] ? positiveInt('server-rounds', values['server-rounds']) : base.serverRounds;
-  standalone('contention', () => runContention({ ...base, only, rounds, serverRounds }));
+  const serverCpu = values['server-cpu'] === undefined ? base.serverCpu : parseServerCpu(values['server-cpu']);
+  standalone('contention', () => runContention({ ...base, only, rounds, serverRounds, serverCpu }));
 }

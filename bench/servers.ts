@@ -34,7 +34,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -132,6 +132,18 @@ export function run(command: string, args: string[], timeoutSeconds: number): Ru
   return r;
 }
 
+/** `run` on one CPU (taskset), or on any when cpu is null. */
+export function runOn(cpu: number | null, command: string, args: string[], timeoutSeconds: number): Running {
+  return cpu === null ? run(command, args, timeoutSeconds) : run('taskset', ['-c', String(cpu), command, ...args], timeoutSeconds);
+}
+
+/** Every thread of pid onto one CPU, or back onto all of them (null); the threads it makes later inherit it. */
+function setAffinity(pid: number, cpu: number | null): void {
+  const cpus = cpu === null ? `0-${availableParallelism() - 1}` : String(cpu);
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${(r.stderr ?? '').trim()}`);
+}
+
 function execText(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(command, args, { encoding: 'utf8', timeout: 20_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
@@ -148,6 +160,8 @@ export interface Server {
   started: boolean; // by this script: stopped at the end
   counterName: string; // what the throughput counts
   counter(): Promise<number>;
+  /** The server's threads and the loads started from now on onto one CPU, or any (null). */
+  pinTo(cpu: number | null): void;
   load(seconds: number): Running; // the client, bounded
   loadThroughput(out: string): number | null; // the client's own figure for its whole run, per second
   loadCommand(seconds: number): string;
@@ -197,6 +211,7 @@ export async function memcached(): Promise<Server> {
     }
   }
   const slapArgs = (seconds: number): string[] => ['-s', `127.0.0.1:${MEMCACHED_PORT}`, '-T', '2', '-c', '16', '-t', `${seconds}s`];
+  let cpu: number | null = null;
   return {
     name: 'memcached',
     pid,
@@ -206,7 +221,11 @@ export async function memcached(): Promise<Server> {
       const s = await memcachedStats();
       return (s.get('cmd_get') ?? NaN) + (s.get('cmd_set') ?? NaN);
     },
-    load: (seconds) => run(slap, slapArgs(seconds), seconds + 30),
+    pinTo: (to) => {
+      setAffinity(pid, to);
+      cpu = to;
+    },
+    load: (seconds) => runOn(cpu, slap, slapArgs(seconds), seconds + 30),
     loadThroughput: (out) => {
       const m = /TPS: (\d+)/.exec(out);
       return m ? Number(m[1]) : null;
@@ -250,6 +269,7 @@ export async function mariadb(): Promise<Server> {
       if (r.code !== 0) throw new Error(`sysbench ${step} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     }
     const args = (seconds: number): string[] => ['oltp_read_write', ...SYSBENCH_DB, '--threads=4', `--time=${seconds}`, 'run'];
+    let cpu: number | null = null;
     return {
       name: 'mariadb',
       pid,
@@ -260,7 +280,11 @@ export async function mariadb(): Promise<Server> {
         if (!m) throw new Error("SHOW GLOBAL STATUS LIKE 'Com_commit' gave no value");
         return Number(m[1]);
       },
-      load: (seconds) => run('sysbench', args(seconds), seconds + 30),
+      pinTo: (to) => {
+        setAffinity(pid, to);
+        cpu = to;
+      },
+      load: (seconds) => runOn(cpu, 'sysbench', args(seconds), seconds + 30),
       loadThroughput: (out) => {
         const m = /transactions:\s+\d+\s+\(([\d.]+) per sec\.\)/.exec(out);
         return m ? Number(m[1]) : null;

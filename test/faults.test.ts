@@ -252,6 +252,16 @@ describe('7. a long --poll-ms', () => {
     assert.equal(row.end_reason, 'duration 1 s reached');
     assert.ok(Math.abs(Number(row.end_ts) - 1e9) <= 100e6, `the window closed at ${row.end_ts} ns`);
   });
+
+  test('a launched target\'s exit is noticed at once whatever the poll period (its SIGCHLD)', async () => {
+    const path = joinPath(dir, 'poll-exit.db');
+    const r = await mutexRec(['--contention', '--poll-ms', '20000', '-o', path, '--', 'sleep', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    const row = runRow(path);
+    assert.equal(row.end_reason, 'target exited (code 0)');
+    // sleep 1 ran ~1 s after the window opened; waiting for the next check would add up to 250 ms, for the poll 20 s
+    assert.ok(Number(row.end_ts) >= 0.95e9 && Number(row.end_ts) <= 1.12e9, `the window closed at ${row.end_ts} ns`);
+  });
 });
 
 function tmpRoot(): string {
