@@ -391,31 +391,34 @@ async function pump(
   let countsWritten = { events: 0, dropped: 0 };
   const onChild = (): void => stops.poke();
   if (target?.launched) process.on('SIGCHLD', onChild);
-  while (stops.reason === null) {
-    await stops.sleep(Math.min(CHECK_MS, Math.max(0, nextFlush - Date.now()), window.remainingMs()));
-    if (window.expired()) stops.request(`duration ${opts.durationSec} s reached`);
-    targetExit = target ? targetExited(target) : null;
-    if (targetExit) stops.request(`target exited (${targetExit})`);
-    if (stops.reason !== null) break;
-    if (Date.now() < nextFlush) continue;
-    // A busy ring buffer is drained again soon, whatever --poll-ms is: a long period is for quiet targets.
-    const busy = flush() >= addon.maxDrain / 4;
-    nextFlush = Date.now() + (busy ? Math.min(opts.pollMs, BUSY_POLL_MS) : opts.pollMs);
-    const elapsed = sinceStart() / 1e9;
-    const dropped = session.counters().dropped;
-    if (elapsed - lastCountUpdate >= 1) {
-      // An idle second writes and reads nothing: an attached recorder that sees no event costs
-      // only its wake-ups.
-      if (store.eventCount !== countsWritten.events || dropped !== countsWritten.dropped) {
-        write(() => store.updateCounts(dropped));
-        write(() => namer.pass()); // names while the target's objects are at hand
-        countsWritten = { events: store.eventCount, dropped };
+  try {
+    while (stops.reason === null) {
+      await stops.sleep(Math.min(CHECK_MS, Math.max(0, nextFlush - Date.now()), window.remainingMs()));
+      if (window.expired()) stops.request(`duration ${opts.durationSec} s reached`);
+      targetExit = target ? targetExited(target) : null;
+      if (targetExit) stops.request(`target exited (${targetExit})`);
+      if (stops.reason !== null) break;
+      if (Date.now() < nextFlush) continue;
+      // A busy ring buffer is drained again soon, whatever --poll-ms is: a long period is for quiet targets.
+      const busy = flush() >= addon.maxDrain / 4;
+      nextFlush = Date.now() + (busy ? Math.min(opts.pollMs, BUSY_POLL_MS) : opts.pollMs);
+      const elapsed = sinceStart() / 1e9;
+      const dropped = session.counters().dropped;
+      if (elapsed - lastCountUpdate >= 1) {
+        // An idle second writes and reads nothing: an attached recorder that sees no event costs
+        // only its wake-ups.
+        if (store.eventCount !== countsWritten.events || dropped !== countsWritten.dropped) {
+          write(() => store.updateCounts(dropped));
+          write(() => namer.pass()); // names while the target's objects are at hand
+          countsWritten = { events: store.eventCount, dropped };
+        }
+        lastCountUpdate = elapsed;
       }
-      lastCountUpdate = elapsed;
+      status?.update(elapsed, store.eventCount, dropped);
     }
-    status?.update(elapsed, store.eventCount, dropped);
+  } finally {
+    process.off('SIGCHLD', onChild);
   }
-  process.off('SIGCHLD', onChild);
   const endTs = window.close();
   const stopReason = stops.reason!;
   // The lock calls still in progress, read before the target is ended (its threads' exits clear

@@ -11,6 +11,7 @@ export class StopRequests {
   private signals = 0;
   private finished = false;
   private wake: (() => void) | null = null;
+  private poked = false;
   private readonly handler = (signal: NodeJS.Signals): void => this.onSignal(signal);
 
   constructor() {
@@ -27,14 +28,19 @@ export class StopRequests {
     this.wake?.();
   }
 
-  /** Ends the current sleep early, without asking for a stop: a stop condition may have changed. */
+  /** Ends the current sleep early (or the next one, when none is going on), without asking for a
+   * stop: a stop condition may have changed. */
   poke(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.poked = true;
   }
 
   /** Resolves after ms, or as soon as a stop is requested (or poke() is called). */
   sleep(ms: number): Promise<void> {
-    if (this.reason !== null) return Promise.resolve();
+    if (this.reason !== null || this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.wake?.(), ms);
       this.wake = () => {
