@@ -232,7 +232,7 @@ async function servers(o: ContentionOptions, dir: string): Promise<{ results: Se
     try {
       const speeds = o.serverCpu === 'steadiest' ? await cpuSpeeds() : [];
       const cpu = o.serverCpu === 'any' ? null : o.serverCpu === 'steadiest' ? steadiest(speeds).cpu : o.serverCpu;
-      if (speeds.length) log(`CPU speeds (spin iterations per 100 ms, median / slowest tenth): ${speeds.map((x) => `CPU ${x.cpu} ${fmt(x.median, 0)} / ${fmt(x.p10, 0)}`).join(', ')}`);
+      if (speeds.length) log(`CPU speeds (spin iterations per 100 ms, median / slowest tenth): ${speedsText(speeds)}`);
       if (cpu !== null) log(`${server.name}, its load and mutex-rec on CPU ${cpu}`);
       server.pinTo(cpu);
       const before = loadavg()[0];
@@ -253,11 +253,13 @@ async function servers(o: ContentionOptions, dir: string): Promise<{ results: Se
   return { results, skipped };
 }
 
+const speedsText = (speeds: CpuSpeed[]): string => speeds.map((x) => `CPU ${x.cpu} ${fmt(x.median, 0)} / ${fmt(x.p10, 0)}`).join(', ');
+
 /** Where a server's runs ran, as the section's heading says it. */
 function placement(r: ServerResult): string {
   if (r.cpu === null) return `${r.name}: server, load and recorder on any CPU`;
   const speeds = r.speeds.length
-    ? ` (the steadiest: spin iterations per 100 ms, median / slowest tenth, measured just before: ${r.speeds.map((x) => `CPU ${x.cpu} ${fmt(x.median, 0)} / ${fmt(x.p10, 0)}`).join(', ')})`
+    ? ` (the steadiest: spin iterations per 100 ms, median / slowest tenth, measured just before: ${speedsText(r.speeds)})`
     : '';
   return `${r.name}: server, load and recorder all on CPU ${r.cpu}${speeds}`;
 }

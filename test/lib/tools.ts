@@ -49,30 +49,24 @@ export function mutexRec(args: string[], opts: { input?: string; timeoutMs?: num
 
 /**
  * mutex-rec of a target that outlives it (a deadlock: -d stops the recorder, the target hangs on).
- * Resolves at the recorder's exit, not at its pipes' close (the target inherits them); the target
- * is then killed (its pid from the run file).
+ * The target inherits the recorder's pipes, so they close only once it is gone: at the recorder's
+ * exit the target is killed (its pid from the run file), then the output is collected to the end.
  */
 export function mutexRecHanging(args: string[]): Promise<RunResult> {
   const output = args[args.indexOf('-o') + 1];
   if (!args.includes('-o') || output === undefined) throw new Error('mutexRecHanging: name the run file with -o');
   const recorder = spawn(process.execPath, [MUTEX_REC, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  recorder.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  recorder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    recorder.on('exit', (code) => {
-      try {
-        const db = new Database(output, { readonly: true });
-        const pid = db.prepare('SELECT target_pid FROM run').pluck().get() as number | null;
-        db.close();
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // no run file, or the target is gone already
-      }
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  recorder.on('exit', () => {
+    try {
+      const db = new Database(output, { readonly: true });
+      const pid = db.prepare('SELECT target_pid FROM run').pluck().get() as number | null;
+      db.close();
+      if (pid) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no run file, or the target is gone already
+    }
+  });
+  return collect(recorder, 60_000);
 }
 
 export function mutexAnalyze(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
